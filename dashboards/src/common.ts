@@ -1,0 +1,187 @@
+import type * as cog from "@grafana/grafana-foundation-sdk/cog";
+import {
+  DashboardBuilder,
+  DashboardCursorSync,
+  DatasourceVariableBuilder,
+  QueryVariableBuilder,
+  RowBuilder,
+  ThresholdsConfigBuilder,
+  ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type Panel,
+} from "@grafana/grafana-foundation-sdk/dashboard";
+import { PanelBuilder as BarGaugePanelBuilder } from "@grafana/grafana-foundation-sdk/bargauge";
+import { DataqueryBuilder } from "@grafana/grafana-foundation-sdk/prometheus";
+import { PanelBuilder as StatPanelBuilder } from "@grafana/grafana-foundation-sdk/stat";
+import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundation-sdk/timeseries";
+import {
+  LegendDisplayMode,
+  LegendPlacement,
+  VizLegendOptionsBuilder,
+  VizOrientation,
+} from "@grafana/grafana-foundation-sdk/common";
+
+/** Every panel queries the Prometheus the `datasource` variable names (the provisioned one by default). */
+export const DATASOURCE = { type: "prometheus", uid: "${datasource}" } as const;
+
+/** Selectors every query uses, so the tenant and model pickers filter every panel that has those labels. */
+export const TENANT = 'tenant=~"$tenant"';
+export const MODEL = 'model=~"$model"';
+export const RATE = "$__rate_interval";
+
+export interface QuerySpec {
+  readonly expr: string;
+  readonly legend: string;
+}
+
+export type PanelKind = "timeseries" | "stat" | "bargauge";
+
+export interface PanelSpec {
+  readonly kind: PanelKind;
+  readonly title: string;
+  /** What the panel shows and what to do when it looks wrong. */
+  readonly description: string;
+  readonly unit: string;
+  readonly queries: readonly QuerySpec[];
+  /** Grid columns out of 24 (default 12). */
+  readonly width?: number;
+  /** Grid rows (default 8). */
+  readonly height?: number;
+  /** Ascending `[value, colour]` steps above the green base. */
+  readonly thresholds?: readonly (readonly [number, string])[];
+  /** Colour below the first threshold step (default green). */
+  readonly baseColor?: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly stacked?: boolean;
+}
+
+export interface RowSpec {
+  readonly title: string;
+  readonly panels: readonly PanelSpec[];
+}
+
+export interface DashboardSpec {
+  readonly uid: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly rows: readonly RowSpec[];
+}
+
+export function query(expr: string, legend: string): QuerySpec {
+  return { expr, legend };
+}
+
+function target(spec: QuerySpec, index: number, kind: PanelKind): DataqueryBuilder {
+  const builder = new DataqueryBuilder()
+    .refId(String.fromCharCode(65 + index))
+    .datasource(DATASOURCE)
+    .expr(spec.expr)
+    .legendFormat(spec.legend);
+  return kind === "timeseries" ? builder.range() : builder.instant();
+}
+
+function thresholds(spec: PanelSpec): ThresholdsConfigBuilder {
+  return new ThresholdsConfigBuilder()
+    .mode(ThresholdsMode.Absolute)
+    .steps([
+      { value: null, color: spec.baseColor ?? "green" },
+      ...(spec.thresholds ?? []).map(([value, color]) => ({ value, color })),
+    ]);
+}
+
+function panel(spec: PanelSpec): cog.Builder<Panel> {
+  const targets = spec.queries.map((q, i) => target(q, i, spec.kind));
+  const common = <B extends TimeseriesPanelBuilder | StatPanelBuilder | BarGaugePanelBuilder>(b: B): B => {
+    b.title(spec.title)
+      .description(spec.description)
+      .datasource(DATASOURCE)
+      .targets(targets)
+      .unit(spec.unit)
+      .thresholds(thresholds(spec))
+      .span(spec.width ?? 12)
+      .height(spec.height ?? 8);
+    if (spec.min !== undefined) b.min(spec.min);
+    if (spec.max !== undefined) b.max(spec.max);
+    return b;
+  };
+  switch (spec.kind) {
+    case "timeseries": {
+      const b = common(new TimeseriesPanelBuilder())
+        .lineWidth(1)
+        .fillOpacity(spec.stacked === true ? 40 : 10)
+        .legend(
+          new VizLegendOptionsBuilder()
+            .displayMode(LegendDisplayMode.Table)
+            .placement(LegendPlacement.Bottom)
+            .showLegend(true)
+            .calcs(["mean", "max", "lastNotNull"]),
+        );
+      return b;
+    }
+    case "stat":
+      return common(new StatPanelBuilder());
+    case "bargauge":
+      return common(new BarGaugePanelBuilder()).orientation(VizOrientation.Horizontal);
+  }
+}
+
+function variables(builder: DashboardBuilder): DashboardBuilder {
+  return builder
+    .withVariable(
+      new DatasourceVariableBuilder("datasource")
+        .label("Data source")
+        .type("prometheus")
+        .current({ selected: true, text: "Prometheus", value: "prometheus" }),
+    )
+    .withVariable(
+      new QueryVariableBuilder("tenant")
+        .label("Tenant")
+        .description("Tenant ids from the gateway config; All matches every tenant.")
+        .datasource(DATASOURCE)
+        .query("label_values(apixo_gateway_requests_total, tenant)")
+        .definition("label_values(apixo_gateway_requests_total, tenant)")
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(true)
+        .includeAll(true)
+        .allValue(".*")
+        .current({ selected: true, text: "All", value: "$__all" }),
+    )
+    .withVariable(
+      new QueryVariableBuilder("model")
+        .label("Model")
+        .description("Models from the price table (unknown models are `other`); All matches every model.")
+        .datasource(DATASOURCE)
+        .query("label_values(apixo_gateway_requests_total, model)")
+        .definition("label_values(apixo_gateway_requests_total, model)")
+        .refresh(VariableRefresh.OnTimeRangeChanged)
+        .sort(VariableSort.AlphabeticalAsc)
+        .multi(true)
+        .includeAll(true)
+        .allValue(".*")
+        .current({ selected: true, text: "All", value: "$__all" }),
+    );
+}
+
+/** Builds one dashboard from its spec: fixed uid, rows in order, the three template variables. */
+export function buildDashboard(spec: DashboardSpec): Dashboard {
+  let builder = new DashboardBuilder(spec.title)
+    .uid(spec.uid)
+    .description(spec.description)
+    .tags([...spec.tags])
+    .editable()
+    .tooltip(DashboardCursorSync.Crosshair)
+    .refresh("30s")
+    .time({ from: "now-3h", to: "now" })
+    .timezone("browser");
+  builder = variables(builder);
+  for (const row of spec.rows) {
+    builder = builder.withRow(new RowBuilder(row.title));
+    for (const p of row.panels) builder = builder.withPanel(panel(p));
+  }
+  return builder.build();
+}

@@ -1,0 +1,151 @@
+import { MODEL, RATE, TENANT, query, type DashboardSpec } from "./common.js";
+
+const spend = `apixo_gateway_spend_usd_total{${TENANT}, ${MODEL}}`;
+const today = `max by (tenant) (apixo_gateway_spend_today_usd{${TENANT}})`;
+const cap = `max by (tenant) (apixo_gateway_spend_cap_usd{${TENANT}} > 0)`;
+const balance = "max by (upstream) (apixo_gateway_upstream_balance_usd)";
+const burnPerHour = "max by (upstream) (-deriv(apixo_gateway_upstream_balance_usd[1h])) * 3600";
+
+export const cost: DashboardSpec = {
+  uid: "apixo-gateway-cost",
+  title: "APIXO gateway / Cost and budgets",
+  description: "What tenants spend, how close they are to their daily caps, and how long the APIXO balance lasts.",
+  tags: ["apixo-gateway"],
+  rows: [
+    {
+      title: "Spend",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Spend rate by tenant (USD/h)",
+          description:
+            "Charges per hour by tenant (estimated cost of accepted tasks, from the price table). A tenant far above " +
+            "its usual rate is a cost spike: check its submissions on the Tasks dashboard and ask its owner; if it " +
+            "is runaway automation, lower its dailyCapUsd or disable it and reload the config.",
+          unit: "currencyUSD",
+          queries: [query(`sum by (tenant) (rate(${spend}[${RATE}])) * 3600`, "{{tenant}}")],
+        },
+        {
+          kind: "timeseries",
+          title: "Spend rate by model (USD/h)",
+          description:
+            "Charges per hour by model. A shift to expensive models (video, gpt-image-1) explains a cost jump without " +
+            "more traffic; `other` means models missing from the price table are charged the unpriced fallback: add " +
+            "them to governance.prices.",
+          unit: "currencyUSD",
+          queries: [query(`sum by (model) (rate(${spend}[${RATE}])) * 3600`, "{{model}}")],
+        },
+        {
+          kind: "timeseries",
+          title: "Refunds (USD/h) by tenant and model",
+          description:
+            "Money given back for tasks that ended failed. Refunds close to the spend rate mean most tasks fail: " +
+            "check fail codes on the Tasks dashboard (content violations are the client's prompts; timeouts and " +
+            "GENERATION_FAILED are APIXO).",
+          unit: "currencyUSD",
+          queries: [
+            query(
+              `sum by (tenant, model) (rate(apixo_gateway_refunds_usd_total{${TENANT}, ${MODEL}}[${RATE}])) * 3600`,
+              "{{tenant}} {{model}}",
+            ),
+          ],
+        },
+        {
+          kind: "bargauge",
+          title: "Spent today (USD) by tenant",
+          description:
+            "Each tenant's spend for its current day (in its time zone), read from the limit store at scrape time. " +
+            "If it does not match APIXO's balance movement, compare the price table (docs/pricing.md) with APIXO's " +
+            "current prices and override the ones that changed.",
+          unit: "currencyUSD",
+          queries: [query(today, "{{tenant}}")],
+        },
+      ],
+    },
+    {
+      title: "Caps",
+      panels: [
+        {
+          kind: "bargauge",
+          title: "Daily cap utilisation by tenant",
+          description:
+            "Spent today divided by the daily cap (tenants without a cap are not shown). At 80 % and 95 % alerts " +
+            "warn; at 100 % the tenant's submits get 402 SPEND_CAP_EXCEEDED until its midnight. If the tenant needs " +
+            "more, raise dailyCapUsd in the config and reload (SIGHUP); otherwise tell its owner.",
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+          queries: [query(`${today} / ${cap}`, "{{tenant}}")],
+          thresholds: [
+            [0.8, "orange"],
+            [0.95, "red"],
+          ],
+        },
+        {
+          kind: "bargauge",
+          title: "Hours until cap at the current rate",
+          description:
+            "Remaining cap divided by the spend rate of the last hour (shown as 168 h when spend is flat). Under a few " +
+            "hours before the tenant's day ends means its traffic will be refused: warn the tenant or raise the cap " +
+            "before it happens.",
+          unit: "h",
+          min: 0,
+          queries: [
+            query(
+              `clamp_min(clamp_max((${cap} - ${today}) / (sum by (tenant) (rate(apixo_gateway_spend_usd_total{${TENANT}}[1h])) * 3600), 168), 0)`,
+              "{{tenant}}",
+            ),
+          ],
+          baseColor: "red",
+          thresholds: [
+            [2, "orange"],
+            [6, "green"],
+          ],
+        },
+      ],
+    },
+    {
+      title: "APIXO balance",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Upstream balance (USD)",
+          description:
+            "Prepaid balance left on each APIXO key (by alias). At zero APIXO refuses every submit with 402 for all " +
+            "tenants on that key: top the account up at APIXO, or move tenants to another upstream key.",
+          unit: "currencyUSD",
+          width: 8,
+          queries: [query(balance, "{{upstream}}")],
+          baseColor: "red",
+          thresholds: [[20, "green"]],
+        },
+        {
+          kind: "timeseries",
+          title: "Upstream balance burn rate (USD/h)",
+          description:
+            "How fast the APIXO balance falls, from its slope over the last hour (negative = top-up). Compare with " +
+            "the gateway's own spend rate: if APIXO burns much faster than the gateway charges, the price table is " +
+            "too low or someone uses the key outside the gateway: rotate it.",
+          unit: "currencyUSD",
+          width: 8,
+          queries: [query(burnPerHour, "{{upstream}}")],
+        },
+        {
+          kind: "stat",
+          title: "Hours until the upstream balance runs out",
+          description:
+            "Balance divided by the burn rate of the last hour (168 h when flat). Under 24 h: top up now; the " +
+            "ApixoGatewayUpstreamBalanceRunningOut alert fires at 6 h.",
+          unit: "h",
+          width: 8,
+          queries: [query(`clamp_max(${balance} / clamp_min(${burnPerHour}, 1e-9), 168)`, "{{upstream}}")],
+          baseColor: "red",
+          thresholds: [
+            [6, "orange"],
+            [24, "green"],
+          ],
+        },
+      ],
+    },
+  ],
+};

@@ -1,0 +1,67 @@
+import { configSchema } from "../config/schema.js";
+import { startGateway } from "../gateway/gateway.js";
+import { createSimulator } from "../simulator/index.js";
+import { generateGatewayKey, hashGatewayKey } from "../tenants/keys.js";
+import { createLogger } from "../telemetry/logger.js";
+
+const SIMULATOR_KEY = "sk-sim-demo";
+
+/**
+ * The two-minute tour: the simulator as APIXO, a gateway in front of it with one demo tenant and the embedded
+ * store, and curl commands that go through it.
+ */
+export async function demoCommand(options: { port: number; simulatorPort: number }): Promise<void> {
+  const simulator = createSimulator({ keys: { [SIMULATOR_KEY]: 100 }, pendingMs: 1_000, processingMs: 3_000 });
+  const simulatorUrl = await simulator.listen(options.simulatorPort, "127.0.0.1");
+  const demoKey = generateGatewayKey();
+  const config = configSchema.parse({
+    server: { port: options.port, metricsPort: 0 },
+    upstream: { baseUrl: simulatorUrl, keys: [{ alias: "simulator", key: SIMULATOR_KEY }] },
+    store: { kind: "memory" },
+    tenants: [
+      {
+        id: "demo",
+        name: "Demo tenant",
+        keys: [{ hash: hashGatewayKey(demoKey), label: "demo" }],
+        upstreamKey: "simulator",
+        dailyCapUsd: 5,
+      },
+    ],
+  });
+  const logger = createLogger(process.env.LOG_LEVEL ?? "warn");
+  const gateway = await startGateway({ config, logger });
+  const base = gateway.url.replace("127.0.0.1", "localhost");
+  process.stdout.write(
+    [
+      "",
+      `APIXO simulator: ${simulatorUrl}   (stands in for https://api.apixo.ai, spends no money)`,
+      `apixo-gateway:   ${base}   (tenant 'demo', daily cap $5.00, in-memory store)`,
+      "",
+      "The demo tenant's gateway key (made for this run only):",
+      `  export APIXO_GATEWAY_KEY=${demoKey}`,
+      "",
+      "Submit a task (paste into another terminal):",
+      `  TASK_ID=$(curl -s -X POST "${base}/api/v1/generateTask/nano-banana" \\`,
+      `    -H "Authorization: Bearer ${demoKey}" -H "Content-Type: application/json" \\`,
+      `    -d '{"request_type":"async","input":{"mode":"text-to-image","prompt":"a lighthouse at dawn"}}' \\`,
+      `    | sed -E 's/.*"taskId":"([^"]+)".*/\\1/'); echo "task $TASK_ID"`,
+      "",
+      "Poll it (pending -> processing -> success within about 4 s):",
+      `  curl -s "${base}/api/v1/statusTask/nano-banana?taskId=$TASK_ID" -H "Authorization: Bearer ${demoKey}"; echo`,
+      "",
+      "What the tenant may still spend today:",
+      `  curl -s "${base}/api/v1/apikeys/current-balance" -H "Authorization: Bearer ${demoKey}"; echo`,
+      "",
+      "Press Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+  const stop = (): void => {
+    void gateway
+      .close()
+      .then(() => simulator.close())
+      .then(() => process.exit(0));
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from "commander";
+import { configCheckCommand } from "./configCheck.js";
+import { demoCommand } from "./demo.js";
+import { keysCreateCommand } from "./keys.js";
+import { serveCommand } from "./serve.js";
+import { simulateCommand } from "./simulate.js";
+import { parseDays, usageCommand } from "./usage.js";
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("must be a non-negative number");
+  return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const program = new Command()
+  .name("apixo-gateway")
+  .description("A governed, drop-in reverse proxy in front of the APIXO API.")
+  .showHelpAfterError();
+
+program
+  .command("serve")
+  .description("run the gateway")
+  .option("-c, --config <file>", "configuration file (default: $APIXO_GATEWAY_CONFIG)")
+  .action(async (opts: { config?: string }) => {
+    await serveCommand(opts.config ?? process.env.APIXO_GATEWAY_CONFIG);
+  });
+
+program
+  .command("simulate")
+  .description("run the APIXO simulator (for tests, demos and budget load tests; never spends money)")
+  .option("-p, --port <port>", "port to listen on", port, 8090)
+  .option("--host <host>", "address to listen on", "127.0.0.1")
+  .option("-k, --key <key:balance>", "an accepted API key and its balance in USD (repeatable)", collect, [])
+  .option("--pending-ms <ms>", "time a task stays pending", nonNegative, 1000)
+  .option("--processing-ms <ms>", "time a task stays processing (default: the model's typical time)", nonNegative)
+  .action(async (opts: { port: number; host: string; key: string[]; pendingMs: number; processingMs?: number }) => {
+    await simulateCommand(opts);
+  });
+
+program
+  .command("demo")
+  .description("start the simulator and a gateway with a demo tenant (in-memory store, no Redis) and print curl commands")
+  .option("-p, --port <port>", "gateway port", port, 8080)
+  .option("--simulator-port <port>", "simulator port (0: any free port)", port, 0)
+  .action(async (opts: { port: number; simulatorPort: number }) => {
+    await demoCommand(opts);
+  });
+
+const keys = program.command("keys").description("gateway keys");
+keys
+  .command("create")
+  .description("make a new gateway key: prints the key once and the hash line for the config")
+  .requiredOption("-t, --tenant <id>", "the tenant the key is for")
+  .option("--label <text>", "a label to find the key by when rotating it")
+  .action((opts: { tenant: string; label?: string }) => {
+    keysCreateCommand(opts);
+  });
+
+const config = program.command("config").description("configuration files");
+config
+  .command("check")
+  .description("validate a configuration file; lists every problem (exit code 0 valid, 1 invalid)")
+  .argument("<file>", "configuration file")
+  .action(async (file: string) => {
+    process.exitCode = await configCheckCommand(file);
+  });
+
+program
+  .command("usage")
+  .description("show tenants' spend from the store the gateway uses (Redis): today per tenant, or one tenant by day")
+  .option("-c, --config <file>", "configuration file (default: $APIXO_GATEWAY_CONFIG)")
+  .option("-t, --tenant <id>", "one tenant's spend for the last --days days, by model")
+  .option("-d, --days <n>", "days of history with --tenant (1-90)", parseDays, 7)
+  .option("--json", "print JSON instead of a table", false)
+  .action(async (opts: { config?: string; tenant?: string; days: number; json: boolean }) => {
+    process.exitCode = await usageCommand(opts);
+  });
+
+await program.parseAsync(process.argv);

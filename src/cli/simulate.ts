@@ -1,0 +1,23 @@
+import { createSimulator, parseKeySpecs } from "../simulator/index.js";
+
+export async function simulateCommand(options: {
+  port: number;
+  host: string;
+  key: string[];
+  pendingMs: number;
+  processingMs?: number;
+}): Promise<void> {
+  const specs = options.key.length > 0 ? options.key : ["sk-sim-demo:100"];
+  const simulator = createSimulator({
+    keys: parseKeySpecs(specs),
+    pendingMs: options.pendingMs,
+    ...(options.processingMs === undefined ? {} : { processingMs: options.processingMs }),
+  });
+  const url = await simulator.listen(options.port, options.host);
+  process.stdout.write(`APIXO simulator listening on ${url} (${specs.length} key(s))\n`);
+  const stop = (): void => {
+    void simulator.close().then(() => process.exit(0));
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}

@@ -1,0 +1,145 @@
+import { z } from "zod";
+import { priceOverridesSchema } from "../apixo/prices.js";
+
+/**
+ * The gateway's one configuration file, validated at start and on every SIGHUP reload.
+ * Documented field by field in config/gateway.example.yaml; defaults here are what that file says.
+ */
+
+const SHA256_HASH = /^sha256:[0-9a-f]{64}$/;
+const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const bucket = z.strictObject({
+  ratePerSec: z.number().positive(),
+  burst: z.int().positive(),
+});
+
+const limits = z
+  .strictObject({
+    submit: bucket.default({ ratePerSec: 5, burst: 10 }),
+    status: bucket.default({ ratePerSec: 50, burst: 100 }),
+    balance: bucket.default({ ratePerSec: 2, burst: 10 }),
+    /** Extra buckets per model for submit, applied together with `submit`. */
+    perModel: z.record(z.string(), bucket).default({}),
+    /** Tasks submitted and not yet seen to finish; null for no cap. */
+    maxInFlight: z.int().positive().nullable().default(100),
+  })
+  .default({
+    submit: { ratePerSec: 5, burst: 10 },
+    status: { ratePerSec: 50, burst: 100 },
+    balance: { ratePerSec: 2, burst: 10 },
+    perModel: {},
+    maxInFlight: 100,
+  });
+
+const unpriced = z.union([
+  z.literal("reject"),
+  z.strictObject({ chargeUsd: z.number().nonnegative() }),
+]);
+
+const tenantKey = z.strictObject({
+  hash: z.string().regex(SHA256_HASH, 'must be "sha256:" followed by 64 lowercase hex digits'),
+  label: z.string().optional(),
+});
+
+const tenant = z.strictObject({
+  id: z.string().regex(ID, "must be 1-63 characters of a-z, 0-9, _ or -, starting with a letter or digit"),
+  name: z.string().min(1).optional(),
+  enabled: z.boolean().default(true),
+  keys: z.array(tenantKey).min(1, "a tenant needs at least one gateway key"),
+  upstreamKey: z.string().min(1),
+  /** Model ids (or "*") this tenant may use. */
+  allowedModels: z.array(z.string().min(1)).min(1).default(["*"]),
+  timeZone: z.string().default("UTC"),
+  /** Daily spend cap in USD in the tenant's time zone; null for no cap. */
+  dailyCapUsd: z.number().nonnegative().nullable().default(null),
+  unpricedModels: unpriced.default("reject"),
+  limits,
+});
+
+const upstreamKey = z.strictObject({
+  alias: z.string().regex(ID, "must be 1-63 characters of a-z, 0-9, _ or -"),
+  key: z.string().min(1, "is empty: set the environment variable it names"),
+});
+
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      port: z.int().min(0).max(65535).default(8080),
+      /** Metrics and admin API: a separate port, never the public one. */
+      metricsPort: z.int().min(0).max(65535).default(9464),
+      metricsHost: z.string().default("127.0.0.1"),
+      bodyLimitBytes: z.int().positive().default(1_048_576),
+      keepAliveTimeoutMs: z.int().positive().default(65_000),
+      shutdownGraceMs: z.int().positive().default(15_000),
+      /** Extra `/api/...` path prefixes to forward untouched (no governance); empty by default. */
+      allowedPaths: z.array(z.string().startsWith("/api/")).default([]),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      baseUrl: z.url({ protocol: /^https?$/ }).default("https://api.apixo.ai"),
+      connectTimeoutMs: z.int().positive().default(5_000),
+      /** Whole upstream exchange, headers and body. */
+      timeoutMs: z.int().positive().default(30_000),
+      maxSockets: z.int().positive().default(256),
+      keys: z.array(upstreamKey).min(1, "at least one upstream key is needed"),
+    })
+    .superRefine((value, ctx) => {
+      const seen = new Set<string>();
+      value.keys.forEach((k, i) => {
+        if (seen.has(k.alias)) {
+          ctx.addIssue({ code: "custom", path: ["keys", i, "alias"], message: `duplicate alias "${k.alias}"` });
+        }
+        seen.add(k.alias);
+      });
+    }),
+  store: z
+    .strictObject({
+      kind: z.enum(["memory", "redis"]).default("memory"),
+      redisUrl: z.string().optional(),
+      keyPrefix: z.string().min(1).default("agw"),
+      commandTimeoutMs: z.int().positive().default(250),
+      failurePolicy: z.enum(["fail-closed", "fail-open"]).default("fail-closed"),
+    })
+    .prefault({})
+    .refine((s) => s.kind !== "redis" || (s.redisUrl !== undefined && s.redisUrl !== ""), {
+      message: "store.kind is redis but redisUrl is not set",
+      path: ["redisUrl"],
+    }),
+  governance: z
+    .strictObject({
+      ledgerTtlHours: z.number().positive().default(168),
+      taskMaxAgeMinutes: z.number().positive().default(60),
+      idempotencyTtlHours: z.number().positive().default(24),
+      refundFailedTasks: z.boolean().default(true),
+      /** failCodes whose tasks are not refunded even when refunds are on. */
+      noRefundFailCodes: z.array(z.string()).default([]),
+      /** Overrides and additions to the built-in price table (see docs/pricing.md). */
+      prices: priceOverridesSchema.default({}),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    })
+    .prefault({}),
+  telemetry: z
+    .strictObject({
+      /** Drop the tenant label from metrics (deployments with thousands of tenants). */
+      tenantLabel: z.boolean().default(true),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      /** Bearer token for the read-only admin API on the metrics port; unset disables the admin API. */
+      token: z.string().min(16, "must be at least 16 characters").optional(),
+    })
+    .prefault({}),
+  tenants: z.array(tenant).min(1, "at least one tenant is needed"),
+});
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type TenantConfig = GatewayConfig["tenants"][number];
+export type BucketConfig = z.infer<typeof bucket>;

@@ -1,0 +1,64 @@
+import type { Clock } from "../clock.js";
+import { ConfigError, loadConfigFile } from "../config/load.js";
+import type { GatewayConfig } from "../config/schema.js";
+import type { GatewayEvents } from "../telemetry/events.js";
+import type { Logger } from "../telemetry/logger.js";
+import { buildSnapshot, type Snapshot } from "./snapshot.js";
+
+/**
+ * The configuration in force. `reload` swaps in a new snapshot only if the new file is valid in every
+ * respect; otherwise the old one stays and the problems are logged.
+ */
+export class ConfigHolder {
+  private current: Snapshot;
+
+  constructor(
+    config: GatewayConfig,
+    private readonly deps: { clock: Clock; logger: Logger; events: GatewayEvents; path?: string },
+  ) {
+    this.current = buildSnapshot(config, deps.clock.now());
+  }
+
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  /** Settings that cannot change without a restart (sockets, store) are reported and kept. */
+  async reload(path = this.deps.path): Promise<boolean> {
+    if (path === undefined) return false;
+    try {
+      const config = await loadConfigFile(path);
+      const next = buildSnapshot(config, this.deps.clock.now());
+      const restartOnly = restartOnlyChanges(this.current.config, config);
+      if (restartOnly.length > 0) {
+        this.deps.logger.warn(
+          { event: "config_reload_partial", fields: restartOnly },
+          "these settings take effect only after a restart",
+        );
+      }
+      this.current = next;
+      this.deps.events.configReloaded({ ok: true });
+      return true;
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [err instanceof Error ? err.message : String(err)];
+      this.deps.logger.error(
+        { event: "config_reload_failed", path, problems },
+        "configuration reload refused; the previous configuration stays in force",
+      );
+      this.deps.events.configReloaded({ ok: false });
+      return false;
+    }
+  }
+}
+
+function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string[] {
+  const changed: string[] = [];
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+  if (before.server.host !== after.server.host || before.server.port !== after.server.port) changed.push("server.port");
+  if (before.server.metricsPort !== after.server.metricsPort) changed.push("server.metricsPort");
+  if (!same(before.store, after.store)) changed.push("store");
+  const { keys: _before, ...upstreamBefore } = before.upstream;
+  const { keys: _after, ...upstreamAfter } = after.upstream;
+  if (!same(upstreamBefore, upstreamAfter)) changed.push("upstream (except keys)");
+  return changed;
+}

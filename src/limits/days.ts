@@ -1,0 +1,95 @@
+import type { DayWindow } from "./store.js";
+
+/**
+ * Tenant-local calendar days. A day is named "YYYY-MM-DD" in the tenant's IANA zone and starts at the first
+ * instant whose local date is that day, which is not always local midnight (DST gaps at 00:00 exist).
+ */
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      calendar: "gregory",
+      numberingSystem: "latn",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+export function isValidTimeZone(timeZone: string): boolean {
+  if (timeZone === "") return false;
+  try {
+    formatterFor(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The local date of an instant, "YYYY-MM-DD". */
+export function localDay(timeZone: string, atMs: number): string {
+  let year = "";
+  let month = "";
+  let day = "";
+  for (const part of formatterFor(timeZone).formatToParts(atMs)) {
+    if (part.type === "year") year = part.value.padStart(4, "0");
+    else if (part.type === "month") month = part.value;
+    else if (part.type === "day") day = part.value;
+  }
+  return `${year}-${month}-${day}`;
+}
+
+/** Calendar arithmetic on a "YYYY-MM-DD" name, independent of any zone. */
+export function addDays(day: string, delta: number): string {
+  const [y, m, d] = day.split("-").map(Number);
+  const utc = new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + delta));
+  return utc.toISOString().slice(0, 10);
+}
+
+const HOUR_MS = 3_600_000;
+
+/** First instant whose local date is `day` (or later). Zone offsets lie within -12h..+14h, so search ±15h. */
+export function startOfDayMs(timeZone: string, day: string): number {
+  const [y, m, d] = day.split("-").map(Number);
+  const utcMidnightMs = Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1);
+  let lo = utcMidnightMs - 15 * HOUR_MS; // local date is before `day`
+  let hi = utcMidnightMs + 15 * HOUR_MS; // local date is `day` or later
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDay(timeZone, mid) >= day) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+export function dayWindow(timeZone: string, nowMs: number): DayWindow {
+  const today = localDay(timeZone, nowMs);
+  const tomorrow = addDays(today, 1);
+  return {
+    yesterday: addDays(today, -1),
+    today,
+    tomorrow,
+    startTodayMs: startOfDayMs(timeZone, today),
+    startTomorrowMs: startOfDayMs(timeZone, tomorrow),
+  };
+}
+
+/** Reuses each zone's window until its day ends: a day's bounds cost ~50 Intl calls, a lookup costs none. */
+export class DayWindowCache {
+  private readonly windows = new Map<string, DayWindow>();
+
+  get(timeZone: string, nowMs: number): DayWindow {
+    const cached = this.windows.get(timeZone);
+    if (cached !== undefined && cached.startTodayMs <= nowMs && nowMs < cached.startTomorrowMs) return cached;
+    const fresh = dayWindow(timeZone, nowMs);
+    this.windows.set(timeZone, fresh);
+    return fresh;
+  }
+}

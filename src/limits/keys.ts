@@ -1,0 +1,52 @@
+/**
+ * The one place Redis keys are built. Every key of a tenant carries the hash tag `{tenantId}` so that all keys a
+ * Lua script touches live in one cluster slot; scripts never build key names themselves.
+ */
+
+/** Spend keys outlive their day so the admin can show the last weeks. */
+export const DAY_KEY_TTL_SEC = 40 * 86_400;
+
+export interface TenantKeys {
+  /** Token bucket state (hash {tokens, ts}). */
+  bucket(name: string): string;
+  /** Net spend of a tenant-local day in micro-USD (charges minus refunds). */
+  spend(day: string): string;
+  /** Net spend of a day per model (hash model -> micro-USD). */
+  spendByModel(day: string): string;
+  /** Refunds credited to a day in micro-USD. */
+  refund(day: string): string;
+  /** In-flight slots (zset: `r:<reservationId>` / `t:<taskId>` -> admission time ms). */
+  readonly inflight: string;
+  /** Model of each in-flight member (hash member -> model), so expiry can report it without the ledger. */
+  readonly inflightModels: string;
+  /** Ledger record of one task (hash). */
+  task(taskId: string): string;
+  /** Idempotency record of one Idempotency-Key (hash). */
+  idem(key: string): string;
+}
+
+export function inflightReservation(reservationId: string): string {
+  return `r:${reservationId}`;
+}
+
+export function inflightTask(taskId: string): string {
+  return `t:${taskId}`;
+}
+
+export function tenantKeys(prefix: string, tenantId: string): TenantKeys {
+  if (tenantId === "" || /[{}]/.test(tenantId)) {
+    // A brace would change which part of the key Redis hashes, splitting a tenant over several slots.
+    throw new Error(`tenant id must be non-empty and free of braces: ${JSON.stringify(tenantId)}`);
+  }
+  const base = `${prefix}:{${tenantId}}:`;
+  return {
+    bucket: (name) => `${base}bucket:${name}`,
+    spend: (day) => `${base}spend:${day}`,
+    spendByModel: (day) => `${base}spendm:${day}`,
+    refund: (day) => `${base}refund:${day}`,
+    inflight: `${base}inflight`,
+    inflightModels: `${base}inflightm`,
+    task: (taskId) => `${base}task:${taskId}`,
+    idem: (key) => `${base}idem:${key}`,
+  };
+}

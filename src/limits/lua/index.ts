@@ -1,0 +1,24 @@
+import { LUA_ADMIT_SUBMIT } from "./submit.js";
+import {
+  LUA_ADMIT_SIMPLE,
+  LUA_ADMIT_STATUS,
+  LUA_GET_TASK,
+  LUA_RECORD_TASK,
+  LUA_RELEASE,
+  LUA_SETTLE,
+  LUA_SWEEP,
+} from "./tasks.js";
+
+/** Every script the Redis store defines on its client, by command name (prefixed to avoid clashes). */
+export const SCRIPTS = {
+  agwAdmitSubmit: LUA_ADMIT_SUBMIT,
+  agwAdmitStatus: LUA_ADMIT_STATUS,
+  agwAdmitSimple: LUA_ADMIT_SIMPLE,
+  agwRecordTask: LUA_RECORD_TASK,
+  agwRelease: LUA_RELEASE,
+  agwGetTask: LUA_GET_TASK,
+  agwSettle: LUA_SETTLE,
+  agwSweep: LUA_SWEEP,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,73 @@
+import type { Request, Response } from "express";
+import { parseBalanceAnswer } from "../apixo/answers.js";
+import { microsToUsd, usdToMicros } from "../apixo/prices.js";
+import { isUnguarded } from "../limits/governor.js";
+import { denialError, setRateHeaders } from "./decisions.js";
+import type { ProxyDeps } from "./deps.js";
+import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
+import { isJsonObject } from "./json.js";
+import { callUpstream } from "./upstreamCall.js";
+import { UpstreamError } from "./upstreamError.js";
+
+/**
+ * GET /api/v1/apikeys/current-balance — what this tenant can still spend today:
+ * min(daily cap - spent today, upstream balance), in APIXO's envelope.
+ */
+export function balanceHandler(deps: ProxyDeps) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const ctx = deps.contexts.get(req);
+    const policy = deps.contexts.policy(req);
+    const tenantId = policy.tenant.id;
+
+    const decision = await deps.governor.decide("admit_balance", (store) =>
+      store.admitSimple({ tenantId, buckets: policy.balanceBuckets }),
+    );
+    if (decision.kind === "rate_limited") {
+      setRateHeaders(res, decision.rate);
+      const { error, reason } = denialError(decision, { tenantId, operation: "balance", timeZone: policy.tenant.timeZone });
+      ctx.decisions.push(reason);
+      throw error;
+    }
+    if (decision.kind === "admitted") setRateHeaders(res, decision.rate);
+
+    let refused: UpstreamAnswer | undefined;
+    const fetchBalance = async (): Promise<number | undefined> => {
+      const answer = await callUpstream(deps, req, res, {
+        operation: "balance",
+        model: undefined,
+        upstreamKey: policy.upstreamKey,
+      });
+      const parsed = parseBalanceAnswer(answer.status, answer.body);
+      if (parsed.ok) return parsed.balanceUsd;
+      refused = answer;
+      return undefined;
+    };
+    let upstreamUsd: number | undefined;
+    try {
+      upstreamUsd = await deps.balances.get(policy.tenant.upstreamKey, fetchBalance);
+      // A shared fetch that APIXO refused leaves this request without an answer of its own to pass on.
+      if (upstreamUsd === undefined && refused === undefined) upstreamUsd = await fetchBalance();
+    } catch (err) {
+      throw err instanceof UpstreamError ? err.toGatewayError() : err;
+    }
+    if (upstreamUsd === undefined) {
+      if (refused === undefined || (refused.status === 200 && !isJsonObject(refused.body))) {
+        throw new UpstreamError("bad_response", "balance answer unreadable").toGatewayError();
+      }
+      sendAnswer(res, refused);
+      return;
+    }
+
+    let availableMicros = usdToMicros(upstreamUsd);
+    if (policy.capMicros !== null && decision.kind === "admitted") {
+      const day = deps.governor.dayWindow(policy.tenant.timeZone).today;
+      const snapshot = await deps.governor.decide("snapshot", (store) => store.snapshot(tenantId, day));
+      if (!isUnguarded(snapshot)) {
+        availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
+      }
+    }
+    const body = Buffer.from(JSON.stringify({ code: 200, message: "success", data: microsToUsd(availableMicros) }));
+    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": String(body.length) });
+    res.end(body);
+  };
+}

@@ -1,0 +1,18 @@
+import type { Clock } from "../clock.js";
+import type { Contexts } from "../http/context.js";
+import type { Governor } from "../limits/governor.js";
+import type { GatewayEvents } from "../telemetry/events.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { BalanceCache } from "./balanceCache.js";
+import type { Forwarder } from "./forwarder.js";
+
+/** What the proxied routes need; built once by the composition root. */
+export interface ProxyDeps {
+  readonly contexts: Contexts;
+  readonly governor: Governor;
+  readonly forwarder: Forwarder;
+  readonly balances: BalanceCache;
+  readonly events: GatewayEvents;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}

@@ -1,0 +1,47 @@
+import type { GatewayConfig } from "../config/schema.js";
+import type { RequestContext } from "../http/context.js";
+import type { TaskRecord, TerminalState } from "../limits/store.js";
+import type { ProxyDeps } from "./deps.js";
+
+export interface ObservedOutcome {
+  readonly state: TerminalState;
+  readonly failCode: string | undefined;
+  readonly costTimeMs: number | undefined;
+}
+
+/** The refund policy: failed tasks go back to their day unless refunds are off or the failCode is excluded. */
+export function shouldRefund(governance: GatewayConfig["governance"], outcome: ObservedOutcome): boolean {
+  if (outcome.state !== "failed" || !governance.refundFailedTasks) return false;
+  return outcome.failCode === undefined || !governance.noRefundFailCodes.includes(outcome.failCode);
+}
+
+/**
+ * Settles a task the first time anyone sees it finish; the store makes it happen once however many polls
+ * (or callbacks) race here, and only that one reports the outcome.
+ */
+export async function settleObserved(
+  deps: ProxyDeps,
+  ctx: RequestContext,
+  task: TaskRecord,
+  outcome: ObservedOutcome,
+): Promise<void> {
+  if (task.state === "success" || task.state === "failed") return;
+  const result = await deps.governor.settle({
+    tenantId: task.tenantId,
+    taskId: task.taskId,
+    state: outcome.state,
+    ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
+    refund: shouldRefund(ctx.snapshot.config.governance, outcome),
+  });
+  if (result === undefined || !result.settled) return;
+  ctx.refundedMicros = result.refundedMicros;
+  ctx.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
+  deps.events.taskFinished({
+    tenant: task.tenantId,
+    model: task.model,
+    state: outcome.state,
+    failCode: outcome.failCode,
+    refundedMicros: result.refundedMicros,
+    costTimeMs: outcome.costTimeMs,
+  });
+}

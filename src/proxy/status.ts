@@ -1,0 +1,74 @@
+import type { Request, Response } from "express";
+import { parseStatusAnswer } from "../apixo/answers.js";
+import { GatewayError } from "../errors/catalog.js";
+import { canonicalModel } from "../gateway/snapshot.js";
+import { denialError, setRateHeaders } from "./decisions.js";
+import type { ProxyDeps } from "./deps.js";
+import { sendAnswer } from "./forwarder.js";
+import { isJsonObject } from "./json.js";
+import { settleObserved } from "./settle.js";
+import { callUpstream } from "./upstreamCall.js";
+import { UpstreamError } from "./upstreamError.js";
+
+function taskIdOf(req: Request): string {
+  const taskId = req.query.taskId;
+  if (typeof taskId !== "string" || taskId === "" || taskId.length > 256) {
+    throw new GatewayError("INVALID_REQUEST", "The taskId query parameter is required (one value, at most 256 characters).");
+  }
+  return taskId;
+}
+
+/** GET /api/v1/statusTask/:model — only the tenant's own tasks; settles the ledger when a task is seen to finish. */
+export function statusHandler(deps: ProxyDeps) {
+  return async (req: Request<{ model: string }>, res: Response): Promise<void> => {
+    const ctx = deps.contexts.get(req);
+    const policy = deps.contexts.policy(req);
+    const tenantId = policy.tenant.id;
+    const model = canonicalModel(req.params.model);
+    const taskId = taskIdOf(req);
+    ctx.taskId = taskId;
+
+    const decision = await deps.governor.decide("admit_status", (store) =>
+      store.admitStatus({ tenantId, buckets: policy.statusBuckets, taskId }),
+    );
+    const task = decision.kind === "admitted" ? decision.task : undefined;
+    if (decision.kind === "rate_limited") {
+      setRateHeaders(res, decision.rate);
+      const { error, reason } = denialError(decision, { tenantId, operation: "status", timeZone: policy.tenant.timeZone });
+      ctx.decisions.push(reason);
+      throw error;
+    }
+    if (decision.kind === "admitted") {
+      setRateHeaders(res, decision.rate);
+      // Another tenant's task and no task at all must look the same, and APIXO is not asked.
+      if (task === null || task === undefined || task.model !== model) {
+        throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
+      }
+      ctx.costMicros = task.costMicros;
+    } else ctx.decisions.push("unguarded");
+
+    let answer;
+    try {
+      answer = await callUpstream(deps, req, res, { operation: "status", model, upstreamKey: policy.upstreamKey });
+    } catch (err) {
+      throw err instanceof UpstreamError ? err.toGatewayError() : err;
+    }
+    const status = parseStatusAnswer(answer.status, answer.body);
+    if (!status.ok) {
+      if (answer.status === 200 && !isJsonObject(answer.body)) {
+        throw new UpstreamError("bad_response", status.reason).toGatewayError();
+      }
+    } else {
+      ctx.taskState = status.state;
+      ctx.failCode = status.failCode;
+      if (task !== null && task !== undefined && (status.state === "success" || status.state === "failed")) {
+        await settleObserved(deps, ctx, task, {
+          state: status.state,
+          failCode: status.failCode,
+          costTimeMs: status.costTimeMs,
+        });
+      }
+    }
+    sendAnswer(res, answer);
+  };
+}

@@ -1,0 +1,216 @@
+import { randomUUID } from "node:crypto";
+import type { Request, Response } from "express";
+import { parseSubmitAnswer } from "../apixo/answers.js";
+import { findModel } from "../apixo/models.js";
+import { estimateCost, formatUsd, microsToUsd } from "../apixo/prices.js";
+import { validateSubmit } from "../apixo/validate.js";
+import { GatewayError } from "../errors/catalog.js";
+import { canonicalModel, type TenantPolicy } from "../gateway/snapshot.js";
+import { parseJsonBody, readBody } from "../http/body.js";
+import type { RequestContext } from "../http/context.js";
+import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
+import { denialError, setRateHeaders } from "./decisions.js";
+import type { ProxyDeps } from "./deps.js";
+import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
+import { isJsonObject } from "./json.js";
+import { UpstreamError } from "./upstreamError.js";
+import { callUpstream } from "./upstreamCall.js";
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function assertModelAllowed(policy: TenantPolicy, model: string): void {
+  if (policy.allowedModels === null || policy.allowedModels.has(canonicalModel(model))) return;
+  throw new GatewayError(
+    "MODEL_NOT_ALLOWED",
+    `Tenant '${policy.tenant.id}' may not use model '${model}'; allowed: ${[...policy.allowedModels].join(", ")}.`,
+  );
+}
+
+function costOf(ctx: RequestContext, policy: TenantPolicy, model: string, body: unknown): number {
+  const estimate = estimateCost(ctx.snapshot.prices, model, body);
+  if (estimate.kind === "priced") return estimate.costMicros;
+  if (policy.unpricedChargeMicros !== null) return policy.unpricedChargeMicros;
+  throw new GatewayError(
+    "MODEL_NOT_ALLOWED",
+    `Model '${model}' has no price in the gateway's price table and tenant '${policy.tenant.id}' does not allow ` +
+      "unpriced models; ask your platform team to add it to governance.prices.",
+  );
+}
+
+function idempotencyKeyOf(req: Request): string | undefined {
+  const key = req.headers["idempotency-key"];
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {
+    throw new GatewayError("INVALID_REQUEST", "Idempotency-Key must be 1-255 visible ASCII characters.");
+  }
+  return key;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** POST /api/v1/generateTask/:model — validate, reserve (one store round trip), forward, then record or release. */
+export function submitHandler(deps: ProxyDeps) {
+  return async (req: Request<{ model: string }>, res: Response): Promise<void> => {
+    const ctx = deps.contexts.get(req);
+    const policy = deps.contexts.policy(req);
+    const model = req.params.model;
+    const tenantId = policy.tenant.id;
+    assertModelAllowed(policy, model);
+
+    const body = await readBody(req, ctx.snapshot.config.server.bodyLimitBytes);
+    const parsed = parseJsonBody(body);
+    const validation = validateSubmit(findModel(model), parsed);
+    if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
+    const costMicros = costOf(ctx, policy, model, parsed);
+    const idempotencyKey = idempotencyKeyOf(req);
+    const { governance } = ctx.snapshot.config;
+    const reservationId = randomUUID();
+    const canonical = canonicalModel(model);
+
+    const admit = (): Promise<SubmitDecision | { kind: "unguarded" }> =>
+      deps.governor.decide("admit_submit", (store) =>
+        store.admitSubmit({
+          tenantId,
+          model: canonical,
+          buckets: policy.submitBuckets(canonical),
+          maxInFlight: policy.tenant.limits.maxInFlight,
+          capMicros: policy.capMicros,
+          costMicros,
+          days: deps.governor.dayWindow(policy.tenant.timeZone),
+          reservationId,
+          taskMaxAgeMs: governance.taskMaxAgeMinutes * 60_000,
+          ...(idempotencyKey === undefined
+            ? {}
+            : { idempotency: { key: idempotencyKey, ttlSec: governance.idempotencyTtlHours * 3600 } }),
+        }),
+      );
+
+    // A duplicate of a request still in progress waits for its answer rather than starting a second paid task.
+    const deadline = deps.clock.monotonicMs() + ctx.snapshot.config.upstream.timeoutMs + 1_000;
+    let decision = await admit();
+    for (let delayMs = 20; decision.kind === "in_progress"; delayMs = Math.min(delayMs * 2, 250)) {
+      if (deps.clock.monotonicMs() > deadline) {
+        throw new GatewayError(
+          "UPSTREAM_TIMEOUT",
+          "An earlier request with the same Idempotency-Key has not finished; retry with the same key.",
+        );
+      }
+      await sleep(delayMs);
+      decision = await admit();
+    }
+
+    if (decision.kind === "replay") {
+      ctx.decisions.push("idempotent_replay");
+      replay(res, decision.answer);
+      return;
+    }
+    if (decision.kind === "rate_limited" || decision.kind === "concurrency_limited" || decision.kind === "spend_cap") {
+      setRateHeaders(res, decision.rate);
+      const { error, reason } = denialError(decision, {
+        tenantId,
+        operation: "submit",
+        timeZone: policy.tenant.timeZone,
+      });
+      ctx.decisions.push(reason);
+      throw error;
+    }
+
+    const guarded = decision.kind === "admitted" ? decision : undefined;
+    if (guarded === undefined) ctx.decisions.push("unguarded");
+    else {
+      ctx.decisions.push("admitted");
+      setRateHeaders(res, guarded.rate);
+      if (policy.capMicros !== null) {
+        res.setHeader("X-Budget-Remaining-Usd", String(microsToUsd(Math.max(0, policy.capMicros - guarded.spentMicros))));
+      }
+      for (const task of guarded.expired) {
+        deps.events.taskFinished({
+          tenant: tenantId,
+          model: task.model,
+          state: "expired",
+          failCode: undefined,
+          refundedMicros: 0,
+          costTimeMs: undefined,
+        });
+      }
+    }
+
+    const release = async (): Promise<void> => {
+      if (guarded === undefined) return;
+      ctx.decisions.push("released");
+      await deps.governor.record("release", (store) =>
+        store.releaseReservation({
+          tenantId,
+          reservationId,
+          day: guarded.day,
+          model: canonical,
+          costMicros,
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        }),
+      );
+    };
+
+    let answer: UpstreamAnswer;
+    try {
+      answer = await callUpstream(deps, req, res, {
+        operation: "submit",
+        model: canonical,
+        upstreamKey: policy.upstreamKey,
+        body,
+      });
+    } catch (err) {
+      await release();
+      throw err instanceof UpstreamError ? err.toGatewayError() : err;
+    }
+
+    const outcome = parseSubmitAnswer(answer.status, answer.body);
+    if (!outcome.accepted) {
+      await release();
+      if (answer.status === 200 && !isJsonObject(answer.body)) {
+        throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
+      }
+      sendAnswer(res, answer);
+      return;
+    }
+
+    ctx.taskId = outcome.taskId;
+    ctx.costMicros = costMicros;
+    if (guarded !== undefined) {
+      await deps.governor.record("record_task", (store) =>
+        store.recordTask({
+          tenantId,
+          taskId: outcome.taskId,
+          model: canonical,
+          costMicros,
+          day: guarded.day,
+          reservationId,
+          upstream: policy.tenant.upstreamKey,
+          ttlSec: governance.ledgerTtlHours * 3600,
+          ...(idempotencyKey === undefined
+            ? {}
+            : {
+                idempotency: {
+                  key: idempotencyKey,
+                  ttlSec: governance.idempotencyTtlHours * 3600,
+                  answer: storedAnswer(answer),
+                },
+              }),
+        }),
+      );
+    }
+    deps.events.taskSubmitted({ tenant: tenantId, model: canonical, costMicros });
+    ctx.decisions.push(`charged ${formatUsd(costMicros)}`);
+    sendAnswer(res, answer);
+  };
+}
+
+function storedAnswer(answer: UpstreamAnswer): StoredAnswer {
+  const contentType = answer.headers["content-type"];
+  return { status: answer.status, contentType: contentType ?? "application/json", body: answer.body };
+}
+
+function replay(res: Response, answer: StoredAnswer): void {
+  res.setHeader("Idempotent-Replayed", "true");
+  res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": String(answer.body.length) });
+  res.end(answer.body);
+}

@@ -1,0 +1,52 @@
+import type { Request, Response } from "express";
+import type { OperationLabel } from "../telemetry/events.js";
+import type { ProxyDeps } from "./deps.js";
+import type { UpstreamAnswer } from "./forwarder.js";
+import { UpstreamError } from "./upstreamError.js";
+
+export interface UpstreamCall {
+  readonly operation: OperationLabel;
+  /** Canonical model id, for labels. */
+  readonly model: string | undefined;
+  readonly upstreamKey: string;
+  readonly body?: Buffer;
+}
+
+/** One buffered exchange with APIXO, timed and reported; failures come back as UpstreamError. */
+export async function callUpstream(
+  deps: ProxyDeps,
+  req: Request,
+  res: Response,
+  call: UpstreamCall,
+): Promise<UpstreamAnswer> {
+  const ctx = deps.contexts.get(req);
+  const started = deps.clock.monotonicMs();
+  try {
+    const answer = await deps.forwarder.exchange(req, res, {
+      upstreamKey: call.upstreamKey,
+      requestId: ctx.requestId,
+      ...(call.body === undefined ? {} : { body: call.body }),
+    });
+    ctx.upstreamMs += answer.upstreamMs;
+    deps.events.upstreamFinished({
+      model: call.model,
+      operation: call.operation,
+      durationMs: answer.upstreamMs,
+      status: answer.status,
+      failure: undefined,
+    });
+    return answer;
+  } catch (err) {
+    const failure = err instanceof UpstreamError ? err : UpstreamError.classify(err, false);
+    const durationMs = deps.clock.monotonicMs() - started;
+    ctx.upstreamMs += durationMs;
+    deps.events.upstreamFinished({
+      model: call.model,
+      operation: call.operation,
+      durationMs,
+      status: undefined,
+      failure: failure.reason,
+    });
+    throw failure;
+  }
+}

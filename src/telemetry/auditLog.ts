@@ -1,0 +1,35 @@
+import type { Logger } from "./logger.js";
+import { noEvents, type GatewayEvents } from "./events.js";
+
+const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
+const usd = (micros: number | undefined): number | undefined => (micros === undefined ? undefined : micros / 1e6);
+
+/** One JSON line per request: the trail for debugging and cost attribution. */
+export function auditLog(logger: Logger): GatewayEvents {
+  const audit = logger.child({ log: "audit" });
+  return {
+    ...noEvents,
+    requestFinished(r) {
+      audit.info({
+        requestId: r.requestId,
+        tenant: r.tenant,
+        operation: r.operation,
+        method: r.method,
+        model: r.model,
+        taskId: r.taskId,
+        status: r.status,
+        errorType: r.errorType,
+        latencyMs: round3(r.durationMs),
+        upstreamMs: round3(r.upstreamMs),
+        costUsd: usd(r.costMicros),
+        refundUsd: usd(r.refundedMicros),
+        taskState: r.taskState,
+        failCode: r.failCode,
+        decisions: r.decisions.length > 0 ? r.decisions : undefined,
+      });
+    },
+    configReloaded(e) {
+      if (e.ok) logger.info({ event: "config_reloaded" }, "configuration reloaded");
+    },
+  };
+}

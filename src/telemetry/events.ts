@@ -1,0 +1,103 @@
+import type { ErrorType } from "../errors/catalog.js";
+import type { UpstreamFailure } from "../proxy/upstreamError.js";
+
+export type OperationLabel = "submit" | "status" | "balance" | "callback" | "other";
+export type RejectionReason =
+  | "rate_limited"
+  | "concurrency_limited"
+  | "spend_cap"
+  | "model_not_allowed"
+  | "invalid_request"
+  | "unauthenticated";
+
+/** Everything the audit log line and the request metrics need; never a key, a header value or a prompt. */
+export interface RequestRecord {
+  readonly requestId: string;
+  /** The W3C trace id of the request's server span; undefined when tracing is off. */
+  readonly traceId: string | undefined;
+  readonly method: string;
+  readonly operation: OperationLabel;
+  readonly tenant: string | undefined;
+  /** The model named in the path, as sent (bounded later for labels). */
+  readonly model: string | undefined;
+  readonly taskId: string | undefined;
+  readonly status: number;
+  readonly errorType: ErrorType | undefined;
+  readonly durationMs: number;
+  readonly upstreamMs: number;
+  readonly costMicros: number | undefined;
+  readonly refundedMicros: number | undefined;
+  readonly taskState: string | undefined;
+  readonly failCode: string | undefined;
+  readonly decisions: readonly string[];
+}
+
+/**
+ * What happens in the gateway, as events. The HTTP layer and the governor report here; metrics, traces and
+ * the audit log subscribe. Keeping them behind one interface keeps the request path free of telemetry code.
+ */
+export interface GatewayEvents {
+  requestFinished(record: RequestRecord): void;
+  upstreamFinished(event: {
+    readonly model: string | undefined;
+    readonly operation: OperationLabel;
+    readonly durationMs: number;
+    readonly status: number | undefined;
+    readonly failure: UpstreamFailure | undefined;
+  }): void;
+  taskSubmitted(event: { readonly tenant: string; readonly model: string; readonly costMicros: number }): void;
+  taskFinished(event: {
+    readonly tenant: string;
+    readonly model: string;
+    readonly state: "success" | "failed" | "expired";
+    readonly failCode: string | undefined;
+    readonly refundedMicros: number;
+    readonly costTimeMs: number | undefined;
+  }): void;
+  rejected(event: { readonly tenant: string | undefined; readonly reason: RejectionReason }): void;
+  storeCall(event: { readonly operation: string; readonly durationMs: number; readonly ok: boolean }): void;
+  configReloaded(event: { readonly ok: boolean }): void;
+  /** A callback delivery to the tenant's URL finished (or was refused before delivery). */
+  callbackFinished(event: {
+    readonly tenant: string | undefined;
+    readonly outcome: "delivered" | "retried" | "failed" | "rejected";
+    readonly durationMs: number;
+  }): void;
+  /** A status poll answered from (hit) or past (miss) the gateway's status cache. */
+  statusCache(event: { readonly hit: boolean }): void;
+  /** The circuit breaker for an upstream key (by alias) changed state. */
+  upstreamCircuit(event: { readonly upstream: string; readonly state: "closed" | "half_open" | "open" }): void;
+  /** APIXO refused a request because the upstream account hit its own limits. */
+  accountLimited(event: { readonly upstream: string; readonly reason: "rate" | "concurrency" }): void;
+}
+
+export const noEvents: GatewayEvents = {
+  requestFinished: () => undefined,
+  upstreamFinished: () => undefined,
+  taskSubmitted: () => undefined,
+  taskFinished: () => undefined,
+  rejected: () => undefined,
+  storeCall: () => undefined,
+  configReloaded: () => undefined,
+  callbackFinished: () => undefined,
+  statusCache: () => undefined,
+  upstreamCircuit: () => undefined,
+  accountLimited: () => undefined,
+};
+
+/** Fans one event out to several subscribers (metrics, audit log, traces). */
+export function combineEvents(...subscribers: GatewayEvents[]): GatewayEvents {
+  return {
+    requestFinished: (e) => subscribers.forEach((s) => s.requestFinished(e)),
+    upstreamFinished: (e) => subscribers.forEach((s) => s.upstreamFinished(e)),
+    taskSubmitted: (e) => subscribers.forEach((s) => s.taskSubmitted(e)),
+    taskFinished: (e) => subscribers.forEach((s) => s.taskFinished(e)),
+    rejected: (e) => subscribers.forEach((s) => s.rejected(e)),
+    storeCall: (e) => subscribers.forEach((s) => s.storeCall(e)),
+    configReloaded: (e) => subscribers.forEach((s) => s.configReloaded(e)),
+    callbackFinished: (e) => subscribers.forEach((s) => s.callbackFinished(e)),
+    statusCache: (e) => subscribers.forEach((s) => s.statusCache(e)),
+    upstreamCircuit: (e) => subscribers.forEach((s) => s.upstreamCircuit(e)),
+    accountLimited: (e) => subscribers.forEach((s) => s.accountLimited(e)),
+  };
+}

@@ -1,0 +1,58 @@
+import { timingSafeEqual } from "node:crypto";
+import { createHash } from "node:crypto";
+import type { TenantConfig } from "../config/schema.js";
+import { isWellFormedKey } from "./keys.js";
+
+export type AuthResult =
+  | { readonly kind: "ok"; readonly tenant: TenantConfig }
+  | { readonly kind: "missing" | "malformed" | "unknown" }
+  | { readonly kind: "disabled"; readonly tenant: TenantConfig };
+
+interface Entry {
+  readonly digest: Buffer;
+  readonly tenant: TenantConfig;
+}
+
+const BEARER = /^Bearer ([^\s]+)$/;
+
+/**
+ * Finds the tenant of a presented gateway key in O(1): the key is hashed and the digest looked up in a map.
+ * The final comparison is constant-time, so response timing reveals nothing about how close a guess was.
+ */
+export class TenantDirectory {
+  private readonly byDigest = new Map<string, Entry>();
+  private readonly byId = new Map<string, TenantConfig>();
+
+  constructor(tenants: readonly TenantConfig[]) {
+    for (const tenant of tenants) {
+      this.byId.set(tenant.id, tenant);
+      for (const key of tenant.keys) {
+        const hex = key.hash.slice("sha256:".length);
+        this.byDigest.set(hex, { digest: Buffer.from(hex, "hex"), tenant });
+      }
+    }
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  tenant(id: string): TenantConfig | undefined {
+    return this.byId.get(id);
+  }
+
+  tenants(): IterableIterator<TenantConfig> {
+    return this.byId.values();
+  }
+
+  authenticate(authorization: string | undefined): AuthResult {
+    if (authorization === undefined || authorization === "") return { kind: "missing" };
+    const match = BEARER.exec(authorization);
+    const key = match?.[1];
+    if (key === undefined || !isWellFormedKey(key)) return { kind: "malformed" };
+    const digest = createHash("sha256").update(key, "utf8").digest();
+    const entry = this.byDigest.get(digest.toString("hex"));
+    if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return { kind: "unknown" };
+    return entry.tenant.enabled ? { kind: "ok", tenant: entry.tenant } : { kind: "disabled", tenant: entry.tenant };
+  }
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import { configSchema, type GatewayConfig } from "../../src/config/schema.js";
+import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/gateway/gateway.js";
+import { createSimulator, type Simulator, type SimulatorOptions } from "../../src/simulator/index.js";
+import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
+import { createLogger } from "../../src/telemetry/logger.js";
+
+export const UPSTREAM_KEY = "sk-sim-upstream-secret-0123456789";
+
+/** Limits that tests of plain proxying never reach; governance tests set their own. */
+export const GENEROUS_LIMITS = {
+  submit: { ratePerSec: 10_000, burst: 10_000 },
+  status: { ratePerSec: 10_000, burst: 10_000 },
+  balance: { ratePerSec: 10_000, burst: 10_000 },
+  maxInFlight: null,
+};
+
+/** Log lines of one gateway, kept for assertions (e.g. that no key is ever logged). */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== ""));
+    callback();
+  }
+
+  records(): Record<string, unknown>[] {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export interface TenantSpec {
+  readonly id: string;
+  readonly [field: string]: unknown;
+}
+
+export interface HarnessOptions {
+  readonly tenants?: readonly TenantSpec[];
+  readonly simulator?: Partial<SimulatorOptions>;
+  /** Deep-merged over the generated config sections (server, upstream, store, governance...). */
+  readonly config?: Record<string, Record<string, unknown>>;
+  readonly gateway?: Partial<Omit<GatewayOptions, "config" | "logger">>;
+  /** Use a shared Redis at this URL (unique key prefix per harness) instead of the memory store. */
+  readonly redisUrl?: string;
+}
+
+export interface Harness {
+  readonly gateway: RunningGateway;
+  readonly simulator: Simulator;
+  readonly config: GatewayConfig;
+  readonly logs: LogCapture;
+  readonly url: string;
+  /** tenant id -> its (plain) gateway key */
+  readonly keys: Readonly<Record<string, string>>;
+  auth(tenantId: string): { authorization: string };
+  close(): Promise<void>;
+}
+
+/** Builds a valid config object for tests: a tenant list with fresh keys, the simulator as upstream. */
+export function buildTestConfig(
+  simulatorUrl: string,
+  options: HarnessOptions,
+): { config: GatewayConfig; keys: Record<string, string> } {
+  const keys: Record<string, string> = {};
+  const tenants = (options.tenants ?? [{ id: "acme" }]).map((spec) => {
+    const key = generateGatewayKey();
+    keys[spec.id] = key;
+    return { keys: [{ hash: hashGatewayKey(key) }], upstreamKey: "main", limits: GENEROUS_LIMITS, ...spec };
+  });
+  const sections = options.config ?? {};
+  const config = configSchema.parse({
+    ...sections,
+    server: { port: 0, metricsPort: 0, ...sections.server },
+    upstream: {
+      baseUrl: simulatorUrl,
+      keys: [{ alias: "main", key: UPSTREAM_KEY }],
+      timeoutMs: 5_000,
+      connectTimeoutMs: 1_000,
+      ...sections.upstream,
+    },
+    store:
+      options.redisUrl === undefined
+        ? { kind: "memory", ...sections.store }
+        : { kind: "redis", redisUrl: options.redisUrl, keyPrefix: `t${randomUUID().slice(0, 8)}`, ...sections.store },
+    tenants,
+  });
+  return { config, keys };
+}
+
+/** A real simulator and a real gateway on free loopback ports; close() stops both. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const simulator = createSimulator({ keys: { [UPSTREAM_KEY]: 1_000 }, pendingMs: 0, processingMs: 0, ...options.simulator });
+  const simulatorUrl = await simulator.listen(0);
+  const { config, keys } = buildTestConfig(simulatorUrl, options);
+  const logs = new LogCapture();
+  const gateway = await startGateway({ config, logger: createLogger("info", logs), ...options.gateway });
+  return {
+    gateway,
+    simulator,
+    config,
+    logs,
+    url: gateway.url,
+    keys,
+    auth: (tenantId) => ({ authorization: `Bearer ${keys[tenantId] ?? "missing-tenant"}` }),
+    async close() {
+      await gateway.close();
+      await simulator.close();
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import { request } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
+import { startHarness, type Harness } from "../helpers/gatewayHarness.js";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+interface Envelope {
+  code: number;
+  message: string;
+  error: { type: string };
+}
+
+/** node:http, because fetch refuses to send connection-level headers at all. */
+function rawGet(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const ROUTES = [
+  { method: "POST", path: "/api/v1/generateTask/nano-banana", body: '{"input":{"prompt":"p"}}' },
+  { method: "GET", path: "/api/v1/statusTask/nano-banana?taskId=abc" },
+  { method: "GET", path: "/api/v1/apikeys/current-balance" },
+] as const;
+
+async function call(h: Harness, route: (typeof ROUTES)[number], authorization?: string) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (authorization !== undefined) headers.authorization = authorization;
+  const response = await fetch(`${h.url}${route.path}`, {
+    method: route.method,
+    headers,
+    ...("body" in route ? { body: route.body } : {}),
+  });
+  return { response, envelope: (await response.json()) as Envelope };
+}
+
+describe("every proxied route refuses callers without a valid gateway key", () => {
+  const cases: [string, string | undefined][] = [
+    ["missing", undefined],
+    ["malformed (not Bearer)", "Basic dXNlcjpwYXNz"],
+    ["malformed (wrong shape)", "Bearer sk-not-a-gateway-key"],
+    ["unknown", "Bearer agw_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
+  ];
+  for (const route of ROUTES) {
+    for (const [what, authorization] of cases) {
+      it(`${route.method} ${route.path.split("?")[0]}: ${what} key -> 401`, async () => {
+        harness = await startHarness();
+        const { response, envelope } = await call(harness, route, authorization);
+        expect(response.status).toBe(401);
+        expect(envelope.error.type).toBe("UNAUTHENTICATED");
+        expect(harness.simulator.stats.count()).toBe(0);
+      });
+    }
+  }
+
+  it("refuses a disabled tenant's key with 403 TENANT_DISABLED", async () => {
+    harness = await startHarness({ tenants: [{ id: "acme", enabled: false }] });
+    for (const route of ROUTES) {
+      const { response, envelope } = await call(harness, route, harness.auth("acme").authorization);
+      expect(response.status).toBe(403);
+      expect(envelope.error.type).toBe("TENANT_DISABLED");
+    }
+    expect(harness.simulator.stats.count()).toBe(0);
+  });
+
+  it("refuses a model the tenant may not use with 403 MODEL_NOT_ALLOWED", async () => {
+    harness = await startHarness({ tenants: [{ id: "acme", allowedModels: ["flux2"] }] });
+    const { response, envelope } = await call(harness, ROUTES[0], harness.auth("acme").authorization);
+    expect(response.status).toBe(403);
+    expect(envelope.error.type).toBe("MODEL_NOT_ALLOWED");
+    expect(envelope.message).toContain("nano-banana");
+    expect(harness.simulator.stats.count()).toBe(0);
+  });
+
+  it("accepts every key of a tenant, so keys can be rotated without downtime", async () => {
+    const [oldKey, newKey] = [generateGatewayKey(), generateGatewayKey()];
+    harness = await startHarness({
+      tenants: [
+        {
+          id: "acme",
+          keys: [{ hash: hashGatewayKey(oldKey) }, { hash: hashGatewayKey(newKey), label: "next" }],
+        },
+      ],
+    });
+    for (const key of [oldKey, newKey]) {
+      const { response } = await call(harness, ROUTES[2], `Bearer ${key}`);
+      expect(response.status).toBe(200);
+    }
+  });
+});
+
+describe("what crosses the gateway", () => {
+  it("never forwards the client's Authorization, cookies or hop-by-hop headers upstream", async () => {
+    harness = await startHarness();
+    const key = harness.keys.acme!;
+    await rawGet(`${harness.url}/api/v1/apikeys/current-balance`, {
+      authorization: `Bearer ${key}`,
+      cookie: "session=secret",
+      "proxy-authorization": "Basic abc",
+      "x-custom": "kept",
+      connection: "keep-alive, x-drop-me",
+      "x-drop-me": "1",
+    });
+    const upstream = harness.simulator.stats.requests[0]!.headers;
+    expect(JSON.stringify(upstream)).not.toContain(key);
+    expect(upstream.cookie).toBeUndefined();
+    expect(upstream["proxy-authorization"]).toBeUndefined();
+    expect(upstream["x-drop-me"]).toBeUndefined();
+    expect(upstream["x-custom"]).toBe("kept");
+  });
+
+  it("never forwards an upstream Set-Cookie to the client", async () => {
+    harness = await startHarness();
+    harness.simulator.faults.add({
+      endpoint: "generateTask",
+      times: 1,
+      action: {
+        kind: "status",
+        status: 400,
+        body: '{"code":400,"message":"bad","data":null}',
+        headers: { "set-cookie": "tracking=1", "x-upstream-hint": "kept" },
+      },
+    });
+    const response = await fetch(`${harness.url}/api/v1/generateTask/nano-banana`, {
+      method: "POST",
+      headers: { ...harness.auth("acme"), "content-type": "application/json" },
+      body: '{"input":{"prompt":"p"}}',
+    });
+    expect(response.status).toBe(400);
+    expect(response.headers.get("set-cookie")).toBeNull();
+    expect(response.headers.get("x-upstream-hint")).toBe("kept");
+  });
+});

@@ -1,0 +1,215 @@
+import { spawn } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { addDays, dayWindow, localDay } from "../../src/limits/days.js";
+import { RedisStore } from "../../src/limits/redis.js";
+import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
+
+const hash = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
+
+function configYaml(store: string): string {
+  return `
+upstream:
+  keys:
+    - alias: main
+      key: \${TEST_UPSTREAM_KEY:-sk-upstream-test}
+store:
+${store}
+tenants:
+  - id: acme
+    name: Acme Corp
+    keys: [{ hash: "${hash("acme-key")}" }]
+    upstreamKey: main
+    dailyCapUsd: 10
+  - id: initech
+    keys: [{ hash: "${hash("initech-key")}" }]
+    upstreamKey: main
+`;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: process.cwd(),
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { code, stdout, stderr };
+}
+
+describe("apixo-gateway usage", () => {
+  const prefix = `test-usage-${randomUUID()}`;
+  let dir: string;
+  let redisConfig: string;
+  let today: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "apixo-usage-"));
+    redisConfig = join(dir, "redis.yaml");
+    await writeFile(
+      redisConfig,
+      configYaml(`  kind: redis\n  redisUrl: ${inject("redisUrl")}\n  keyPrefix: ${prefix}\n  commandTimeoutMs: 2000`),
+    );
+    await writeFile(join(dir, "memory.yaml"), configYaml("  kind: memory"));
+
+    // Seed through the store's public API with the same window the gateway would use for a UTC tenant now.
+    const redis = createRedisClient(inject("redisUrl"), { commandTimeoutMs: 2000 });
+    await waitForRedisReady(redis, 5000);
+    const store = new RedisStore({ redis, prefix });
+    const days = dayWindow("UTC", Date.now());
+    today = days.today;
+    const seeds = [
+      { taskId: "a1", model: "flux2", costMicros: 1_250_000, settle: "pending" },
+      { taskId: "a2", model: "veo-3-1", costMicros: 2_000_000, settle: "success" },
+      { taskId: "a3", model: "flux2", costMicros: 500_000, settle: "failed" },
+    ] as const;
+    try {
+      for (const seed of seeds) {
+        const reservationId = randomUUID();
+        const decision = await store.admitSubmit({
+          tenantId: "acme",
+          model: seed.model,
+          buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
+          maxInFlight: null,
+          capMicros: null,
+          costMicros: seed.costMicros,
+          days,
+          reservationId,
+          taskMaxAgeMs: 3_600_000,
+        });
+        if (decision.kind !== "admitted") throw new Error(`seed: ${decision.kind}`);
+        await store.recordTask({
+          tenantId: "acme",
+          taskId: seed.taskId,
+          model: seed.model,
+          costMicros: seed.costMicros,
+          day: decision.day,
+          reservationId,
+          upstream: "main",
+          ttlSec: 3600,
+        });
+        if (seed.settle !== "pending") {
+          await store.settleTask({ tenantId: "acme", taskId: seed.taskId, state: seed.settle, refund: true });
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("prints every tenant's today as JSON", async () => {
+    const run = await runCli(["usage", "--config", redisConfig, "--json"]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const body = JSON.parse(run.stdout) as { tenants: unknown[] };
+    // The seed used the day of its own moment; a run straddling UTC midnight would see the next day.
+    expect(localDay("UTC", Date.now())).toBe(today);
+    expect(body.tenants).toEqual([
+      {
+        tenantId: "acme",
+        name: "Acme Corp",
+        enabled: true,
+        timeZone: "UTC",
+        day: today,
+        spentUsd: 3.25,
+        capUsd: 10,
+        remainingUsd: 6.75,
+        inFlight: 1,
+      },
+      {
+        tenantId: "initech",
+        name: "initech",
+        enabled: true,
+        timeZone: "UTC",
+        day: today,
+        spentUsd: 0,
+        capUsd: null,
+        remainingUsd: null,
+        inFlight: 0,
+      },
+    ]);
+  });
+
+  it("prints an aligned table by default, reading the config from APIXO_GATEWAY_CONFIG", async () => {
+    const run = await runCli(["usage"], { APIXO_GATEWAY_CONFIG: redisConfig });
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^TENANT\s+NAME\s+ENABLED\s+DAY\s+SPENT\s+CAP\s+REMAINING\s+IN-FLIGHT$/);
+    expect(lines[1]).toMatch(new RegExp(`^acme\\s+Acme Corp\\s+yes\\s+${today}\\s+\\$3\\.25\\s+\\$10\\.00\\s+\\$6\\.75\\s+1$`));
+    expect(lines[2]).toMatch(/^initech\s+initech\s+yes\s+\S+\s+\$0\.00\s+none\s+-\s+0$/);
+    // Right-aligned amounts end in the same column on every row.
+    const spentEnd = (line: string | undefined) => (line ?? "").indexOf("SPENT") + "SPENT".length;
+    expect(lines[1]?.slice(0, spentEnd(lines[0])).endsWith("$3.25")).toBe(true);
+  });
+
+  it("prints one tenant's days by model with --tenant and --days", async () => {
+    const json = await runCli(["usage", "-c", redisConfig, "-t", "acme", "-d", "3", "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      tenantId: "acme",
+      timeZone: "UTC",
+      days: [
+        { day: addDays(today, -2), spentUsd: 0, refundedUsd: 0, byModel: {} },
+        { day: addDays(today, -1), spentUsd: 0, refundedUsd: 0, byModel: {} },
+        { day: today, spentUsd: 3.25, refundedUsd: 0.5, byModel: { flux2: 1.25, "veo-3-1": 2 } },
+      ],
+      totalSpentUsd: 3.25,
+      totalRefundedUsd: 0.5,
+    });
+    const table = await runCli(["usage", "-c", redisConfig, "--tenant", "acme"]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("Tenant acme (time zone UTC), last 7 day(s)");
+    expect(table.stdout).toMatch(new RegExp(`${today}\\s+\\$3\\.25\\s+\\$0\\.50\\s+flux2 \\$1\\.25, veo-3-1 \\$2\\.00`));
+    expect(table.stdout).toMatch(/TOTAL\s+\$3\.25\s+\$0\.50/);
+  });
+
+  it("exits 1 for an unknown tenant and for days out of range", async () => {
+    const unknown = await runCli(["usage", "-c", redisConfig, "-t", "nobody"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("no tenant 'nobody'");
+    expect(unknown.stderr).toContain("known: acme, initech");
+    const days = await runCli(["usage", "-c", redisConfig, "-t", "acme", "-d", "91"]);
+    expect(days.code).not.toBe(0);
+    expect(days.stderr).toContain("from 1 to 90");
+  });
+
+  it("exits 1 for a memory store: that store lives inside the gateway process", async () => {
+    const run = await runCli(["usage", "--config", join(dir, "memory.yaml"), "--json"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain("memory store lives inside the running gateway process");
+    expect(run.stderr).toContain("/admin/tenants");
+  });
+
+  it("exits 1 with a message when Redis cannot be reached", async () => {
+    const config = join(dir, "down.yaml");
+    await writeFile(config, configYaml("  kind: redis\n  redisUrl: redis://:s3cret@127.0.0.1:1"));
+    const run = await runCli(["usage", "--config", config]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("cannot read the Redis limit store");
+    expect(run.stderr).not.toContain("s3cret");
+  });
+
+  it("exits 1 without a config", async () => {
+    const run = await runCli(["usage"], { APIXO_GATEWAY_CONFIG: "" });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("--config");
+  });
+});

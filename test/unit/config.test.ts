@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfigFile, parseConfig } from "../../src/config/load.js";
+
+const FIXTURES = join(import.meta.dirname, "../fixtures/config");
+const ENV = { APIXO_API_KEY: "sk-test" };
+
+function problemsOf(text: string, env: Record<string, string> = ENV): readonly string[] {
+  try {
+    parseConfig(text, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe("a valid configuration", () => {
+  it("loads with defaults filled in and secrets interpolated from the environment", () => {
+    const config = parseConfig(readFileSync(join(FIXTURES, "valid.yaml"), "utf8"), ENV);
+    expect(config.upstream.keys[0]!.key).toBe("sk-test");
+    expect(config.upstream.baseUrl).toBe("https://api.apixo.ai");
+    expect(config.server.metricsPort).toBe(9464);
+    expect(config.store.failurePolicy).toBe("fail-closed");
+    expect(config.tenants[0]!.timeZone).toBe("UTC");
+    expect(config.tenants[0]!.allowedModels).toEqual(["*"]);
+  });
+
+  it("uses ${VAR:-default} when the variable is unset", () => {
+    const text = readFileSync(join(FIXTURES, "valid.yaml"), "utf8").replace("${APIXO_API_KEY}", "${NOPE:-fallback}");
+    expect(parseConfig(text, {}).upstream.keys[0]!.key).toBe("fallback");
+  });
+
+  it("never lets a secret's content change the document's structure", () => {
+    const config = parseConfig(readFileSync(join(FIXTURES, "valid.yaml"), "utf8"), {
+      APIXO_API_KEY: "x\ntenants: []\n",
+    });
+    expect(config.tenants).toHaveLength(1);
+    expect(config.upstream.keys[0]!.key).toBe("x\ntenants: []\n");
+  });
+
+  it("accepts the documented example file", async () => {
+    const config = await loadConfigFile(join(import.meta.dirname, "../../config/gateway.example.yaml"), {
+      APIXO_API_KEY: "sk-live",
+      APIXO_API_KEY_BATCH: "sk-batch",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      APIXO_GATEWAY_ADMIN_TOKEN: "0123456789abcdef0123",
+    });
+    expect(config.tenants.length).toBeGreaterThan(1);
+  });
+});
+
+describe("an invalid configuration is refused with every problem and its path", () => {
+  const files = readdirSync(join(FIXTURES, "invalid")).filter((f) => f.endsWith(".yaml"));
+  it("has fixtures", () => {
+    expect(files.length).toBeGreaterThanOrEqual(10);
+  });
+  for (const file of files) {
+    const text = readFileSync(join(FIXTURES, "invalid", file), "utf8");
+    const expected = [...text.matchAll(/^# expect: (.+)$/gm)].map((m) => m[1]!);
+    it(`${file}: ${expected.join(" | ")}`, () => {
+      expect(expected.length).toBeGreaterThan(0);
+      const problems = problemsOf(text);
+      expect(problems.length).toBeGreaterThanOrEqual(expected.length);
+      for (const message of expected) {
+        expect(problems.some((p) => p.includes(message)), `"${message}" in:\n${problems.join("\n")}`).toBe(true);
+      }
+    });
+  }
+
+  it("reports an unreadable file as a problem, not a crash", async () => {
+    await expect(loadConfigFile("/nonexistent/gateway.yaml")).rejects.toThrow(/cannot read the file/);
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { inflightReservation, inflightTask, tenantKeys } from "../../src/limits/keys.js";
+
+describe("tenant keys", () => {
+  const k = tenantKeys("agw", "acme");
+
+  it("builds every key with the tenant's hash tag", () => {
+    expect(k.bucket("submit")).toBe("agw:{acme}:bucket:submit");
+    expect(k.bucket("submit:flux2")).toBe("agw:{acme}:bucket:submit:flux2");
+    expect(k.spend("2026-11-22")).toBe("agw:{acme}:spend:2026-11-22");
+    expect(k.spendByModel("2026-11-22")).toBe("agw:{acme}:spendm:2026-11-22");
+    expect(k.refund("2026-11-22")).toBe("agw:{acme}:refund:2026-11-22");
+    expect(k.inflight).toBe("agw:{acme}:inflight");
+    expect(k.inflightModels).toBe("agw:{acme}:inflightm");
+    expect(k.task("task_123")).toBe("agw:{acme}:task:task_123");
+    expect(k.idem("key-1")).toBe("agw:{acme}:idem:key-1");
+  });
+
+  it("names in-flight members by reservation, then by task", () => {
+    expect(inflightReservation("r-1")).toBe("r:r-1");
+    expect(inflightTask("t-1")).toBe("t:t-1");
+  });
+
+  it("refuses tenant ids that would move the hash tag", () => {
+    expect(() => tenantKeys("agw", "")).toThrow(/tenant id/);
+    expect(() => tenantKeys("agw", "a}b")).toThrow(/tenant id/);
+    expect(() => tenantKeys("agw", "{a")).toThrow(/tenant id/);
+  });
+});
