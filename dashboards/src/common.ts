@@ -19,6 +19,7 @@ import { PanelBuilder as TimeseriesPanelBuilder } from "@grafana/grafana-foundat
 import {
   LegendDisplayMode,
   LegendPlacement,
+  ReduceDataOptionsBuilder,
   VizLegendOptionsBuilder,
   VizOrientation,
 } from "@grafana/grafana-foundation-sdk/common";
@@ -93,10 +94,16 @@ function thresholds(spec: PanelSpec): ThresholdsConfigBuilder {
     ]);
 }
 
-function panel(spec: PanelSpec): cog.Builder<Panel> {
+/** Stat and bar gauge panels show the latest value of each series. */
+function lastValue(): ReduceDataOptionsBuilder {
+  return new ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false);
+}
+
+function panel(spec: PanelSpec, id: number): cog.Builder<Panel> {
   const targets = spec.queries.map((q, i) => target(q, i, spec.kind));
   const common = <B extends TimeseriesPanelBuilder | StatPanelBuilder | BarGaugePanelBuilder>(b: B): B => {
-    b.title(spec.title)
+    b.id(id)
+      .title(spec.title)
       .description(spec.description)
       .datasource(DATASOURCE)
       .targets(targets)
@@ -123,9 +130,11 @@ function panel(spec: PanelSpec): cog.Builder<Panel> {
       return b;
     }
     case "stat":
-      return common(new StatPanelBuilder());
+      return common(new StatPanelBuilder()).reduceOptions(lastValue());
     case "bargauge":
-      return common(new BarGaugePanelBuilder()).orientation(VizOrientation.Horizontal);
+      return common(new BarGaugePanelBuilder())
+        .reduceOptions(lastValue())
+        .orientation(VizOrientation.Horizontal);
   }
 }
 
@@ -179,9 +188,10 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     .time({ from: "now-3h", to: "now" })
     .timezone("browser");
   builder = variables(builder);
+  let id = 0;
   for (const row of spec.rows) {
-    builder = builder.withRow(new RowBuilder(row.title));
-    for (const p of row.panels) builder = builder.withPanel(panel(p));
+    builder = builder.withRow(new RowBuilder(row.title).id(++id));
+    for (const p of row.panels) builder = builder.withPanel(panel(p, ++id));
   }
   return builder.build();
 }

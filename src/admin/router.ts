@@ -38,7 +38,8 @@ export function adminTokenMatches(presented: string, expected: string): boolean 
 
 /** Express's own 4xx errors (e.g. an undecodable %-escape in a path parameter) are the client's fault. */
 function clientError(err: unknown): GatewayError | undefined {
-  if (err instanceof GatewayError || typeof err !== "object" || err === null || !("status" in err)) return undefined;
+  if (err instanceof GatewayError || typeof err !== "object" || err === null || !("status" in err))
+    return undefined;
   const { status } = err;
   if (typeof status !== "number" || status < 400 || status > 499) return undefined;
   return new GatewayError("INVALID_REQUEST", "Malformed request: check the URL's escaping.", { cause: err });
@@ -111,19 +112,27 @@ export function createAdminRouter(deps: AdminRouterDeps): express.Router {
   router.get("/tenants/:id/usage", async (req: Request<{ id: string }>, res: Response) => {
     const days = parseDays(req.query.days);
     const snapshot = deps.snapshot();
-    const history = await tenantHistory({ store: deps.store, snapshot, clock: deps.clock }, req.params.id, days);
+    const history = await tenantHistory(
+      { store: deps.store, snapshot, clock: deps.clock },
+      req.params.id,
+      days,
+    );
     if (history === null) throw unknownTenant(req.params.id);
     res.json(history);
   });
 
-  router.get("/tenants/:id/tasks/:taskId", async (req: Request<{ id: string; taskId: string }>, res: Response) => {
-    const { id, taskId } = req.params;
-    const snapshot = deps.snapshot();
-    if (findTenant(snapshot, id) === undefined) throw unknownTenant(id);
-    const task = await taskRecord({ store: deps.store, snapshot, clock: deps.clock }, id, taskId);
-    if (task === null) throw new GatewayError("NOT_FOUND", `Tenant '${id}' has no task '${taskId}' in the ledger.`);
-    res.json(task);
-  });
+  router.get(
+    "/tenants/:id/tasks/:taskId",
+    async (req: Request<{ id: string; taskId: string }>, res: Response) => {
+      const { id, taskId } = req.params;
+      const snapshot = deps.snapshot();
+      if (findTenant(snapshot, id) === undefined) throw unknownTenant(id);
+      const task = await taskRecord({ store: deps.store, snapshot, clock: deps.clock }, id, taskId);
+      if (task === null)
+        throw new GatewayError("NOT_FOUND", `Tenant '${id}' has no task '${taskId}' in the ledger.`);
+      res.json(task);
+    },
+  );
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     next(

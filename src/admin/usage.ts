@@ -140,7 +140,11 @@ export async function tenantHistory(
 }
 
 /** One task's ledger record, or null when the tenant is not in config or the task is not this tenant's. */
-export async function taskRecord(deps: UsageDeps, tenantId: string, taskId: string): Promise<TaskView | null> {
+export async function taskRecord(
+  deps: UsageDeps,
+  tenantId: string,
+  taskId: string,
+): Promise<TaskView | null> {
   if (findTenant(deps.snapshot, tenantId) === undefined) return null;
   const task = await deps.store.getTask(tenantId, taskId);
   if (task === null) return null;

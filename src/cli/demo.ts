@@ -11,7 +11,11 @@ const SIMULATOR_KEY = "sk-sim-demo";
  * store, and curl commands that go through it.
  */
 export async function demoCommand(options: { port: number; simulatorPort: number }): Promise<void> {
-  const simulator = createSimulator({ keys: { [SIMULATOR_KEY]: 100 }, pendingMs: 1_000, processingMs: 3_000 });
+  const simulator = createSimulator({
+    keys: { [SIMULATOR_KEY]: 100 },
+    pendingMs: 1_000,
+    processingMs: 3_000,
+  });
   const simulatorUrl = await simulator.listen(options.simulatorPort, "127.0.0.1");
   const demoKey = generateGatewayKey();
   const config = configSchema.parse({

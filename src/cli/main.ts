@@ -9,7 +9,8 @@ import { parseDays, usageCommand } from "./usage.js";
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number (0-65535)");
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError("must be a port number (0-65535)");
   return n;
 }
 
@@ -43,14 +44,22 @@ program
   .option("--host <host>", "address to listen on", "127.0.0.1")
   .option("-k, --key <key:balance>", "an accepted API key and its balance in USD (repeatable)", collect, [])
   .option("--pending-ms <ms>", "time a task stays pending", nonNegative, 1000)
-  .option("--processing-ms <ms>", "time a task stays processing (default: the model's typical time)", nonNegative)
-  .action(async (opts: { port: number; host: string; key: string[]; pendingMs: number; processingMs?: number }) => {
-    await simulateCommand(opts);
-  });
+  .option(
+    "--processing-ms <ms>",
+    "time a task stays processing (default: the model's typical time)",
+    nonNegative,
+  )
+  .action(
+    async (opts: { port: number; host: string; key: string[]; pendingMs: number; processingMs?: number }) => {
+      await simulateCommand(opts);
+    },
+  );
 
 program
   .command("demo")
-  .description("start the simulator and a gateway with a demo tenant (in-memory store, no Redis) and print curl commands")
+  .description(
+    "start the simulator and a gateway with a demo tenant (in-memory store, no Redis) and print curl commands",
+  )
   .option("-p, --port <port>", "gateway port", port, 8080)
   .option("--simulator-port <port>", "simulator port (0: any free port)", port, 0)
   .action(async (opts: { port: number; simulatorPort: number }) => {
@@ -78,7 +87,7 @@ config
 
 program
   .command("usage")
-  .description("show tenants' spend from the store the gateway uses (Redis): today per tenant, or one tenant by day")
+  .description("show spend from the gateway's Redis store: today per tenant, or one tenant by day")
   .option("-c, --config <file>", "configuration file (default: $APIXO_GATEWAY_CONFIG)")
   .option("-t, --tenant <id>", "one tenant's spend for the last --days days, by model")
   .option("-d, --days <n>", "days of history with --tenant (1-90)", parseDays, 7)

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { startGateway } from "../gateway/gateway.js";
-import { createLogger } from "../telemetry/logger.js";
+import { createLogger, logLevelFrom } from "../telemetry/logger.js";
+import { startTracing } from "../telemetry/tracing.js";
 
 /** Runs until SIGTERM/SIGINT; SIGHUP re-reads the config file. */
 export async function serveCommand(configPath: string | undefined): Promise<void> {
@@ -9,6 +10,9 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     process.exitCode = 1;
     return;
   }
+  // First, so the HTTP client and ioredis are instrumented before the gateway uses them; off (and the SDK not
+  // even loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = await startTracing();
   let config;
   try {
     config = await loadConfigFile(configPath);
@@ -16,9 +20,10 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`apixo-gateway: refusing to start\n${err.message}\n`);
     process.exitCode = 1;
+    await tracing.shutdown();
     return;
   }
-  const logger = createLogger(process.env.LOG_LEVEL ?? config.logging.level);
+  const logger = createLogger(logLevelFrom(process.env, config.logging.level));
   const gateway = await startGateway({ config, configPath, logger });
 
   process.on("SIGHUP", () => {
@@ -30,13 +35,17 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     if (stopping) return;
     stopping = true;
     logger.info({ event: "shutdown", signal }, "draining in-flight requests");
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
+    gateway
+      .close()
+      // The last spans (the drained requests') are flushed before the process goes.
+      .then(() => tracing.shutdown())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, "shutdown failed");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGTERM", () => {
     stop("SIGTERM");

@@ -22,8 +22,8 @@ export interface UsageOptions {
   readonly json: boolean;
 }
 
-/** How long the CLI waits for Redis to accept commands: its client fails fast instead of queueing. */
-const STORE_READY_TIMEOUT_MS = 5_000;
+/** Extra time the CLI gives Redis to accept commands: its client fails fast instead of queueing. */
+const STORE_READY_TIMEOUT_MS = 2_000;
 
 /** Commander parser for `--days`: the same range the admin API accepts. */
 export function parseDays(value: string): number {
@@ -157,7 +157,7 @@ export async function usageCommand(options: UsageOptions): Promise<number> {
     return unknownTenant(config, options.tenant);
   }
   // Connection trouble is reported once as the command's error, not as a stream of log lines on stdout.
-  const store = createStore(config.store, systemClock, createLogger("silent"));
+  const store = await createStore(config.store, systemClock, createLogger("silent"));
   try {
     await waitForStore(store, STORE_READY_TIMEOUT_MS);
     return await report(store, config, options);

@@ -13,7 +13,8 @@ export function crossCheck(config: GatewayConfig): string[] {
   config.tenants.forEach((tenant, t) => {
     const at = `tenants[${t}]`;
     const firstIndex = tenantIds.get(tenant.id);
-    if (firstIndex !== undefined) problems.push(`${at}.id: "${tenant.id}" is already used by tenants[${firstIndex}]`);
+    if (firstIndex !== undefined)
+      problems.push(`${at}.id: "${tenant.id}" is already used by tenants[${firstIndex}]`);
     else tenantIds.set(tenant.id, t);
 
     if (!aliases.has(tenant.upstreamKey)) {
@@ -26,7 +27,8 @@ export function crossCheck(config: GatewayConfig): string[] {
     }
     tenant.keys.forEach((key, k) => {
       const owner = keyOwners.get(key.hash);
-      if (owner !== undefined) problems.push(`${at}.keys[${k}].hash: the same key is already listed at ${owner}`);
+      if (owner !== undefined)
+        problems.push(`${at}.keys[${k}].hash: the same key is already listed at ${owner}`);
       else keyOwners.set(key.hash, `${at}.keys[${k}]`);
     });
     tenant.allowedModels.forEach((model, m) => {

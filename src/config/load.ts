@@ -46,7 +46,8 @@ export function interpolate(value: unknown, env: Env, path: PropertyKey[], probl
   if (Array.isArray(value)) return value.map((item, i) => interpolate(item, env, [...path, i], problems));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = interpolate(item, env, [...path, key], problems);
+    for (const [key, item] of Object.entries(value))
+      out[key] = interpolate(item, env, [...path, key], problems);
     return out;
   }
   return value;

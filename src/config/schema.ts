@@ -32,10 +32,7 @@ const limits = z
     maxInFlight: 100,
   });
 
-const unpriced = z.union([
-  z.literal("reject"),
-  z.strictObject({ chargeUsd: z.number().nonnegative() }),
-]);
+const unpriced = z.union([z.literal("reject"), z.strictObject({ chargeUsd: z.number().nonnegative() })]);
 
 const tenantKey = z.strictObject({
   hash: z.string().regex(SHA256_HASH, 'must be "sha256:" followed by 64 lowercase hex digits'),
@@ -90,7 +87,11 @@ export const configSchema = z.strictObject({
       const seen = new Set<string>();
       value.keys.forEach((k, i) => {
         if (seen.has(k.alias)) {
-          ctx.addIssue({ code: "custom", path: ["keys", i, "alias"], message: `duplicate alias "${k.alias}"` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["keys", i, "alias"],
+            message: `duplicate alias "${k.alias}"`,
+          });
         }
         seen.add(k.alias);
       });
@@ -129,6 +130,8 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Drop the tenant label from metrics (deployments with thousands of tenants). */
       tenantLabel: z.boolean().default(true),
+      /** How often upstream_balance_usd asks APIXO for each upstream key's balance; 0 turns the poll off. */
+      balancePollSeconds: z.number().nonnegative().default(60),
     })
     .prefault({}),
   admin: z

@@ -1,20 +1,27 @@
 import { Agent as HttpAgent, createServer, type Server } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { Router } from "express";
+import { Registry } from "prom-client";
+import { createAdminRouter } from "../admin/router.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Contexts } from "../http/context.js";
 import { createApp } from "../http/app.js";
+import { DayWindowCache } from "../limits/days.js";
 import { Governor } from "../limits/governor.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { BalanceCache } from "../proxy/balanceCache.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { auditLog } from "../telemetry/auditLog.js";
+import { startBalancePoller, type BalancePoller } from "../telemetry/balancePoller.js";
 import { combineEvents, type GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
+import { createMetrics } from "../telemetry/metrics.js";
 import { ConfigHolder } from "./configHolder.js";
 import { createStore } from "./storeFactory.js";
 import { drain } from "./drain.js";
+import { startOpsServer } from "./opsServer.js";
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -26,10 +33,17 @@ export interface GatewayOptions {
   readonly store?: GovernanceStore;
   /** Extra subscribers (tests, tracing). */
   readonly events?: GatewayEvents;
+  /** Where the metrics are registered; a fresh registry by default (never prom-client's global one). */
+  readonly registry?: Registry;
+  /** Replaces the admin API mounted at /admin on the metrics port. */
+  readonly adminRouter?: Router;
 }
 
 export interface RunningGateway {
   readonly url: string;
+  /** The Prometheus scrape URL, on the separate metrics port (server.metricsHost:server.metricsPort). */
+  readonly metricsUrl: string;
+  readonly registry: Registry;
   readonly config: () => GatewayConfig;
   readonly store: GovernanceStore;
   reload(): Promise<boolean>;
@@ -44,16 +58,38 @@ const BALANCE_CACHE_MS = 5_000;
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
-  const events = combineEvents(auditLog(logger), ...(options.events === undefined ? [] : [options.events]));
+  const store = options.store ?? (await createStore(config.store, clock, logger));
+  const registry = options.registry ?? new Registry();
+  const days = new DayWindowCache();
+  const metrics = createMetrics({
+    registry,
+    snapshot: () => holder.snapshot(),
+    store,
+    today: (timeZone) => days.get(timeZone, clock.now()).today,
+    // Read once: flipping it at runtime would leave both label schemes' series side by side.
+    tenantLabel: config.telemetry.tenantLabel,
+    logger,
+  });
+  const events = combineEvents(
+    auditLog(logger),
+    metrics.events,
+    ...(options.events === undefined ? [] : [options.events]),
+  );
   const holder = new ConfigHolder(config, {
     clock,
     logger,
     events,
     ...(options.configPath === undefined ? {} : { path: options.configPath }),
   });
-  const store = options.store ?? (await createStore(config.store, clock, logger));
-  const agentOptions = { keepAlive: true, maxSockets: config.upstream.maxSockets, maxFreeSockets: 64, scheduling: "lifo" as const };
-  const agent = config.upstream.baseUrl.startsWith("https:") ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const agentOptions = {
+    keepAlive: true,
+    maxSockets: config.upstream.maxSockets,
+    maxFreeSockets: 64,
+    scheduling: "lifo" as const,
+  };
+  const agent = config.upstream.baseUrl.startsWith("https:")
+    ? new HttpsAgent(agentOptions)
+    : new HttpAgent(agentOptions);
   const forwarder = new Forwarder({
     baseUrl: config.upstream.baseUrl,
     agent,
@@ -86,7 +122,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return { ready: true };
       } catch {
         const failOpen = holder.snapshot().config.store.failurePolicy === "fail-open";
-        return failOpen ? { ready: true, reason: "limit store unreachable (fail-open)" } : { ready: false, reason: "limit store unreachable" };
+        return failOpen
+          ? { ready: true, reason: "limit store unreachable (fail-open)" }
+          : { ready: false, reason: "limit store unreachable" };
       }
     },
   });
@@ -103,16 +141,58 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   const address = server.address() as AddressInfo;
   const url = `http://${address.address}:${address.port}`;
-  logger.info({ event: "listening", url, tenants: config.tenants.length, store: config.store.kind }, "gateway listening");
+  const ops = await startOpsServer({
+    host: config.server.metricsHost,
+    port: config.server.metricsPort,
+    registry,
+    adminRouter:
+      options.adminRouter ?? createAdminRouter({ store, snapshot: () => holder.snapshot(), clock, logger }),
+    logger,
+  }).catch(async (err: unknown) => {
+    // e.g. the metrics port is taken: do not leave the public port open behind a failed start.
+    await new Promise((resolve) => server.close(resolve));
+    throw err;
+  });
+  const poller: BalancePoller | undefined =
+    config.telemetry.balancePollSeconds > 0
+      ? startBalancePoller({
+          baseUrl: config.upstream.baseUrl,
+          keys: () => holder.snapshot().config.upstream.keys,
+          intervalMs: config.telemetry.balancePollSeconds * 1000,
+          timeoutMs: config.upstream.timeoutMs,
+          onBalance: (alias, usd) => {
+            metrics.setUpstreamBalance(alias, usd);
+          },
+          onRound: (aliases) => {
+            metrics.retainUpstreams(aliases);
+          },
+          logger,
+        })
+      : undefined;
+  logger.info(
+    {
+      event: "listening",
+      url,
+      metricsUrl: ops.metricsUrl,
+      tenants: config.tenants.length,
+      store: config.store.kind,
+    },
+    "gateway listening",
+  );
 
   return {
     url,
+    metricsUrl: ops.metricsUrl,
+    registry,
     config: () => holder.snapshot().config,
     store,
     reload: () => holder.reload(),
     async close() {
       draining = true;
+      poller?.stop();
       await drain(server, config.server.shutdownGraceMs);
+      // After the drain, so the last requests' metrics can still be scraped while it runs.
+      await ops.close();
       agent.destroy();
       await store.close();
       logger.info({ event: "stopped" }, "gateway stopped");

@@ -50,9 +50,12 @@ function buildPolicy(tenant: TenantConfig, upstreamKey: string): TenantPolicy {
   return {
     tenant,
     upstreamKey,
-    allowedModels: tenant.allowedModels.includes("*") ? null : new Set(tenant.allowedModels.map(canonicalModel)),
+    allowedModels: tenant.allowedModels.includes("*")
+      ? null
+      : new Set(tenant.allowedModels.map(canonicalModel)),
     capMicros: tenant.dailyCapUsd === null ? null : usdToMicros(tenant.dailyCapUsd),
-    unpricedChargeMicros: tenant.unpricedModels === "reject" ? null : usdToMicros(tenant.unpricedModels.chargeUsd),
+    unpricedChargeMicros:
+      tenant.unpricedModels === "reject" ? null : usdToMicros(tenant.unpricedModels.chargeUsd),
     statusBuckets: [bucket("status", limits.status)],
     balanceBuckets: [bucket("balance", limits.balance)],
     submitBuckets: (model) => perModel.get(model) ?? submitOnly,

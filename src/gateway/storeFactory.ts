@@ -12,7 +12,11 @@ const STARTUP_WAIT_MS = 3_000;
  * The store named by the config: embedded memory (single process, the demo) or Redis (shared by replicas).
  * A Redis that is down at start does not stop the gateway: it starts not-ready and heals when Redis returns.
  */
-export async function createStore(config: GatewayConfig["store"], clock: Clock, logger: Logger): Promise<GovernanceStore> {
+export async function createStore(
+  config: GatewayConfig["store"],
+  clock: Clock,
+  logger: Logger,
+): Promise<GovernanceStore> {
   if (config.kind === "memory") return new MemoryStore({ clock });
   const url = config.redisUrl ?? "";
   let lastLoggedMs = 0;
@@ -29,7 +33,10 @@ export async function createStore(config: GatewayConfig["store"], clock: Clock, 
   try {
     await waitForRedisReady(redis, STARTUP_WAIT_MS);
   } catch (err) {
-    logger.warn({ event: "redis_not_ready", err: err instanceof Error ? err.message : String(err) }, "starting without Redis");
+    logger.warn(
+      { event: "redis_not_ready", err: err instanceof Error ? err.message : String(err) },
+      "starting without Redis",
+    );
   }
   return new RedisStore({ redis, prefix: config.keyPrefix });
 }

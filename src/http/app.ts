@@ -8,6 +8,7 @@ import { passthroughHandler } from "../proxy/passthrough.js";
 import { statusHandler } from "../proxy/status.js";
 import { submitHandler } from "../proxy/submit.js";
 import type { Logger } from "../telemetry/logger.js";
+import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.js";
 import { authenticate } from "./authenticate.js";
 import { finishRecord } from "./finish.js";
 
@@ -30,10 +31,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res, next) => {
     const ctx = deps.contexts.create(req, deps.snapshot(), deps.clock.monotonicMs());
     res.setHeader("X-Request-Id", ctx.requestId);
+    ctx.span = startRequestSpan(req.method, req.headers);
     res.once("finish", () => {
-      deps.events.requestFinished(finishRecord(ctx, req.method, res.statusCode, deps.clock.monotonicMs()));
+      const record = finishRecord(ctx, req.method, res.statusCode, deps.clock.monotonicMs());
+      deps.events.requestFinished(record);
+      endRequestSpan(ctx.span, record);
     });
-    next();
+    runInSpan(ctx.span, next);
   });
 
   app.get("/healthz", (_req, res) => {
@@ -41,17 +45,20 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get("/readyz", async (_req, res) => {
     const readiness = await deps.readiness();
-    res.status(readiness.ready ? 200 : 503).json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
+    res
+      .status(readiness.ready ? 200 : 503)
+      .json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
   });
 
   const auth = authenticate(deps);
-  const operation = (name: "submit" | "status" | "balance") => (req: Request, _res: Response, next: NextFunction) => {
-    const ctx = deps.contexts.get(req);
-    ctx.operation = name;
-    const model = req.params.model;
-    if (typeof model === "string") ctx.model = model;
-    next();
-  };
+  const operation =
+    (name: "submit" | "status" | "balance") => (req: Request, _res: Response, next: NextFunction) => {
+      const ctx = deps.contexts.get(req);
+      ctx.operation = name;
+      const model = req.params.model;
+      if (typeof model === "string") ctx.model = model;
+      next();
+    };
   app.post("/api/v1/generateTask/:model", operation("submit"), auth, submitHandler(deps));
   app.get("/api/v1/statusTask/:model", operation("status"), auth, statusHandler(deps));
   app.get("/api/v1/apikeys/current-balance", operation("balance"), auth, balanceHandler(deps));
@@ -110,7 +117,9 @@ const REJECTION_REASONS: Partial<Record<ErrorType, RejectionReason>> = {
 /** Express raises its own errors for malformed requests (e.g. bad URL encoding); keep them in our envelope. */
 function bodyParserError(err: unknown): GatewayError | undefined {
   if (err instanceof GatewayError) return undefined;
-  if (typeof err !== "object" || err === null || !("status" in err) || typeof err.status !== "number") return undefined;
-  if (err.status === 400) return new GatewayError("INVALID_REQUEST", "The request could not be read (malformed URL or headers).");
+  if (typeof err !== "object" || err === null || !("status" in err) || typeof err.status !== "number")
+    return undefined;
+  if (err.status === 400)
+    return new GatewayError("INVALID_REQUEST", "The request could not be read (malformed URL or headers).");
   return undefined;
 }

@@ -27,7 +27,10 @@ export function authenticate(deps: ProxyDeps) {
       case "malformed":
         throw new GatewayError("UNAUTHENTICATED", `Malformed gateway key: ${HOW_TO}.`);
       case "unknown":
-        throw new GatewayError("UNAUTHENTICATED", "Unknown gateway key: check that it has not been rotated out.");
+        throw new GatewayError(
+          "UNAUTHENTICATED",
+          "Unknown gateway key: check that it has not been rotated out.",
+        );
     }
   };
 }

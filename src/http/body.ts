@@ -40,7 +40,10 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
 /** Parses a copy of the body for the gateway's own checks; what is forwarded stays the original bytes. */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) {
-    throw new GatewayError("INVALID_REQUEST", 'Request body is empty; send a JSON object with an "input" object.');
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      'Request body is empty; send a JSON object with an "input" object.',
+    );
   }
   try {
     return JSON.parse(body.toString("utf8"));

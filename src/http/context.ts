@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import type { Span } from "@opentelemetry/api";
 import type { ErrorType } from "../errors/catalog.js";
 import type { TenantPolicy, Snapshot } from "../gateway/snapshot.js";
 import type { OperationLabel } from "../telemetry/events.js";
@@ -21,6 +22,8 @@ export interface RequestContext {
   failCode: string | undefined;
   errorType: ErrorType | undefined;
   readonly decisions: string[];
+  /** The request's server span; undefined when tracing is off. */
+  span: Span | undefined;
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -50,6 +53,7 @@ export class Contexts {
       failCode: undefined,
       errorType: undefined,
       decisions: [],
+      span: undefined,
     };
     this.map.set(req, context);
     return context;
@@ -57,7 +61,8 @@ export class Contexts {
 
   get(req: IncomingMessage): RequestContext {
     const context = this.map.get(req);
-    if (context === undefined) throw new Error("request context missing: the context middleware must run first");
+    if (context === undefined)
+      throw new Error("request context missing: the context middleware must run first");
     return context;
   }
 

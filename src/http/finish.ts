@@ -1,9 +1,16 @@
 import type { RequestRecord } from "../telemetry/events.js";
+import { traceIdOf } from "../telemetry/spans.js";
 import type { RequestContext } from "./context.js";
 
-export function finishRecord(ctx: RequestContext, method: string, status: number, nowMs: number): RequestRecord {
+export function finishRecord(
+  ctx: RequestContext,
+  method: string,
+  status: number,
+  nowMs: number,
+): RequestRecord {
   return {
     requestId: ctx.requestId,
+    traceId: traceIdOf(ctx.span),
     method,
     operation: ctx.operation,
     tenant: ctx.policy?.tenant.id,

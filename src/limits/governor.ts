@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { GatewayEvents } from "../telemetry/events.js";
+import { endChildSpan, runInSpan, startStoreSpan } from "../telemetry/spans.js";
 import { DayWindowCache } from "./days.js";
 import {
   StoreUnavailable,
@@ -88,12 +89,14 @@ export class Governor {
 
   private async timed<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T> {
     const started = this.deps.clock.monotonicMs();
+    const span = startStoreSpan(operation);
     let ok = false;
     try {
-      const result = await call(this.deps.store);
+      const result = await runInSpan(span, () => call(this.deps.store));
       ok = true;
       return result;
     } finally {
+      endChildSpan(span, ok ? undefined : "store call failed");
       this.deps.events.storeCall({ operation, durationMs: this.deps.clock.monotonicMs() - started, ok });
     }
   }

@@ -77,7 +77,12 @@ export type SubmitDecision =
       readonly rate: RateInfo;
       readonly expired: readonly ExpiredTask[];
     }
-  | { readonly kind: "rate_limited"; readonly bucket: string; readonly retryAfterSec: number; readonly rate: RateInfo }
+  | {
+      readonly kind: "rate_limited";
+      readonly bucket: string;
+      readonly retryAfterSec: number;
+      readonly rate: RateInfo;
+    }
   | {
       readonly kind: "concurrency_limited";
       readonly inFlight: number;
@@ -129,11 +134,21 @@ export interface NewTask {
 
 export type SimpleDecision =
   | { readonly kind: "admitted"; readonly rate: RateInfo }
-  | { readonly kind: "rate_limited"; readonly bucket: string; readonly retryAfterSec: number; readonly rate: RateInfo };
+  | {
+      readonly kind: "rate_limited";
+      readonly bucket: string;
+      readonly retryAfterSec: number;
+      readonly rate: RateInfo;
+    };
 
 export type StatusDecision =
   | { readonly kind: "admitted"; readonly rate: RateInfo; readonly task: TaskRecord | null }
-  | { readonly kind: "rate_limited"; readonly bucket: string; readonly retryAfterSec: number; readonly rate: RateInfo };
+  | {
+      readonly kind: "rate_limited";
+      readonly bucket: string;
+      readonly retryAfterSec: number;
+      readonly rate: RateInfo;
+    };
 
 export interface SettleRequest {
   readonly tenantId: string;
@@ -187,7 +202,10 @@ export interface GovernanceStore {
     readonly buckets: readonly BucketSpec[];
     readonly taskId: string;
   }): Promise<StatusDecision>;
-  admitSimple(request: { readonly tenantId: string; readonly buckets: readonly BucketSpec[] }): Promise<SimpleDecision>;
+  admitSimple(request: {
+    readonly tenantId: string;
+    readonly buckets: readonly BucketSpec[];
+  }): Promise<SimpleDecision>;
   /** Exactly once per task, however many callers see the terminal state. */
   settleTask(request: SettleRequest): Promise<SettleResult>;
   /** Expire in-flight entries older than `maxAgeMs` (slot released, charge kept). */

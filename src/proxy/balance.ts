@@ -24,7 +24,11 @@ export function balanceHandler(deps: ProxyDeps) {
     );
     if (decision.kind === "rate_limited") {
       setRateHeaders(res, decision.rate);
-      const { error, reason } = denialError(decision, { tenantId, operation: "balance", timeZone: policy.tenant.timeZone });
+      const { error, reason } = denialError(decision, {
+        tenantId,
+        operation: "balance",
+        timeZone: policy.tenant.timeZone,
+      });
       ctx.decisions.push(reason);
       throw error;
     }
@@ -66,8 +70,13 @@ export function balanceHandler(deps: ProxyDeps) {
         availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
       }
     }
-    const body = Buffer.from(JSON.stringify({ code: 200, message: "success", data: microsToUsd(availableMicros) }));
-    res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": String(body.length) });
+    const body = Buffer.from(
+      JSON.stringify({ code: 200, message: "success", data: microsToUsd(availableMicros) }),
+    );
+    res.writeHead(200, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": String(body.length),
+    });
     res.end(body);
   };
 }

@@ -32,7 +32,8 @@ export class BalanceCache {
     if (inFlight !== undefined) return inFlight;
     const promise = fetch()
       .then((balanceUsd) => {
-        if (balanceUsd !== undefined) this.entries.set(alias, { balanceUsd, fetchedMs: this.clock.monotonicMs() });
+        if (balanceUsd !== undefined)
+          this.entries.set(alias, { balanceUsd, fetchedMs: this.clock.monotonicMs() });
         return balanceUsd;
       })
       .finally(() => this.pending.delete(alias));

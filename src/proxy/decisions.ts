@@ -22,7 +22,10 @@ export interface DenialContext {
 }
 
 /** A denial as the client sees it: a sentence that says what to do, and the metric reason. */
-export function denialError(denial: Denial, at: DenialContext): { error: GatewayError; reason: RejectionReason } {
+export function denialError(
+  denial: Denial,
+  at: DenialContext,
+): { error: GatewayError; reason: RejectionReason } {
   switch (denial.kind) {
     case "rate_limited":
       return {

@@ -124,7 +124,7 @@ export class Forwarder {
    * upstream request; its `proxyReq` event can fire after the body was already flushed (queued sockets).
    */
   private prepareRequest(req: IncomingMessage, job: Job): void {
-    for (const name of upstreamRemovals(req.headers)) delete req.headers[name];
+    for (const name of upstreamRemovals(req.headers)) Reflect.deleteProperty(req.headers, name);
     req.headers.authorization = `Bearer ${job.options.upstreamKey}`;
     req.headers["x-request-id"] = job.options.requestId;
     const body = job.options.body;
@@ -184,7 +184,10 @@ export class Forwarder {
       size += chunk.length;
       if (size > this.settings.maxAnswerBytes) {
         proxyRes.destroy();
-        this.fail(req, new UpstreamError("bad_response", `upstream answer over ${this.settings.maxAnswerBytes} bytes`));
+        this.fail(
+          req,
+          new UpstreamError("bad_response", `upstream answer over ${this.settings.maxAnswerBytes} bytes`),
+        );
         return;
       }
       chunks.push(chunk);

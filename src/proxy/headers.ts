@@ -28,7 +28,9 @@ function connectionListed(headers: IncomingHttpHeaders): Set<string> {
 /** Header names to remove from the request the proxy sends upstream. */
 export function upstreamRemovals(incoming: IncomingHttpHeaders): string[] {
   const listed = connectionListed(incoming);
-  return Object.keys(incoming).filter((name) => HOP_BY_HOP.has(name) || NOT_UPSTREAM.has(name) || listed.has(name));
+  return Object.keys(incoming).filter(
+    (name) => HOP_BY_HOP.has(name) || NOT_UPSTREAM.has(name) || listed.has(name),
+  );
 }
 
 /** The upstream response headers a client may see. */

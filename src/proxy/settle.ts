@@ -33,7 +33,7 @@ export async function settleObserved(
     ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
     refund: shouldRefund(ctx.snapshot.config.governance, outcome),
   });
-  if (result === undefined || !result.settled) return;
+  if (!result?.settled) return;
   ctx.refundedMicros = result.refundedMicros;
   ctx.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
   deps.events.taskFinished({

@@ -13,7 +13,10 @@ import { UpstreamError } from "./upstreamError.js";
 function taskIdOf(req: Request): string {
   const taskId = req.query.taskId;
   if (typeof taskId !== "string" || taskId === "" || taskId.length > 256) {
-    throw new GatewayError("INVALID_REQUEST", "The taskId query parameter is required (one value, at most 256 characters).");
+    throw new GatewayError(
+      "INVALID_REQUEST",
+      "The taskId query parameter is required (one value, at most 256 characters).",
+    );
   }
   return taskId;
 }
@@ -34,14 +37,18 @@ export function statusHandler(deps: ProxyDeps) {
     const task = decision.kind === "admitted" ? decision.task : undefined;
     if (decision.kind === "rate_limited") {
       setRateHeaders(res, decision.rate);
-      const { error, reason } = denialError(decision, { tenantId, operation: "status", timeZone: policy.tenant.timeZone });
+      const { error, reason } = denialError(decision, {
+        tenantId,
+        operation: "status",
+        timeZone: policy.tenant.timeZone,
+      });
       ctx.decisions.push(reason);
       throw error;
     }
     if (decision.kind === "admitted") {
       setRateHeaders(res, decision.rate);
       // Another tenant's task and no task at all must look the same, and APIXO is not asked.
-      if (task === null || task === undefined || task.model !== model) {
+      if (task?.model !== model) {
         throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
       }
       ctx.costMicros = task.costMicros;
@@ -49,7 +56,11 @@ export function statusHandler(deps: ProxyDeps) {
 
     let answer;
     try {
-      answer = await callUpstream(deps, req, res, { operation: "status", model, upstreamKey: policy.upstreamKey });
+      answer = await callUpstream(deps, req, res, {
+        operation: "status",
+        model,
+        upstreamKey: policy.upstreamKey,
+      });
     } catch (err) {
       throw err instanceof UpstreamError ? err.toGatewayError() : err;
     }

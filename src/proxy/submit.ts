@@ -104,7 +104,11 @@ export function submitHandler(deps: ProxyDeps) {
       replay(res, decision.answer);
       return;
     }
-    if (decision.kind === "rate_limited" || decision.kind === "concurrency_limited" || decision.kind === "spend_cap") {
+    if (
+      decision.kind === "rate_limited" ||
+      decision.kind === "concurrency_limited" ||
+      decision.kind === "spend_cap"
+    ) {
       setRateHeaders(res, decision.rate);
       const { error, reason } = denialError(decision, {
         tenantId,
@@ -121,7 +125,10 @@ export function submitHandler(deps: ProxyDeps) {
       ctx.decisions.push("admitted");
       setRateHeaders(res, guarded.rate);
       if (policy.capMicros !== null) {
-        res.setHeader("X-Budget-Remaining-Usd", String(microsToUsd(Math.max(0, policy.capMicros - guarded.spentMicros))));
+        res.setHeader(
+          "X-Budget-Remaining-Usd",
+          String(microsToUsd(Math.max(0, policy.capMicros - guarded.spentMicros))),
+        );
       }
       for (const task of guarded.expired) {
         deps.events.taskFinished({
@@ -211,6 +218,9 @@ function storedAnswer(answer: UpstreamAnswer): StoredAnswer {
 
 function replay(res: Response, answer: StoredAnswer): void {
   res.setHeader("Idempotent-Replayed", "true");
-  res.writeHead(answer.status, { "content-type": answer.contentType, "content-length": String(answer.body.length) });
+  res.writeHead(answer.status, {
+    "content-type": answer.contentType,
+    "content-length": String(answer.body.length),
+  });
   res.end(answer.body);
 }

@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import type { OperationLabel } from "../telemetry/events.js";
+import { endChildSpan, injectTraceContext, runInSpan, startChildSpan } from "../telemetry/spans.js";
 import type { ProxyDeps } from "./deps.js";
 import type { UpstreamAnswer } from "./forwarder.js";
 import { UpstreamError } from "./upstreamError.js";
@@ -21,11 +22,21 @@ export async function callUpstream(
 ): Promise<UpstreamAnswer> {
   const ctx = deps.contexts.get(req);
   const started = deps.clock.monotonicMs();
+  const span = startChildSpan("apixo.upstream", {
+    "apixo.operation": call.operation,
+    "apixo.model": call.model,
+  });
   try {
-    const answer = await deps.forwarder.exchange(req, res, {
-      upstreamKey: call.upstreamKey,
-      requestId: ctx.requestId,
-      ...(call.body === undefined ? {} : { body: call.body }),
+    const answer = await runInSpan(span, () => {
+      injectTraceContext(req.headers);
+      return deps.forwarder.exchange(req, res, {
+        upstreamKey: call.upstreamKey,
+        requestId: ctx.requestId,
+        ...(call.body === undefined ? {} : { body: call.body }),
+      });
+    });
+    endChildSpan(span, answer.status >= 500 ? "status_5xx" : undefined, {
+      "http.response.status_code": answer.status,
     });
     ctx.upstreamMs += answer.upstreamMs;
     deps.events.upstreamFinished({
@@ -39,6 +50,7 @@ export async function callUpstream(
   } catch (err) {
     const failure = err instanceof UpstreamError ? err : UpstreamError.classify(err, false);
     const durationMs = deps.clock.monotonicMs() - started;
+    endChildSpan(span, failure.reason, { "apixo.upstream_failure": failure.reason });
     ctx.upstreamMs += durationMs;
     deps.events.upstreamFinished({
       model: call.model,

@@ -2,7 +2,14 @@ import { GatewayError } from "../errors/catalog.js";
 
 export type UpstreamFailure = "timeout" | "connect" | "reset" | "bad_response";
 
-const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ECONNECT_TIMEOUT"]);
+const CONNECT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNECT_TIMEOUT",
+]);
 
 /** A failed exchange with APIXO, classified for the client (502/504) and for metrics (`reason`). */
 export class UpstreamError extends Error {
@@ -10,7 +17,11 @@ export class UpstreamError extends Error {
   /** True when the request provably never reached APIXO (nothing was sent), so a submit may be retried. */
   readonly neverSent: boolean;
 
-  constructor(reason: UpstreamFailure, message: string, options: { cause?: unknown; neverSent?: boolean } = {}) {
+  constructor(
+    reason: UpstreamFailure,
+    message: string,
+    options: { cause?: unknown; neverSent?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "UpstreamError";
     this.reason = reason;
@@ -22,14 +33,19 @@ export class UpstreamError extends Error {
     if (timedOut) return new UpstreamError("timeout", "upstream did not answer in time", { cause: err });
     const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
     if (CONNECT_CODES.has(code)) {
-      return new UpstreamError("connect", `cannot connect to upstream (${code})`, { cause: err, neverSent: true });
+      return new UpstreamError("connect", `cannot connect to upstream (${code})`, {
+        cause: err,
+        neverSent: true,
+      });
     }
     return new UpstreamError("reset", `upstream connection failed (${code || "reset"})`, { cause: err });
   }
 
   toGatewayError(): GatewayError {
     if (this.reason === "timeout") {
-      return new GatewayError("UPSTREAM_TIMEOUT", "APIXO did not answer in time; retry later.", { cause: this });
+      return new GatewayError("UPSTREAM_TIMEOUT", "APIXO did not answer in time; retry later.", {
+        cause: this,
+      });
     }
     const what =
       this.reason === "bad_response"

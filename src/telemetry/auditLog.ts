@@ -2,7 +2,8 @@ import type { Logger } from "./logger.js";
 import { noEvents, type GatewayEvents } from "./events.js";
 
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
-const usd = (micros: number | undefined): number | undefined => (micros === undefined ? undefined : micros / 1e6);
+const usd = (micros: number | undefined): number | undefined =>
+  micros === undefined ? undefined : micros / 1e6;
 
 /** One JSON line per request: the trail for debugging and cost attribution. */
 export function auditLog(logger: Logger): GatewayEvents {
@@ -12,6 +13,7 @@ export function auditLog(logger: Logger): GatewayEvents {
     requestFinished(r) {
       audit.info({
         requestId: r.requestId,
+        traceId: r.traceId,
         tenant: r.tenant,
         operation: r.operation,
         method: r.method,

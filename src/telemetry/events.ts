@@ -45,7 +45,11 @@ export interface GatewayEvents {
     readonly status: number | undefined;
     readonly failure: UpstreamFailure | undefined;
   }): void;
-  taskSubmitted(event: { readonly tenant: string; readonly model: string; readonly costMicros: number }): void;
+  taskSubmitted(event: {
+    readonly tenant: string;
+    readonly model: string;
+    readonly costMicros: number;
+  }): void;
   taskFinished(event: {
     readonly tenant: string;
     readonly model: string;
@@ -66,7 +70,10 @@ export interface GatewayEvents {
   /** A status poll answered from (hit) or past (miss) the gateway's status cache. */
   statusCache(event: { readonly hit: boolean }): void;
   /** The circuit breaker for an upstream key (by alias) changed state. */
-  upstreamCircuit(event: { readonly upstream: string; readonly state: "closed" | "half_open" | "open" }): void;
+  upstreamCircuit(event: {
+    readonly upstream: string;
+    readonly state: "closed" | "half_open" | "open";
+  }): void;
   /** APIXO refused a request because the upstream account hit its own limits. */
   accountLimited(event: { readonly upstream: string; readonly reason: "rate" | "concurrency" }): void;
 }

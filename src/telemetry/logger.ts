@@ -12,9 +12,25 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     base: { service: "apixo-gateway" },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: {
-      paths: ["authorization", "*.authorization", "headers.authorization", "headers.cookie", "key", "*.key", "prompt"],
+      paths: [
+        "authorization",
+        "*.authorization",
+        "headers.authorization",
+        "headers.cookie",
+        "key",
+        "*.key",
+        "prompt",
+      ],
       censor: "[redacted]",
     },
   };
   return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+const LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** LOG_LEVEL overrides the config's `logging.level`; an unknown value is ignored rather than fatal. */
+export function logLevelFrom(env: NodeJS.ProcessEnv, configured: string): string {
+  const fromEnv = env.LOG_LEVEL?.trim().toLowerCase();
+  return fromEnv !== undefined && LEVELS.has(fromEnv) ? fromEnv : configured;
 }

@@ -74,7 +74,8 @@ export function endRequestSpan(span: Span | undefined, record: RequestRecord): v
   span.setAttributes(attributes);
   // The decisions are collected on the request context as they are made; they become events at the end.
   for (const decision of record.decisions) span.addEvent(decision, { "apixo.decision": decision });
-  if (record.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorType ?? "upstream 5xx" });
+  if (record.status >= 500)
+    span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorType ?? "upstream 5xx" });
   span.end();
 }
 
@@ -90,7 +91,11 @@ export function startStoreSpan(operation: string): Span | undefined {
   return startChildSpan(`apixo.store ${operation}`, { "apixo.store.operation": operation });
 }
 
-export function endChildSpan(span: Span | undefined, error: string | undefined, attributes?: Attributes): void {
+export function endChildSpan(
+  span: Span | undefined,
+  error: string | undefined,
+  attributes?: Attributes,
+): void {
   if (span === undefined) return;
   if (attributes !== undefined) span.setAttributes(attributes);
   if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });

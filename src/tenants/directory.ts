@@ -53,6 +53,8 @@ export class TenantDirectory {
     const digest = createHash("sha256").update(key, "utf8").digest();
     const entry = this.byDigest.get(digest.toString("hex"));
     if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return { kind: "unknown" };
-    return entry.tenant.enabled ? { kind: "ok", tenant: entry.tenant } : { kind: "disabled", tenant: entry.tenant };
+    return entry.tenant.enabled
+      ? { kind: "ok", tenant: entry.tenant }
+      : { kind: "disabled", tenant: entry.tenant };
   }
 }

@@ -25,7 +25,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
   const stderr: string[] = [];
   const waiters: { pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   let pending = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     pending += chunk.toString("utf8");
     const lines = pending.split("\n");
     pending = lines.pop() ?? "";
@@ -40,7 +40,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
       }
     }
   });
-  child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
   const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,
@@ -48,7 +48,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
     stderr,
     waitFor(pattern, timeoutMs = 15_000) {
       const already = stdout.map((line) => line.match(pattern)).find((m) => m !== null);
-      if (already !== undefined && already !== null) return Promise.resolve(already);
+      if (already) return Promise.resolve(already);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stderr: ${stderr.join("")}`));

@@ -21,7 +21,12 @@ export class LogCapture extends Writable {
   readonly lines: string[] = [];
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    this.lines.push(...chunk.toString("utf8").split("\n").filter((l) => l !== ""));
+    this.lines.push(
+      ...chunk
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== ""),
+    );
     callback();
   }
 
@@ -82,7 +87,12 @@ export function buildTestConfig(
     store:
       options.redisUrl === undefined
         ? { kind: "memory", ...sections.store }
-        : { kind: "redis", redisUrl: options.redisUrl, keyPrefix: `t${randomUUID().slice(0, 8)}`, ...sections.store },
+        : {
+            kind: "redis",
+            redisUrl: options.redisUrl,
+            keyPrefix: `t${randomUUID().slice(0, 8)}`,
+            ...sections.store,
+          },
     tenants,
   });
   return { config, keys };
@@ -90,7 +100,12 @@ export function buildTestConfig(
 
 /** A real simulator and a real gateway on free loopback ports; close() stops both. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const simulator = createSimulator({ keys: { [UPSTREAM_KEY]: 1_000 }, pendingMs: 0, processingMs: 0, ...options.simulator });
+  const simulator = createSimulator({
+    keys: { [UPSTREAM_KEY]: 1_000 },
+    pendingMs: 0,
+    processingMs: 0,
+    ...options.simulator,
+  });
   const simulatorUrl = await simulator.listen(0);
   const { config, keys } = buildTestConfig(simulatorUrl, options);
   const logs = new LogCapture();

@@ -13,7 +13,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv !== undefined && fromEnv !== "") {
     project.provide("redisUrl", fromEnv);
-    return async () => {};
+    return () => Promise.resolve();
   }
   const server = await startRedisServer();
   project.provide("redisUrl", server.url);

@@ -33,11 +33,24 @@ async function waitForPing(port: number, deadlineMs: number): Promise<void> {
 function launch(port: number): ChildProcess {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "yes",
+    ],
     { stdio: "ignore" },
   );
   child.on("error", (err) => {
-    throw new Error(`could not start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
+    throw new Error(
+      `could not start redis-server (is it installed? apt-get install redis-server): ${err.message}`,
+    );
   });
   return child;
 }

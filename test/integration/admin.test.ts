@@ -11,9 +11,17 @@ import { MemoryStore } from "../../src/limits/memory.js";
 import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
 import type { DayWindow, GovernanceStore } from "../../src/limits/store.js";
+import type { TaskView, TenantHistory, TenantUsageRow } from "../../src/admin/usage.js";
+import type { ErrorEnvelope } from "../../src/errors/catalog.js";
 
 const TOKEN = "admin-token-0123456789abcdef";
 const HOUR_MS = 3_600_000;
+
+/** supertest types every body as `any`: name what each answer is instead. */
+const envelope = (res: { body: unknown }) => res.body as ErrorEnvelope;
+const history = (res: { body: unknown }) => res.body as TenantHistory;
+const tenantList = (res: { body: unknown }) => res.body as { asOf: string; tenants: TenantUsageRow[] };
+const task = (res: { body: unknown }) => res.body as TaskView;
 
 const hash = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
 
@@ -156,16 +164,19 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
         data: null,
         error: { type: "UNAUTHENTICATED", retryable: false },
       });
-      expect(res.body.message).toMatch(/Bearer/);
-      expect(res.body.error.requestId).toEqual(expect.any(String));
+      expect(envelope(res).message).toMatch(/Bearer/);
+      expect(envelope(res).error.requestId).toEqual(expect.any(String));
       expect(res.headers["www-authenticate"]).toMatch(/^Bearer/);
       expect(JSON.stringify(res.body)).not.toContain(TOKEN);
     });
 
     it("refuses a wrong token, a longer token and a prefix of the token", async () => {
       for (const wrong of ["nope", `${TOKEN}x`, TOKEN.slice(0, -1)]) {
-        const res = await request(app).get("/admin/tenants").set("Authorization", `Bearer ${wrong}`).expect(401);
-        expect(res.body.error.type).toBe("UNAUTHENTICATED");
+        const res = await request(app)
+          .get("/admin/tenants")
+          .set("Authorization", `Bearer ${wrong}`)
+          .expect(401);
+        expect(envelope(res).error.type).toBe("UNAUTHENTICATED");
       }
       await request(app).get("/admin/tenants").set("Authorization", TOKEN).expect(401);
       await request(app).get("/admin/tenants").set("Authorization", `Basic ${TOKEN}`).expect(401);
@@ -180,7 +191,7 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
     it("echoes a sane X-Request-Id into the header and the envelope", async () => {
       const res = await request(app).get("/admin/tenants").set("X-Request-Id", "req-123").expect(401);
       expect(res.headers["x-request-id"]).toBe("req-123");
-      expect(res.body.error.requestId).toBe("req-123");
+      expect(envelope(res).error.requestId).toBe("req-123");
     });
   });
 
@@ -188,8 +199,8 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
     it("lists every tenant with its local today's spend, cap, remaining and in-flight tasks", async () => {
       const res = await request(app).get("/admin/tenants").set(auth).expect(200);
       expect(res.headers["cache-control"]).toBe("no-store");
-      expect(res.body.asOf).toBe("2026-03-10T20:00:00.000Z");
-      expect(res.body.tenants).toEqual([
+      expect(tenantList(res).asOf).toBe("2026-03-10T20:00:00.000Z");
+      expect(tenantList(res).tenants).toEqual([
         {
           tenantId: "acme",
           name: "Acme Corp",
@@ -219,9 +230,9 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
   describe("GET /admin/tenants/:id/usage", () => {
     it("answers the last 7 local days by default, oldest first, net spend by model", async () => {
       const res = await request(app).get("/admin/tenants/acme/usage").set(auth).expect(200);
-      expect(res.body.tenantId).toBe("acme");
-      expect(res.body.timeZone).toBe("UTC");
-      expect(res.body.days.map((d: { day: string }) => d.day)).toEqual([
+      expect(history(res).tenantId).toBe("acme");
+      expect(history(res).timeZone).toBe("UTC");
+      expect(history(res).days.map((d) => d.day)).toEqual([
         "2026-03-04",
         "2026-03-05",
         "2026-03-06",
@@ -230,19 +241,19 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
         "2026-03-09",
         "2026-03-10",
       ]);
-      expect(res.body.days.slice(3)).toEqual([
+      expect(history(res).days.slice(3)).toEqual([
         { day: "2026-03-07", spentUsd: 1, refundedUsd: 0, byModel: { "veo-3-1": 1 } },
         { day: "2026-03-08", spentUsd: 0, refundedUsd: 0, byModel: {} },
         { day: "2026-03-09", spentUsd: 0.25, refundedUsd: 0, byModel: { flux2: 0.25 } },
         { day: "2026-03-10", spentUsd: 3.5, refundedUsd: 0.5, byModel: { flux2: 1.5, "veo-3-1": 2 } },
       ]);
-      expect(res.body.totalSpentUsd).toBe(4.75);
-      expect(res.body.totalRefundedUsd).toBe(0.5);
+      expect(history(res).totalSpentUsd).toBe(4.75);
+      expect(history(res).totalRefundedUsd).toBe(0.5);
     });
 
     it("honours days=N and counts days in the tenant's time zone", async () => {
       const acme = await request(app).get("/admin/tenants/acme/usage?days=2").set(auth).expect(200);
-      expect(acme.body.days.map((d: { day: string }) => d.day)).toEqual(["2026-03-09", "2026-03-10"]);
+      expect(history(acme).days.map((d) => d.day)).toEqual(["2026-03-09", "2026-03-10"]);
       const globex = await request(app).get("/admin/tenants/globex/usage?days=2").set(auth).expect(200);
       expect(globex.body).toEqual({
         tenantId: "globex",
@@ -255,21 +266,21 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
         totalRefundedUsd: 0,
       });
       const one = await request(app).get("/admin/tenants/acme/usage?days=1").set(auth).expect(200);
-      expect(one.body.days).toHaveLength(1);
+      expect(history(one).days).toHaveLength(1);
       const most = await request(app).get("/admin/tenants/acme/usage?days=90").set(auth).expect(200);
-      expect(most.body.days).toHaveLength(90);
+      expect(history(most).days).toHaveLength(90);
     });
 
     it.each(["0", "91", "-1", "2.5", "abc", "", "7&days=8"])("refuses days=%s with 400", async (days) => {
       const res = await request(app).get(`/admin/tenants/acme/usage?days=${days}`).set(auth).expect(400);
       expect(res.body).toMatchObject({ code: 400, error: { type: "INVALID_REQUEST" } });
-      expect(res.body.message).toMatch(/days/);
+      expect(envelope(res).message).toMatch(/days/);
     });
 
     it("answers 404 for a tenant not in config", async () => {
       const res = await request(app).get("/admin/tenants/nobody/usage").set(auth).expect(404);
       expect(res.body).toMatchObject({ code: 404, error: { type: "NOT_FOUND" } });
-      expect(res.body.message).toContain("nobody");
+      expect(envelope(res).message).toContain("nobody");
     });
   });
 
@@ -287,13 +298,18 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
         upstream: "main",
         failCode: null,
       });
-      expect(Number.isNaN(Date.parse(res.body.submittedAt))).toBe(false);
+      expect(Number.isNaN(Date.parse(task(res).submittedAt))).toBe(false);
       expect(res.body).not.toHaveProperty("reservationId");
     });
 
     it("answers a failed, refunded task with its failCode", async () => {
       const res = await request(app).get("/admin/tenants/acme/tasks/t3").set(auth).expect(200);
-      expect(res.body).toMatchObject({ state: "failed", costUsd: 0.5, refundedUsd: 0.5, failCode: "CONTENT_POLICY" });
+      expect(res.body).toMatchObject({
+        state: "failed",
+        costUsd: 0.5,
+        refundedUsd: 0.5,
+        failCode: "CONTENT_POLICY",
+      });
     });
 
     it("answers 404 for an unknown task, another tenant's task and an unknown tenant", async () => {
@@ -301,15 +317,20 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
       expect(unknown.body).toMatchObject({ code: 404, error: { type: "NOT_FOUND" } });
       await request(app).get("/admin/tenants/acme/tasks/g1").set(auth).expect(404);
       const tenant = await request(app).get("/admin/tenants/nobody/tasks/t1").set(auth).expect(404);
-      expect(tenant.body.message).toContain("nobody");
+      expect(envelope(tenant).message).toContain("nobody");
     });
   });
 
   describe("other paths", () => {
     it("answers 404 in the envelope for unknown admin paths and methods", async () => {
       const res = await request(app).get("/admin/nothing").set(auth).expect(404);
-      expect(res.body.error.type).toBe("NOT_FOUND");
+      expect(envelope(res).error.type).toBe("NOT_FOUND");
       await request(app).post("/admin/tenants").set(auth).expect(404);
+    });
+
+    it("answers 400 for an undecodable path parameter", async () => {
+      const res = await request(app).get("/admin/tenants/%E0%A4%A/usage").set(auth).expect(400);
+      expect(envelope(res).error.type).toBe("INVALID_REQUEST");
     });
 
     it("says the admin API is disabled when admin.token is unset, token or not", async () => {
@@ -318,8 +339,8 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
       try {
         for (const headers of [{}, auth]) {
           const res = await request(app).get("/admin/tenants").set(headers).expect(404);
-          expect(res.body.error.type).toBe("NOT_FOUND");
-          expect(res.body.message).toMatch(/admin API is disabled/);
+          expect(envelope(res).error.type).toBe("NOT_FOUND");
+          expect(envelope(res).message).toMatch(/admin API is disabled/);
         }
       } finally {
         snapshot = before;
@@ -339,7 +360,10 @@ describe("adminTokenMatches", () => {
 
 describe("admin API when the store is unreachable", () => {
   it("answers 503 LIMITS_UNAVAILABLE without internals", async () => {
-    const redis = createRedisClient("redis://127.0.0.1:1", { commandTimeoutMs: 200, maxReconnectDelayMs: 5000 });
+    const redis = createRedisClient("redis://127.0.0.1:1", {
+      commandTimeoutMs: 200,
+      maxReconnectDelayMs: 5000,
+    });
     const store = new RedisStore({ redis, prefix: `test-admin-${randomUUID()}` });
     try {
       const app = express();
@@ -347,9 +371,12 @@ describe("admin API when the store is unreachable", () => {
         "/admin",
         createAdminRouter({ store, snapshot: () => snapshotOf(TOKEN), clock: new ManualClock() }),
       );
-      const res = await request(app).get("/admin/tenants").set("Authorization", `Bearer ${TOKEN}`).expect(503);
+      const res = await request(app)
+        .get("/admin/tenants")
+        .set("Authorization", `Bearer ${TOKEN}`)
+        .expect(503);
       expect(res.body).toMatchObject({ code: 503, error: { type: "LIMITS_UNAVAILABLE", retryable: true } });
-      expect(res.body.message).not.toMatch(/127\.0\.0\.1/);
+      expect(envelope(res).message).not.toMatch(/127\.0\.0\.1/);
     } finally {
       redis.disconnect();
     }

@@ -40,12 +40,17 @@ async function submitMany(urls: readonly string[], key: string, count: number): 
 }
 
 function spentMicros(h: Harness, tenantId: string): Promise<number> {
-  return h.gateway.store.spendOfDays(tenantId, [new Date().toISOString().slice(0, 10)]).then((d) => d[0]!.spentMicros);
+  return h.gateway.store
+    .spendOfDays(tenantId, [new Date().toISOString().slice(0, 10)])
+    .then((d) => d[0]!.spentMicros);
 }
 
 describe("the daily spend cap holds exactly under concurrency", () => {
   it("lets exactly N of 500 concurrent submits through when the cap fits N (one gateway, Redis)", async () => {
-    harness = await startHarness({ redisUrl: inject("redisUrl"), tenants: [{ id: "acme", dailyCapUsd: CAP_USD }] });
+    harness = await startHarness({
+      redisUrl: inject("redisUrl"),
+      tenants: [{ id: "acme", dailyCapUsd: CAP_USD }],
+    });
     const statuses = await submitMany([harness.url], harness.keys.acme!, 500);
     expect(statuses.filter((s) => s === 200)).toHaveLength(N);
     expect(statuses.filter((s) => s === 402)).toHaveLength(500 - N);
@@ -74,7 +79,13 @@ describe("the daily spend cap holds exactly under concurrency", () => {
         upstream: { baseUrl: upstreamUrl, keys: [{ alias: "main", key: "sk-sim-two" }] },
         store: { kind: "redis", redisUrl: inject("redisUrl"), keyPrefix: `two${randomUUID().slice(0, 8)}` },
         tenants: [
-          { id: "acme", keys: [{ hash: hashGatewayKey(key) }], upstreamKey: "main", dailyCapUsd: CAP_USD, limits: GENEROUS_LIMITS },
+          {
+            id: "acme",
+            keys: [{ hash: hashGatewayKey(key) }],
+            upstreamKey: "main",
+            dailyCapUsd: CAP_USD,
+            limits: GENEROUS_LIMITS,
+          },
         ],
       }),
     );
@@ -89,7 +100,9 @@ describe("the daily spend cap holds exactly under concurrency", () => {
     expect(statuses.filter((s) => s === 402)).toHaveLength(500 - N);
     expect(simulator.stats.tasks).toBe(N);
     const balance = (await (
-      await fetch(`${urls[1]!}/api/v1/apikeys/current-balance`, { headers: { authorization: `Bearer ${key}` } })
+      await fetch(`${urls[1]!}/api/v1/apikeys/current-balance`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
     ).json()) as { data: number };
     expect(balance.data).toBe(0);
   });

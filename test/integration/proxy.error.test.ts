@@ -117,7 +117,7 @@ describe("bad requests get a clear error before anything reaches APIXO", () => {
       headers: { ...harness.auth("acme"), "content-type": "application/json" },
       body: stream,
       duplex: "half",
-    } as RequestInit);
+    });
     expect(response.status).toBe(413);
     expect(harness.simulator.stats.count()).toBe(0);
   });

@@ -61,7 +61,9 @@ describe("apixo-gateway usage", () => {
     redisConfig = join(dir, "redis.yaml");
     await writeFile(
       redisConfig,
-      configYaml(`  kind: redis\n  redisUrl: ${inject("redisUrl")}\n  keyPrefix: ${prefix}\n  commandTimeoutMs: 2000`),
+      configYaml(
+        `  kind: redis\n  redisUrl: ${inject("redisUrl")}\n  keyPrefix: ${prefix}\n  commandTimeoutMs: 2000`,
+      ),
     );
     await writeFile(join(dir, "memory.yaml"), configYaml("  kind: memory"));
 
@@ -152,7 +154,9 @@ describe("apixo-gateway usage", () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^TENANT\s+NAME\s+ENABLED\s+DAY\s+SPENT\s+CAP\s+REMAINING\s+IN-FLIGHT$/);
-    expect(lines[1]).toMatch(new RegExp(`^acme\\s+Acme Corp\\s+yes\\s+${today}\\s+\\$3\\.25\\s+\\$10\\.00\\s+\\$6\\.75\\s+1$`));
+    expect(lines[1]).toMatch(
+      new RegExp(`^acme\\s+Acme Corp\\s+yes\\s+${today}\\s+\\$3\\.25\\s+\\$10\\.00\\s+\\$6\\.75\\s+1$`),
+    );
     expect(lines[2]).toMatch(/^initech\s+initech\s+yes\s+\S+\s+\$0\.00\s+none\s+-\s+0$/);
     // Right-aligned amounts end in the same column on every row.
     const spentEnd = (line: string | undefined) => (line ?? "").indexOf("SPENT") + "SPENT".length;
@@ -176,7 +180,9 @@ describe("apixo-gateway usage", () => {
     const table = await runCli(["usage", "-c", redisConfig, "--tenant", "acme"]);
     expect(table.code).toBe(0);
     expect(table.stdout).toContain("Tenant acme (time zone UTC), last 7 day(s)");
-    expect(table.stdout).toMatch(new RegExp(`${today}\\s+\\$3\\.25\\s+\\$0\\.50\\s+flux2 \\$1\\.25, veo-3-1 \\$2\\.00`));
+    expect(table.stdout).toMatch(
+      new RegExp(`${today}\\s+\\$3\\.25\\s+\\$0\\.50\\s+flux2 \\$1\\.25, veo-3-1 \\$2\\.00`),
+    );
     expect(table.stdout).toMatch(/TOTAL\s+\$3\.25\s+\$0\.50/);
   });
 

@@ -28,7 +28,10 @@ describe("a valid configuration", () => {
   });
 
   it("uses ${VAR:-default} when the variable is unset", () => {
-    const text = readFileSync(join(FIXTURES, "valid.yaml"), "utf8").replace("${APIXO_API_KEY}", "${NOPE:-fallback}");
+    const text = readFileSync(join(FIXTURES, "valid.yaml"), "utf8").replace(
+      "${APIXO_API_KEY}",
+      "${NOPE:-fallback}",
+    );
     expect(parseConfig(text, {}).upstream.keys[0]!.key).toBe("fallback");
   });
 
@@ -64,7 +67,10 @@ describe("an invalid configuration is refused with every problem and its path", 
       const problems = problemsOf(text);
       expect(problems.length).toBeGreaterThanOrEqual(expected.length);
       for (const message of expected) {
-        expect(problems.some((p) => p.includes(message)), `"${message}" in:\n${problems.join("\n")}`).toBe(true);
+        expect(
+          problems.some((p) => p.includes(message)),
+          `"${message}" in:\n${problems.join("\n")}`,
+        ).toBe(true);
       }
     });
   }

@@ -22,7 +22,9 @@ describe("gateway keys", () => {
 
   it("are stored only as sha256:<hex> of the key", () => {
     // The FIPS 180-2 test vector for "abc".
-    expect(hashGatewayKey("abc")).toBe("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(hashGatewayKey("abc")).toBe(
+      "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+    );
     expect(hashGatewayKey("agw_test")).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(hashGatewayKey("agw_test")).not.toContain("agw_test");
   });
@@ -33,7 +35,11 @@ describe("the tenant directory", () => {
   const b1 = generateGatewayKey();
   const b2 = generateGatewayKey();
   const off = generateGatewayKey();
-  const directory = new TenantDirectory([tenant("alpha", [a]), tenant("beta", [b1, b2]), tenant("gone", [off], false)]);
+  const directory = new TenantDirectory([
+    tenant("alpha", [a]),
+    tenant("beta", [b1, b2]),
+    tenant("gone", [off], false),
+  ]);
 
   it("finds the tenant of each of its keys", () => {
     expect(directory.authenticate(`Bearer ${a}`)).toMatchObject({ kind: "ok", tenant: { id: "alpha" } });
@@ -48,7 +54,10 @@ describe("the tenant directory", () => {
     expect(directory.authenticate(`Bearer ${a} extra`).kind).toBe("malformed");
     expect(directory.authenticate("Bearer agw_short").kind).toBe("malformed");
     expect(directory.authenticate(`Bearer ${generateGatewayKey()}`).kind).toBe("unknown");
-    expect(directory.authenticate(`Bearer ${off}`)).toMatchObject({ kind: "disabled", tenant: { id: "gone" } });
+    expect(directory.authenticate(`Bearer ${off}`)).toMatchObject({
+      kind: "disabled",
+      tenant: { id: "gone" },
+    });
   });
 
   it("looks keys up by hash, so 10,000 tenants are found as directly as one", () => {

@@ -1,0 +1,87 @@
+import { boundedFailCode } from "../apixo/models.js";
+import { pricedModelId } from "../apixo/prices.js";
+import type { Snapshot } from "../gateway/snapshot.js";
+
+/** Label value when the tenant label is switched off (`telemetry.tenantLabel: false`). */
+export const ALL_TENANTS = "all";
+/** Label value for "not known to config" (tenant, upstream) or "not in the price table" (model). */
+export const OTHER = "other";
+/** Label value when the request named no tenant (unauthenticated) or no model (current-balance). */
+export const NONE = "";
+
+/**
+ * Every label value goes through here, so cardinality is bounded by construction: tenants and upstreams by
+ * the config, models by the price table, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
+ * client sends becomes a label value as sent.
+ */
+export class LabelBounds {
+  constructor(
+    private readonly snapshot: () => Snapshot,
+    private readonly tenantLabel: boolean,
+  ) {}
+
+  tenant(id: string | undefined): string {
+    if (!this.tenantLabel) return ALL_TENANTS;
+    if (id === undefined) return NONE;
+    return this.snapshot().policy(id) === undefined ? OTHER : id;
+  }
+
+  model(name: string | undefined): string {
+    if (name === undefined) return NONE;
+    return pricedModelId(this.snapshot().prices, name) ?? OTHER;
+  }
+
+  upstream(alias: string): string {
+    return this.snapshot().config.upstream.keys.some((k) => k.alias === alias) ? alias : OTHER;
+  }
+
+  failCode(code: string | undefined): string {
+    return boundedFailCode(code);
+  }
+
+  /** Status codes as label strings without a fresh string per request. */
+  code(status: number): string {
+    if (!Number.isInteger(status) || status < 100 || status > 599) return OTHER;
+    let text = CODE_TEXT[status];
+    if (text === undefined) {
+      text = String(status);
+      CODE_TEXT[status] = text;
+    }
+    return text;
+  }
+}
+
+const CODE_TEXT: (string | undefined)[] = [];
+
+/**
+ * prom-client children cached by label values in nested maps: the hot path neither builds a label object nor
+ * hashes one. Bounded because the values are (see LabelBounds).
+ */
+export class ChildCache<C> {
+  private readonly root = new Map<string, unknown>();
+
+  constructor(
+    private readonly arity: 1 | 2 | 3 | 4,
+    private readonly make: (values: string[]) => C,
+  ) {}
+
+  get(a: string, b = "", c = "", d = ""): C {
+    let level = this.root;
+    for (let i = 0; i < this.arity - 1; i++) {
+      const value = i === 0 ? a : i === 1 ? b : c;
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map<string, unknown>();
+        level.set(value, next);
+      }
+      level = next;
+    }
+    const last = this.arity === 1 ? a : this.arity === 2 ? b : this.arity === 3 ? c : d;
+    let child = level.get(last) as C | undefined;
+    if (child === undefined) {
+      child = this.make([a, b, c, d].slice(0, this.arity));
+      level.set(last, child);
+    }
+    return child;
+  }
+}

@@ -1,0 +1,287 @@
+import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
+import type { Snapshot } from "../gateway/snapshot.js";
+import type { GovernanceStore } from "../limits/store.js";
+import { registerBudgetGauges } from "./budgetGauges.js";
+import type { GatewayEvents } from "./events.js";
+import type { Logger } from "./logger.js";
+import { ChildCache, LabelBounds } from "./metricLabels.js";
+
+export const METRIC_PREFIX = "apixo_gateway_";
+
+/** Buckets by range: the gateway's own time is sub-millisecond, APIXO's seconds, a video task minutes. */
+export const BUCKETS = {
+  request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+  store: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  task: [1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 1200],
+  callback: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+} as const;
+
+export interface MetricsOptions {
+  /** Injected: never prom-client's global registry, so gateways (and tests) do not share series. */
+  readonly registry: Registry;
+  readonly snapshot: () => Snapshot;
+  /** Read at scrape time for the budget gauges. */
+  readonly store: GovernanceStore;
+  /** The tenant's current day (YYYY-MM-DD) in its time zone, as the governor counts it. */
+  readonly today: (timeZone: string) => string;
+  /** false: every tenant label is "all" (`telemetry.tenantLabel`). */
+  readonly tenantLabel: boolean;
+  readonly logger: Logger;
+  /** prom-client's process metrics (default true). */
+  readonly defaultMetrics?: boolean;
+}
+
+export interface GatewayMetrics {
+  /** The subscriber the request path reports to. */
+  readonly events: GatewayEvents;
+  /** Latest balance of one upstream account (by alias), from the poller. */
+  setUpstreamBalance(alias: string, usd: number): void;
+  /** Drops series of upstream aliases no longer configured. */
+  retainUpstreams(aliases: readonly string[]): void;
+}
+
+const usd = (micros: number): number => micros / 1e6;
+const seconds = (ms: number): number => ms / 1000;
+
+/** Every metric of CONTRACTS.md section 4, registered on `registry`, fed by gateway events. */
+export function createMetrics(options: MetricsOptions): GatewayMetrics {
+  const { registry } = options;
+  const labels = new LabelBounds(options.snapshot, options.tenantLabel);
+  const registers = [registry];
+  const name = (n: string): string => METRIC_PREFIX + n;
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const requests = new Counter({
+    name: name("requests_total"),
+    help: "Requests answered by the gateway, by tenant, model, operation and HTTP status.",
+    labelNames: ["tenant", "model", "operation", "code"],
+    registers,
+  });
+  const requestDuration = new Histogram({
+    name: name("request_duration_seconds"),
+    help: "Time from request arrival to the last byte of the answer, upstream time included.",
+    labelNames: ["model", "operation"],
+    buckets: [...BUCKETS.request],
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: name("upstream_duration_seconds"),
+    help: "Time of the exchange with APIXO (send to last byte of its answer).",
+    labelNames: ["model", "operation"],
+    buckets: [...BUCKETS.request],
+    registers,
+  });
+  const overhead = new Histogram({
+    name: name("overhead_seconds"),
+    help: "The gateway's own time per request: request duration minus upstream time.",
+    labelNames: ["operation"],
+    buckets: [...BUCKETS.overhead],
+    registers,
+  });
+  const upstreamErrors = new Counter({
+    name: name("upstream_errors_total"),
+    help: "Failed exchanges with APIXO by reason (timeout, connect, reset, status_5xx, bad_response).",
+    labelNames: ["model", "reason"],
+    registers,
+  });
+  const tasksSubmitted = new Counter({
+    name: name("tasks_submitted_total"),
+    help: "Tasks APIXO accepted through the gateway.",
+    labelNames: ["tenant", "model"],
+    registers,
+  });
+  const tasksCompleted = new Counter({
+    name: name("tasks_completed_total"),
+    help: "Tasks seen to end, by final state (success, failed, expired).",
+    labelNames: ["tenant", "model", "state"],
+    registers,
+  });
+  const taskFailures = new Counter({
+    name: name("task_failures_total"),
+    help: "Failed tasks by APIXO failCode (unknown codes are 'other').",
+    labelNames: ["tenant", "model", "fail_code"],
+    registers,
+  });
+  const taskDuration = new Histogram({
+    name: name("task_duration_seconds"),
+    help: "Task run time as APIXO reports it (costTime), for tasks seen to end.",
+    labelNames: ["model"],
+    buckets: [...BUCKETS.task],
+    registers,
+  });
+  const spend = new Counter({
+    name: name("spend_usd_total"),
+    help: "Estimated charges of accepted tasks, in USD.",
+    labelNames: ["tenant", "model"],
+    registers,
+  });
+  const refunds = new Counter({
+    name: name("refunds_usd_total"),
+    help: "Charges given back for failed tasks, in USD.",
+    labelNames: ["tenant", "model"],
+    registers,
+  });
+  const rejections = new Counter({
+    name: name("rejections_total"),
+    help: "Requests the gateway refused itself, by reason.",
+    labelNames: ["tenant", "reason"],
+    registers,
+  });
+  const upstreamBalance = new Gauge({
+    name: name("upstream_balance_usd"),
+    help: "APIXO account balance per upstream key (by alias), from the last successful poll.",
+    labelNames: ["upstream"],
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: name("store_errors_total"),
+    help: "Limit store calls that failed or timed out, by operation.",
+    labelNames: ["operation"],
+    registers,
+  });
+  const storeDuration = new Histogram({
+    name: name("store_duration_seconds"),
+    help: "Limit store round trips, by operation.",
+    labelNames: ["operation"],
+    buckets: [...BUCKETS.store],
+    registers,
+  });
+  const callbacks = new Counter({
+    name: name("callbacks_total"),
+    help: "Task callbacks relayed to tenants, by outcome (delivered, retried, failed, rejected).",
+    labelNames: ["tenant", "outcome"],
+    registers,
+  });
+  const callbackDelivery = new Histogram({
+    name: name("callback_delivery_seconds"),
+    help: "Time to deliver one callback to the tenant's URL, by outcome.",
+    labelNames: ["outcome"],
+    buckets: [...BUCKETS.callback],
+    registers,
+  });
+  const statusCache = new Counter({
+    name: name("status_cache_total"),
+    help: "Status polls answered from the gateway's cache (hit) or passed to APIXO (miss).",
+    labelNames: ["result"],
+    registers,
+  });
+  const circuit = new Gauge({
+    name: name("upstream_circuit_state"),
+    help: "Circuit breaker per upstream key alias: 0 closed, 1 half-open, 2 open.",
+    labelNames: ["upstream"],
+    registers,
+  });
+  const accountLimited = new Counter({
+    name: name("account_limited_total"),
+    help: "APIXO refusals because the upstream account hit its own rate or concurrency limit.",
+    labelNames: ["upstream", "reason"],
+    registers,
+  });
+  const configReloads = new Counter({
+    name: name("config_reloads_total"),
+    help: "Configuration reloads by result (success, failure).",
+    labelNames: ["result"],
+    registers,
+  });
+  // Zero series for the fixed label sets, so rate() and alerts work before the first event.
+  for (const result of ["success", "failure"]) configReloads.labels(result).inc(0);
+  for (const result of ["hit", "miss"]) statusCache.labels(result).inc(0);
+
+  registerBudgetGauges({
+    registers,
+    name,
+    snapshot: options.snapshot,
+    store: options.store,
+    today: options.today,
+    tenantLabel: options.tenantLabel,
+    logger: options.logger,
+    onStoreError: () => storeErrors.labels("metrics_snapshot").inc(),
+  });
+
+  const requestsBy = new ChildCache(4, (v) => requests.labels(...v));
+  const requestDurationBy = new ChildCache(2, (v) => requestDuration.labels(...v));
+  const upstreamDurationBy = new ChildCache(2, (v) => upstreamDuration.labels(...v));
+  const overheadBy = new ChildCache(1, (v) => overhead.labels(...v));
+  const upstreamErrorsBy = new ChildCache(2, (v) => upstreamErrors.labels(...v));
+  const submittedBy = new ChildCache(2, (v) => tasksSubmitted.labels(...v));
+  const spendBy = new ChildCache(2, (v) => spend.labels(...v));
+  const completedBy = new ChildCache(3, (v) => tasksCompleted.labels(...v));
+  const failuresBy = new ChildCache(3, (v) => taskFailures.labels(...v));
+  const refundsBy = new ChildCache(2, (v) => refunds.labels(...v));
+  const taskDurationBy = new ChildCache(1, (v) => taskDuration.labels(...v));
+  const rejectionsBy = new ChildCache(2, (v) => rejections.labels(...v));
+  const storeDurationBy = new ChildCache(1, (v) => storeDuration.labels(...v));
+  const storeErrorsBy = new ChildCache(1, (v) => storeErrors.labels(...v));
+
+  const events: GatewayEvents = {
+    requestFinished(r) {
+      const model = labels.model(r.model);
+      requestsBy.get(labels.tenant(r.tenant), model, r.operation, labels.code(r.status)).inc();
+      requestDurationBy.get(model, r.operation).observe(seconds(r.durationMs));
+      overheadBy.get(r.operation).observe(seconds(Math.max(0, r.durationMs - r.upstreamMs)));
+    },
+    upstreamFinished(e) {
+      const model = labels.model(e.model);
+      upstreamDurationBy.get(model, e.operation).observe(seconds(e.durationMs));
+      if (e.failure !== undefined) upstreamErrorsBy.get(model, e.failure).inc();
+      else if (e.status !== undefined && e.status >= 500) upstreamErrorsBy.get(model, "status_5xx").inc();
+    },
+    taskSubmitted(e) {
+      const tenant = labels.tenant(e.tenant);
+      const model = labels.model(e.model);
+      submittedBy.get(tenant, model).inc();
+      spendBy.get(tenant, model).inc(usd(e.costMicros));
+    },
+    taskFinished(e) {
+      const tenant = labels.tenant(e.tenant);
+      const model = labels.model(e.model);
+      completedBy.get(tenant, model, e.state).inc();
+      if (e.state === "failed") failuresBy.get(tenant, model, labels.failCode(e.failCode)).inc();
+      if (e.refundedMicros > 0) refundsBy.get(tenant, model).inc(usd(e.refundedMicros));
+      if (e.costTimeMs !== undefined) taskDurationBy.get(model).observe(seconds(e.costTimeMs));
+    },
+    rejected(e) {
+      rejectionsBy.get(labels.tenant(e.tenant), e.reason).inc();
+    },
+    storeCall(e) {
+      storeDurationBy.get(e.operation).observe(seconds(e.durationMs));
+      if (!e.ok) storeErrorsBy.get(e.operation).inc();
+    },
+    configReloaded(e) {
+      configReloads.labels(e.ok ? "success" : "failure").inc();
+    },
+    callbackFinished(e) {
+      callbacks.labels(labels.tenant(e.tenant), e.outcome).inc();
+      callbackDelivery.labels(e.outcome).observe(seconds(e.durationMs));
+    },
+    statusCache(e) {
+      statusCache.labels(e.hit ? "hit" : "miss").inc();
+    },
+    upstreamCircuit(e) {
+      circuit
+        .labels(labels.upstream(e.upstream))
+        .set(e.state === "closed" ? 0 : e.state === "half_open" ? 1 : 2);
+    },
+    accountLimited(e) {
+      accountLimited.labels(labels.upstream(e.upstream), e.reason).inc();
+    },
+  };
+
+  const balanceAliases = new Set<string>();
+  return {
+    events,
+    setUpstreamBalance(alias, balanceUsd) {
+      const label = labels.upstream(alias);
+      balanceAliases.add(label);
+      upstreamBalance.labels(label).set(balanceUsd);
+    },
+    retainUpstreams(aliases) {
+      for (const alias of balanceAliases) {
+        if (aliases.includes(alias)) continue;
+        upstreamBalance.remove(alias);
+        balanceAliases.delete(alias);
+      }
+    },
+  };
+}

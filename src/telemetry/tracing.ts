@@ -1,0 +1,95 @@
+import { createRequire } from "node:module";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { setSpansEnabled } from "./spans.js";
+
+export interface TracingOptions {
+  /** Defaults to process.env; the standard OTEL_* variables configure everything. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Replaces the OTLP exporter (tests: an in-memory exporter); tracing then starts without an endpoint. */
+  readonly spanProcessors?: SpanProcessor[];
+}
+
+export interface Tracing {
+  readonly enabled: boolean;
+  /** Flushes pending spans and stops the SDK; a no-op when tracing is off. */
+  shutdown(): Promise<void>;
+}
+
+const OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
+
+function isSet(value: string | undefined): boolean {
+  return value !== undefined && value.trim() !== "";
+}
+
+/** Tracing is on only when an OTLP endpoint is named (and the standard kill switch is not thrown). */
+export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === "true") return false;
+  return isSet(env.OTEL_EXPORTER_OTLP_ENDPOINT) || isSet(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+}
+
+/**
+ * Starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set: HTTP client and ioredis
+ * instrumentation, a batch span processor, OTLP/HTTP export. Service name, headers, sampler and batch sizes
+ * come from the standard variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, ...).
+ * The SDK is imported only then, so a gateway without tracing never loads it.
+ */
+export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
+  const env = options.env ?? process.env;
+  if (options.spanProcessors === undefined && !tracingRequested(env)) return OFF;
+
+  const [{ NodeSDK }, { HttpInstrumentation }, { IORedisInstrumentation }, { BatchSpanProcessor }] =
+    await Promise.all([
+      import("@opentelemetry/sdk-node"),
+      import("@opentelemetry/instrumentation-http"),
+      import("@opentelemetry/instrumentation-ioredis"),
+      import("@opentelemetry/sdk-trace-base"),
+    ]);
+  let spanProcessors = options.spanProcessors;
+  if (spanProcessors === undefined) {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    spanProcessors = [new BatchSpanProcessor(new OTLPTraceExporter())];
+  }
+  const sdk = new NodeSDK({
+    ...(env.OTEL_SERVICE_NAME === undefined || env.OTEL_SERVICE_NAME === ""
+      ? { serviceName: "apixo-gateway" }
+      : {}),
+    spanProcessors,
+    // Traces only: prom-client owns metrics and pino owns logs, so the SDK must not start exporters for them.
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [
+      // The server span is the gateway's own (spans.ts); the client side gives the upstream call its span.
+      new HttpInstrumentation({
+        disableIncomingRequestInstrumentation: true,
+        requireParentforOutgoingSpans: true,
+      }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+  sdk.start();
+  patchAlreadyLoadedModules();
+  setSpansEnabled(true);
+  return {
+    enabled: true,
+    async shutdown() {
+      setSpansEnabled(false);
+      await sdk.shutdown();
+    },
+  };
+}
+
+/**
+ * The instrumentations patch a module when it is next `require`d. The CLI's ESM imports have usually loaded
+ * http and ioredis already, so require them once now: both patches act on shared objects (the `http` module's
+ * `request`, `Redis.prototype`), which every earlier importer sees.
+ */
+function patchAlreadyLoadedModules(): void {
+  const require = createRequire(import.meta.url);
+  for (const name of ["http", "https", "ioredis"]) {
+    try {
+      require(name);
+    } catch {
+      // ioredis is optional at runtime for memory-store deployments; nothing to patch then.
+    }
+  }
+}
