@@ -1,3 +1,7 @@
+/* eslint-disable @typescript-eslint/no-deprecated --
+ * The SDK marks the classic (v1) dashboard builder deprecated in favour of dashboardv2, but v2 resources load only
+ * into Grafana 12+ with its new dashboard API; file provisioning in the Grafana 11 of docker-compose.yml needs v1.
+ */
 import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import {
   DashboardBuilder,

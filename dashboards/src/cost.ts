@@ -9,7 +9,8 @@ const burnPerHour = "max by (upstream) (-deriv(apixo_gateway_upstream_balance_us
 export const cost: DashboardSpec = {
   uid: "apixo-gateway-cost",
   title: "APIXO gateway / Cost and budgets",
-  description: "What tenants spend, how close they are to their daily caps, and how long the APIXO balance lasts.",
+  description:
+    "What tenants spend, how close they are to their daily caps, and how long the APIXO balance lasts.",
   tags: ["apixo-gateway"],
   rows: [
     {

@@ -1,4 +1,3 @@
-import type { Dashboard } from "@grafana/grafana-foundation-sdk/dashboard";
 import { buildDashboard, type DashboardSpec } from "./common.js";
 import { cost } from "./cost.js";
 import { limits } from "./limits.js";
@@ -8,11 +7,14 @@ import { tasks } from "./tasks.js";
 export { DATASOURCE } from "./common.js";
 export type { DashboardSpec, PanelSpec, QuerySpec } from "./common.js";
 
+/** Grafana's classic dashboard JSON (schema v1), the form file provisioning loads. */
+export type DashboardJson = ReturnType<typeof buildDashboard>;
+
 export interface GeneratedDashboard {
   /** File name under dashboards/. */
   readonly file: string;
   readonly spec: DashboardSpec;
-  readonly dashboard: Dashboard;
+  readonly dashboard: DashboardJson;
 }
 
 export const DASHBOARD_SPECS: readonly (readonly [string, DashboardSpec])[] = [
@@ -27,6 +29,6 @@ export function buildDashboards(): GeneratedDashboard[] {
 }
 
 /** The exact bytes committed under dashboards/: 2-space JSON and a final newline. */
-export function renderDashboard(dashboard: Dashboard): string {
+export function renderDashboard(dashboard: DashboardJson): string {
   return `${JSON.stringify(dashboard, null, 2)}\n`;
 }

@@ -65,7 +65,10 @@ export const limits: DashboardSpec = {
             "(maxmemory), network between gateway and Redis, and the gateway's /readyz.",
           unit: "short",
           queries: [
-            query("sum by (operation) (rate(apixo_gateway_store_errors_total[$__rate_interval]))", "{{operation}}"),
+            query(
+              "sum by (operation) (rate(apixo_gateway_store_errors_total[$__rate_interval]))",
+              "{{operation}}",
+            ),
           ],
         },
         {

@@ -67,7 +67,9 @@ export const overview: DashboardSpec = {
           unit: "short",
           width: 6,
           height: 5,
-          queries: [query("sum by (result) (increase(apixo_gateway_config_reloads_total[$__range]))", "{{result}}")],
+          queries: [
+            query("sum by (result) (increase(apixo_gateway_config_reloads_total[$__range]))", "{{result}}"),
+          ],
         },
         {
           kind: "timeseries",

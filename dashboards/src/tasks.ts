@@ -6,7 +6,8 @@ const completed = (state: string): string =>
 export const tasks: DashboardSpec = {
   uid: "apixo-gateway-tasks",
   title: "APIXO gateway / Tasks",
-  description: "Generation tasks: how many are submitted, how they end, why they fail and how long they take.",
+  description:
+    "Generation tasks: how many are submitted, how they end, why they fail and how long they take.",
   tags: ["apixo-gateway"],
   rows: [
     {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
+import { protectionSchema } from "./protection.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
@@ -82,6 +83,8 @@ export const configSchema = z.strictObject({
       timeoutMs: z.int().positive().default(30_000),
       maxSockets: z.int().positive().default(256),
       keys: z.array(upstreamKey).min(1, "at least one upstream key is needed"),
+      /** Account budgets, status cache, coalescing, retries, circuit breaker (see protection.ts). */
+      protection: protectionSchema,
     })
     .superRefine((value, ctx) => {
       const seen = new Set<string>();

@@ -169,6 +169,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           logger,
         })
       : undefined;
+  if (poller !== undefined) metrics.setBalanceRefresher(() => poller.pollNow());
   logger.info(
     {
       event: "listening",

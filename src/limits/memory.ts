@@ -7,6 +7,7 @@ import {
   type BucketCheck,
   type BucketState,
 } from "./bucket.js";
+import { MemoryAccounts } from "./memoryAccount.js";
 import { TtlMap } from "./ttlMap.js";
 import { DAY_KEY_TTL_SEC, inflightReservation, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
 import type {
@@ -48,6 +49,9 @@ export class MemoryStore implements GovernanceStore {
   private readonly idem: TtlMap<IdemRecord>;
   /** tenant inflight key -> member -> slot; like the Redis zset it has no TTL. */
   private readonly inflight = new Map<string, Map<string, Slot>>();
+  private readonly accounts: MemoryAccounts;
+  /** Terminal answers (the status cache), held by the ledger record so they share its TTL. */
+  private readonly answers = new WeakMap<Ledger, StoredAnswer>();
 
   constructor(options: { readonly clock: Clock }) {
     this.clock = options.clock;
@@ -56,6 +60,7 @@ export class MemoryStore implements GovernanceStore {
     this.models = new TtlMap(this.clock);
     this.tasks = new TtlMap(this.clock);
     this.idem = new TtlMap(this.clock);
+    this.accounts = new MemoryAccounts(this.clock);
   }
 
   private keys(tenantId: string): TenantKeys {
@@ -143,7 +148,11 @@ export class MemoryStore implements GovernanceStore {
         rate,
       };
     }
+    const account = request.account;
+    const accountDenial = account === undefined ? null : this.accounts.check(account, rate, cutoff);
+    if (accountDenial !== null) return accountDenial;
     const after = this.take(k, request.buckets, tokens);
+    if (account !== undefined) this.accounts.take(account, { reservationId: request.reservationId, cutoffMs: cutoff });
     const expired = this.expire(k, request.taskMaxAgeMs);
     slots.set(inflightReservation(request.reservationId), { atMs: now, model: request.model });
     const spentMicros = this.addCounter(k.spend(day), request.costMicros, DAY_TTL_MS);
@@ -166,6 +175,7 @@ export class MemoryStore implements GovernanceStore {
       if (request.costMicros > 0)
         this.addModel(k.spendByModel(request.day), request.model, -request.costMicros);
     }
+    if (request.account !== undefined) this.accounts.release(request.account.upstream, request.reservationId);
     if (request.idempotencyKey === undefined) return;
     const held = this.idem.get(k.idem(request.idempotencyKey));
     if (held?.state === "held" && held.res === request.reservationId)
@@ -223,8 +233,17 @@ export class MemoryStore implements GovernanceStore {
     const k = this.keys(request.tenantId);
     const { tokens, denied } = this.checkBuckets(k, request.buckets);
     if (denied !== null) return denied;
+    const task = this.view(k, request.tenantId, request.taskId);
+    const ledger = task === null ? undefined : this.tasks.get(k.task(request.taskId));
+    const cached = ledger === undefined ? undefined : this.answers.get(ledger);
+    // The account's token pays for an APIXO call: none is made for someone else's task or a cached answer.
+    if (request.account !== undefined && task !== null && cached === undefined) {
+      const denial = this.accounts.check(request.account, tightest(request.buckets, tokens), null);
+      if (denial !== null) return denial;
+      this.accounts.take(request.account, null);
+    }
     const rate = this.take(k, request.buckets, tokens);
-    return { kind: "admitted", rate, task: this.view(k, request.tenantId, request.taskId) };
+    return { kind: "admitted", rate, task, ...(cached === undefined ? {} : { cached }) };
   }
 
   async admitSimple(request: Parameters<GovernanceStore["admitSimple"]>[0]): Promise<SimpleDecision> {
@@ -241,9 +260,13 @@ export class MemoryStore implements GovernanceStore {
     const ledger = this.tasks.get(k.task(request.taskId));
     const before = this.view(k, request.tenantId, request.taskId);
     if (ledger === undefined || before === null || before.state === "success" || before.state === "failed") {
+      if (ledger !== undefined && before !== null && request.answer !== undefined && !this.answers.has(ledger))
+        this.answers.set(ledger, request.answer);
       return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
     }
     const slotReleased = this.slots(k).delete(inflightTask(request.taskId));
+    if (request.account !== undefined) this.accounts.release(request.account.upstream, ledger.reservationId);
+    if (request.answer !== undefined) this.answers.set(ledger, request.answer);
     let refundedMicros = 0;
     if (request.state === "failed" && request.refund && ledger.costMicros > 0) {
       refundedMicros = ledger.costMicros;

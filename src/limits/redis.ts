@@ -1,9 +1,12 @@
 import type { Redis } from "ioredis";
+import { accountKeys } from "./accountKeys.js";
 import { DAY_KEY_TTL_SEC, tenantKeys, type TenantKeys } from "./keys.js";
+import { accountCall } from "./lua/account.js";
 import { bucketCall } from "./lua/common.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
 import { toStoreError } from "./redisClient.js";
+import { accountDenialFrom, answerArgs, cachedAnswerFrom } from "./redisProtection.js";
 import {
   asReply,
   expiredFrom,
@@ -75,15 +78,22 @@ export class RedisStore implements GovernanceStore {
   }
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
-    const call = submitCall(this.keys(request.tenantId), request);
-    return submitDecisionFrom(await this.run("agwAdmitSubmit", call.keys, call.args));
+    const account = accountCall(this.prefix, request.account);
+    const call = submitCall(this.keys(request.tenantId), request, account);
+    const r = await this.run("agwAdmitSubmit", call.keys, call.args);
+    return accountDenialFrom(r, request.account?.upstream ?? "") ?? submitDecisionFrom(r);
   }
 
   async releaseReservation(request: Parameters<GovernanceStore["releaseReservation"]>[0]): Promise<void> {
     const k = this.keys(request.tenantId);
     const keys = [k.inflight, k.inflightModels, k.spend(request.day), k.spendByModel(request.day)];
     if (request.idempotencyKey !== undefined) keys.push(k.idem(request.idempotencyKey));
-    await this.run("agwRelease", keys, [request.reservationId, request.model, String(request.costMicros)]);
+    const args = [request.reservationId, request.model, String(request.costMicros)];
+    if (request.account !== undefined) {
+      keys.push(accountKeys(this.prefix, request.account.upstream).inflight);
+      args.push("1");
+    }
+    await this.run("agwRelease", keys, args);
   }
 
   async recordTask(task: NewTask): Promise<void> {
@@ -110,14 +120,20 @@ export class RedisStore implements GovernanceStore {
   async admitStatus(request: Parameters<GovernanceStore["admitStatus"]>[0]): Promise<StatusDecision> {
     const k = this.keys(request.tenantId);
     const b = bucketCall(k, request.buckets);
-    const keys = [k.task(request.taskId), k.inflight, ...b.keys];
+    const account = accountCall(this.prefix, request.account);
+    const keys = [k.task(request.taskId), k.inflight, ...b.keys, ...account.keys];
     const r = await this.run("agwAdmitStatus", keys, [
       request.taskId,
       String(request.buckets.length),
       ...b.args,
+      ...account.args,
     ]);
     if (str(r, 0) === "rate_limited") return rateLimitedFrom(r);
-    return { kind: "admitted", rate: rateAt(r, 1), task: recordFrom(r, 4, request.tenantId) };
+    const denied = accountDenialFrom(r, request.account?.upstream ?? "");
+    if (denied !== null) return denied;
+    const task = recordFrom(r, 4, request.tenantId);
+    const cached = task === null ? undefined : cachedAnswerFrom(r, 4);
+    return { kind: "admitted", rate: rateAt(r, 1), task, ...(cached === undefined ? {} : { cached }) };
   }
 
   async admitSimple(request: Parameters<GovernanceStore["admitSimple"]>[0]): Promise<SimpleDecision> {
@@ -130,7 +146,9 @@ export class RedisStore implements GovernanceStore {
   async settleTask(request: SettleRequest): Promise<SettleResult> {
     // The refund's day keys come from the ledger, so read it first; a settled task costs only this read.
     const before = await this.getTask(request.tenantId, request.taskId);
-    if (before === null || before.state === "success" || before.state === "failed") {
+    const terminal = before?.state === "success" || before?.state === "failed";
+    // A settled task still runs the script when it brings an answer for the status cache.
+    if (before === null || (terminal && request.answer === undefined)) {
       return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
     }
     const k = this.keys(request.tenantId);
@@ -143,6 +161,7 @@ export class RedisStore implements GovernanceStore {
       k.spendByModel(day),
       k.refund(day),
     ];
+    if (request.account !== undefined) keys.push(accountKeys(this.prefix, request.account.upstream).inflight);
     const args = [
       request.taskId,
       request.state,
@@ -150,6 +169,7 @@ export class RedisStore implements GovernanceStore {
       request.refund ? "1" : "0",
       day,
       String(DAY_KEY_TTL_SEC),
+      ...answerArgs(request.answer),
     ];
     const r = await this.run("agwSettle", keys, args);
     return {

@@ -38,6 +38,28 @@ export interface DayWindow {
   readonly startTomorrowMs: number;
 }
 
+/**
+ * The account-wide limits of one upstream key (APIXO's own per-account limits), shared by every tenant that
+ * uses the key and checked after the tenant's own limits in the same round trip. Keys: `{acct:<upstream>}`.
+ */
+export interface AccountLimits {
+  /** The upstream key's alias (never the key). */
+  readonly upstream: string;
+  /** null: no account-wide request bucket. */
+  readonly bucket: BucketSpec | null;
+  /** null: no account-wide in-flight task cap (submit only). */
+  readonly maxInFlight: number | null;
+}
+
+/** The account, not the tenant, is at its limit: nothing was taken or reserved. */
+export interface AccountDenial {
+  readonly kind: "account_limited";
+  readonly upstream: string;
+  readonly reason: "rate" | "concurrency";
+  readonly retryAfterSec: number;
+  readonly rate: RateInfo;
+}
+
 export interface SubmitRequest {
   readonly tenantId: string;
   readonly model: string;
@@ -54,6 +76,8 @@ export interface SubmitRequest {
   /** In-flight entries older than this are expired (slot released, charge kept) before counting. */
   readonly taskMaxAgeMs: number;
   readonly idempotency?: { readonly key: string; readonly ttlSec: number };
+  /** Checked after every tenant check; its in-flight slot is named by `reservationId` until settled. */
+  readonly account?: AccountLimits;
 }
 
 /** An upstream answer kept for replay (Idempotency-Key): status, the headers worth replaying, exact body bytes. */
@@ -100,7 +124,8 @@ export type SubmitDecision =
   /** The idempotency key was used before and its answer is stored: replay it, nothing taken or reserved. */
   | { readonly kind: "replay"; readonly answer: StoredAnswer }
   /** The idempotency key is held by a request still in progress: wait for its answer. */
-  | { readonly kind: "in_progress" };
+  | { readonly kind: "in_progress" }
+  | AccountDenial;
 
 export type TerminalState = "success" | "failed";
 export type LedgerState = "pending" | TerminalState | "expired";
@@ -142,7 +167,14 @@ export type SimpleDecision =
     };
 
 export type StatusDecision =
-  | { readonly kind: "admitted"; readonly rate: RateInfo; readonly task: TaskRecord | null }
+  | {
+      readonly kind: "admitted";
+      readonly rate: RateInfo;
+      readonly task: TaskRecord | null;
+      /** APIXO's terminal answer for the caller's task, stored when it settled (the status cache). */
+      readonly cached?: StoredAnswer;
+    }
+  | AccountDenial
   | {
       readonly kind: "rate_limited";
       readonly bucket: string;
@@ -157,6 +189,13 @@ export interface SettleRequest {
   readonly failCode?: string;
   /** Whether a failed task's cost goes back to its day (the refund policy, decided by the caller). */
   readonly refund: boolean;
+  /**
+   * APIXO's terminal answer, kept on the ledger record (same TTL) for the status cache; stored also when the
+   * task had already settled without one.
+   */
+  readonly answer?: StoredAnswer;
+  /** Frees the task's slot in this upstream account's in-flight set too. */
+  readonly account?: { readonly upstream: string };
 }
 
 export interface SettleResult {
@@ -193,14 +232,21 @@ export interface GovernanceStore {
     readonly model: string;
     readonly costMicros: number;
     readonly idempotencyKey?: string;
+    /** Frees the reservation's slot in this upstream account's in-flight set too. */
+    readonly account?: { readonly upstream: string };
   }): Promise<void>;
   /** APIXO accepted: the ledger record, the slot renamed to the task, the idempotent answer stored. */
   recordTask(task: NewTask): Promise<void>;
-  /** One round trip: the status bucket and the caller's ledger record of `taskId` (null if not the caller's). */
+  /**
+   * One round trip: the status bucket and the caller's ledger record of `taskId` (null if not the caller's),
+   * with its cached terminal answer. The account bucket is taken only when APIXO will be asked: the task is
+   * the caller's and has no cached answer.
+   */
   admitStatus(request: {
     readonly tenantId: string;
     readonly buckets: readonly BucketSpec[];
     readonly taskId: string;
+    readonly account?: AccountLimits;
   }): Promise<StatusDecision>;
   admitSimple(request: {
     readonly tenantId: string;

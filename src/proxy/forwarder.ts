@@ -21,6 +21,8 @@ export interface ForwardOptions {
   readonly body?: Buffer;
   /** Extra response headers for the client (stream mode; buffered answers are written by the caller). */
   readonly responseHeaders?: Readonly<Record<string, string>>;
+  /** Overrides the whole-exchange timeout (what is left of the request's deadline, for a retry). */
+  readonly timeoutMs?: number;
 }
 
 interface Job {
@@ -51,6 +53,8 @@ export interface ForwarderSettings {
  */
 export class Forwarder {
   private readonly jobs = new WeakMap<IncomingMessage, Job>();
+  /** The request's own `pipe`, kept across exchanges: a retried GET is sent again through the same `req`. */
+  private readonly pipes = new WeakMap<IncomingMessage, IncomingMessage["pipe"]>();
   private readonly proxy: RequestHandler;
 
   constructor(private readonly settings: ForwarderSettings) {
@@ -112,7 +116,7 @@ export class Forwarder {
         job.timedOut = true;
         job.proxyReq?.destroy();
         this.fail(req, new Error("timeout"));
-      }, this.settings.timeoutMs);
+      }, options.timeoutMs ?? this.settings.timeoutMs);
       void this.proxy(req, res, () => {
         this.fail(req, new Error("proxy declined the request"));
       });
@@ -131,7 +135,8 @@ export class Forwarder {
     if (body !== undefined) req.headers["content-length"] = String(body.length);
 
     // http-proxy pipes `req` into the upstream request; the body was already read, so hand over its bytes.
-    const pipeThrough = req.pipe.bind(req);
+    const pipeThrough = this.pipes.get(req) ?? req.pipe.bind(req);
+    this.pipes.set(req, pipeThrough);
     req.pipe = <T extends NodeJS.WritableStream>(destination: T): T => {
       const proxyReq = destination as unknown as ClientRequest;
       job.proxyReq = proxyReq;

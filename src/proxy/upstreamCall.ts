@@ -11,6 +11,8 @@ export interface UpstreamCall {
   readonly model: string | undefined;
   readonly upstreamKey: string;
   readonly body?: Buffer;
+  /** What is left of the request's deadline (default: upstream.timeoutMs). */
+  readonly timeoutMs?: number;
 }
 
 /** One buffered exchange with APIXO, timed and reported; failures come back as UpstreamError. */
@@ -33,6 +35,7 @@ export async function callUpstream(
         upstreamKey: call.upstreamKey,
         requestId: ctx.requestId,
         ...(call.body === undefined ? {} : { body: call.body }),
+        ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
       });
     });
     endChildSpan(span, answer.status >= 500 ? "status_5xx" : undefined, {

@@ -20,8 +20,8 @@ export interface BalancePoller {
 }
 
 /**
- * Asks APIXO's current-balance for every configured upstream key, once at start and then every interval, for
- * the upstream_balance_usd gauge. A failed poll keeps the last value and logs the alias (never the key).
+ * Asks APIXO's current-balance for every configured upstream key every interval, for the
+ * upstream_balance_usd gauge. A failed poll keeps the last value and logs the alias (never the key).
  */
 export function startBalancePoller(options: BalancePollerOptions): BalancePoller {
   const url = new URL("/api/v1/apikeys/current-balance", options.baseUrl).toString();
@@ -64,11 +64,12 @@ export function startBalancePoller(options: BalancePollerOptions): BalancePoller
     return round;
   };
 
+  // No poll at start: the first one comes with the first scrape (see createMetrics) or after one interval, so a
+  // gateway nobody scrapes (tests, short-lived runs) sends APIXO nothing it was not asked for.
   const timer = setInterval(() => {
     void pollNow();
   }, options.intervalMs);
   timer.unref();
-  void pollNow();
 
   return {
     pollNow,

@@ -27,7 +27,12 @@ export async function startSim(): Promise<Simulator> {
 export function buildConfig(
   upstreamUrl: string,
   keys: Tenants,
-  extra: { telemetry?: Record<string, unknown>; acmeLimits?: Record<string, unknown>; store?: Record<string, unknown> } = {},
+  extra: {
+    telemetry?: Record<string, unknown>;
+    acmeLimits?: Record<string, unknown>;
+    betaLimits?: Record<string, unknown>;
+    store?: Record<string, unknown>;
+  } = {},
 ): GatewayConfig {
   return configSchema.parse({
     server: { port: 0, metricsPort: 0 },
@@ -43,7 +48,12 @@ export function buildConfig(
         allowedModels: ["nano-banana", "flux2", "sora-2"],
         ...(extra.acmeLimits === undefined ? {} : { limits: extra.acmeLimits }),
       },
-      { id: "beta", keys: [{ hash: hashGatewayKey(keys.beta) }], upstreamKey: "main" },
+      {
+        id: "beta",
+        keys: [{ hash: hashGatewayKey(keys.beta) }],
+        upstreamKey: "main",
+        ...(extra.betaLimits === undefined ? {} : { limits: extra.betaLimits }),
+      },
     ],
   });
 }
@@ -113,7 +123,12 @@ export async function poll(
 }
 
 /** Submits and polls until the task ends (the simulator runs with zero pending/processing time). */
-export async function submitAndFinish(gateway: RunningGateway, key: string, model: string, prompt?: string): Promise<string> {
+export async function submitAndFinish(
+  gateway: RunningGateway,
+  key: string,
+  model: string,
+  prompt?: string,
+): Promise<string> {
   const submitted = await submit(gateway, key, model, prompt);
   const taskId = submitted.body.data?.taskId;
   if (submitted.status !== 200 || taskId === undefined) throw new Error(`submit failed: ${submitted.status}`);
@@ -155,7 +170,11 @@ export function parseSamples(text: string): Sample[] {
 }
 
 /** The value of the one sample matching name and (a subset of) labels; undefined if none. */
-export function valueOf(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+export function valueOf(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const found = samples.filter(
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { registerAccountCases } from "./store.contract.account.js";
 import { registerLedgerCases } from "./store.contract.ledger.js";
 import type {
   BucketSpec,
@@ -231,6 +232,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     });
 
     registerLedgerCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
+    registerAccountCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
   });
 }
 

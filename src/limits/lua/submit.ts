@@ -1,22 +1,28 @@
 import { DAY_KEY_TTL_SEC, type TenantKeys } from "../keys.js";
 import type { SubmitRequest } from "../store.js";
+import { LUA_ACCOUNT } from "./account.js";
 import { bucketCall, LUA_COMMON } from "./common.js";
 
 /**
  * admitSubmit in one round trip.
- * KEYS: inflight, inflightModels, spend[y,t,tm], spendByModel[y,t,tm], buckets[n], (idem)
+ * KEYS: inflight, inflightModels, spend[y,t,tm], spendByModel[y,t,tm], buckets[n], (account bucket,
+ *       account inflight), (idem)
  * ARGV: model, cost, cap|'', maxInFlight|'', reservationId, maxAgeMs, startTodayMs, startTomorrowMs,
- *       yesterday, today, tomorrow, idemTtlSec, dayTtlSec, n, (name, rate, burst) x n
- * Checks run in order idempotency, buckets, in-flight, spend; writes happen only after all pass.
+ *       yesterday, today, tomorrow, idemTtlSec, dayTtlSec, n, (name, rate, burst) x n, (account: see account.ts)
+ * Checks run in order idempotency, buckets, in-flight, spend, account; writes happen only after all pass.
  */
 export const LUA_ADMIT_SUBMIT =
   LUA_COMMON +
+  LUA_ACCOUNT +
   `
 local inflight, models = KEYS[1], KEYS[2]
 local model, cost, cap, max_in_flight = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local reservation, max_age = ARGV[5], tonumber(ARGV[6])
 local n = tonumber(ARGV[14])
-local idem = KEYS[9 + n]
+local acct_a = 15 + 3 * n
+local acct_n = 0
+if ARGV[acct_a] then acct_n = 2 end
+local idem = KEYS[9 + n + acct_n]
 local now = now_ms()
 local cutoff = now - max_age
 
@@ -48,7 +54,15 @@ if cap and spent + cost > cap then
   return { 'spend_cap', ARGV[3], int(spent), ARGV[2], rate[1], rate[2], rate[3] }
 end
 
+local acct = nil
+if acct_n > 0 then
+  acct = account_open(9 + n, acct_a, now)
+  local denied = account_denial(acct, cutoff, rate)
+  if denied then return denied end
+end
+
 take(buckets, now)
+if acct then account_take(acct, now, cutoff, reservation) end
 rate = tightest(buckets, 1)
 
 local expired = {}
@@ -84,12 +98,16 @@ function optional(value: number | null): string {
   return value === null ? "" : String(value);
 }
 
-export function submitCall(k: TenantKeys, request: SubmitRequest): { keys: string[]; args: string[] } {
+export function submitCall(
+  k: TenantKeys,
+  request: SubmitRequest,
+  account: { readonly keys: readonly string[]; readonly args: readonly string[] },
+): { keys: string[]; args: string[] } {
   const b = bucketCall(k, request.buckets);
   const { days, idempotency } = request;
   const dayNames = [days.yesterday, days.today, days.tomorrow];
   const keys = [k.inflight, k.inflightModels, ...dayNames.map((d) => k.spend(d))];
-  keys.push(...dayNames.map((d) => k.spendByModel(d)), ...b.keys);
+  keys.push(...dayNames.map((d) => k.spendByModel(d)), ...b.keys, ...account.keys);
   if (idempotency !== undefined) keys.push(k.idem(idempotency.key));
   const args = [request.model, String(request.costMicros), optional(request.capMicros)];
   args.push(optional(request.maxInFlight), request.reservationId, String(request.taskMaxAgeMs));
@@ -99,6 +117,7 @@ export function submitCall(k: TenantKeys, request: SubmitRequest): { keys: strin
     String(DAY_KEY_TTL_SEC),
     String(request.buckets.length),
     ...b.args,
+    ...account.args,
   );
   return { keys, args };
 }

@@ -1,3 +1,4 @@
+import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
 
 /**
@@ -58,9 +59,14 @@ end
 return { 1 }
 `;
 
-/** KEYS: inflight, inflightModels, spend(day), spendByModel(day), (idem). ARGV: reservationId, model, cost. */
+/** KEYS: inflight, inflightModels, spend(day), spendByModel(day), (idem), (account inflight).
+ * ARGV: reservationId, model, cost, '1' when the last key is the account's in-flight set. */
 export const LUA_RELEASE = `${LUA_COMMON}
 local inflight, models, spend, by_model, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+if ARGV[4] == '1' then
+  redis.call('ZREM', KEYS[#KEYS], ARGV[1])
+  if #KEYS == 5 then idem = nil end
+end
 local member = 'r:' .. ARGV[1]
 local released = redis.call('ZREM', inflight, member)
 if released == 1 then
@@ -75,15 +81,24 @@ end
 return { released }
 `;
 
-/** KEYS: task, inflight, buckets[n]. ARGV: taskId, n, (name, rate, burst) x n. */
-export const LUA_ADMIT_STATUS = withRecord(`
+/** KEYS: task, inflight, buckets[n], (account bucket, account inflight).
+ * ARGV: taskId, n, (name, rate, burst) x n, (account: see account.ts). The record carries the cached answer. */
+export const LUA_ADMIT_STATUS = withRecord(`${LUA_ACCOUNT}
 local now = now_ms()
-local buckets = read_buckets(3, tonumber(ARGV[2]), 3, now)
+local n = tonumber(ARGV[2])
+local buckets = read_buckets(3, n, 3, now)
 local limited = rate_limited(buckets)
 if limited then return limited end
+local rec = record(KEYS[1], KEYS[2], ARGV[1])
+-- The account's token pays for an APIXO call: none is made for someone else's task or a cached answer.
+if ARGV[3 + 3 * n] and #rec > 1 and redis.call('HEXISTS', KEYS[1], 'ansStatus') == 0 then
+  local acct = account_open(3 + n, 3 + 3 * n, now)
+  local denied = account_denial(acct, nil, tightest(buckets, 0))
+  if denied then return denied end
+  account_take(acct, now, nil, nil)
+end
 take(buckets, now)
 local rate = tightest(buckets, 1)
-local rec = record(KEYS[1], KEYS[2], ARGV[1])
 ${appendRecord("{ 'admitted', rate[1], rate[2], rate[3] }")}
 `);
 
@@ -103,13 +118,18 @@ export const LUA_GET_TASK = withRecord(`
 return record(KEYS[1], KEYS[2], ARGV[1])
 `);
 
-/** KEYS: task, inflight, inflightModels, spend(day), spendByModel(day), refund(day).
- * ARGV: taskId, state, failCode, refund '1'|'0', day, dayTtlSec. Reply: settled, refunded, slotReleased, record. */
+/** KEYS: task, inflight, inflightModels, spend(day), spendByModel(day), refund(day), (account inflight).
+ * ARGV: taskId, state, failCode, refund '1'|'0', day, dayTtlSec, answerStatus|'', answerCtype, answerBase64.
+ * Reply: settled, refunded, slotReleased, record. A task settled without an answer gets it stored now. */
 export const LUA_SETTLE = withRecord(`
 local task, inflight, models = KEYS[1], KEYS[2], KEYS[3]
-local h = redis.call('HMGET', task, 'state', 'cost', 'model', 'day')
+local h = redis.call('HMGET', task, 'state', 'cost', 'model', 'day', 'res')
+local answer = ARGV[7] and ARGV[7] ~= ''
 local rec
 if not h[1] or h[1] == 'success' or h[1] == 'failed' then
+  if h[1] and answer and redis.call('HEXISTS', task, 'ansStatus') == 0 then
+    redis.call('HSET', task, 'ansStatus', ARGV[7], 'ansCtype', ARGV[8], 'ansBody', ARGV[9])
+  end
   rec = record(task, inflight, ARGV[1])
   ${appendRecord("{ 0, 0, 0 }")}
 end
@@ -117,6 +137,8 @@ if h[4] ~= ARGV[5] then return redis.error_reply('settle: day keys do not match 
 local member = 't:' .. ARGV[1]
 local slot = redis.call('ZREM', inflight, member)
 redis.call('HDEL', models, member)
+if KEYS[7] and h[5] then redis.call('ZREM', KEYS[7], h[5]) end
+if answer then redis.call('HSET', task, 'ansStatus', ARGV[7], 'ansCtype', ARGV[8], 'ansBody', ARGV[9]) end
 local refunded = 0
 if ARGV[2] == 'failed' and ARGV[4] == '1' and tonumber(h[2]) > 0 then
   redis.call('DECRBY', KEYS[4], h[2])

@@ -1,0 +1,171 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { resolve } from "node:path";
+
+/** Child processes the bench owns: each is stopped by its own pid, never by name. */
+export interface Proc {
+  readonly name: string;
+  readonly pid: number;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const RESULTS_DIR = resolve(ROOT, "bench/results");
+/** The gateway is measured as built JS (no tsx in the measured process), compiled into a private directory. */
+export const BUILD_DIR = resolve(RESULTS_DIR, "dist");
+export const MAIN_JS = resolve(BUILD_DIR, "cli/main.js");
+
+const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      if (address === null || typeof address === "string") {
+        fail(new Error("no port"));
+        return;
+      }
+      server.close(() => {
+        done(address.port);
+      });
+    });
+  });
+}
+
+/** Compiles src/ with tsconfig.build.json into bench/results/dist (not dist/, which others may be using). */
+export function buildGateway(): void {
+  const tsc = resolve(ROOT, "node_modules/typescript/bin/tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", BUILD_DIR], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  if (!existsSync(MAIN_JS)) throw new Error(`build failed:\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0) {
+    process.stderr.write(
+      `warning: tsc reported errors (files emitted anyway):\n${result.stdout.slice(0, 2000)}\n`,
+    );
+  }
+}
+
+async function waitForPort(
+  port: number,
+  deadlineMs: number,
+  name: string,
+  child: ChildProcess,
+): Promise<void> {
+  while (Date.now() < deadlineMs) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((done) => {
+      const socket = createConnection({ host: "127.0.0.1", port });
+      socket.once("error", () => {
+        done(false);
+      });
+      socket.once("connect", () => {
+        socket.destroy();
+        done(true);
+      });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} did not listen on port ${port} in time`);
+}
+
+export interface SpawnSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly port: number;
+  readonly env?: NodeJS.ProcessEnv;
+  /** stdout goes to this file (the audit log), or /dev/null. */
+  readonly stdoutFile?: string;
+}
+
+export async function spawnProc(spec: SpawnSpec): Promise<Proc> {
+  const out = openSync(spec.stdoutFile ?? "/dev/null", "w");
+  const err = openSync(resolve(RESULTS_DIR, `${spec.name}.stderr.log`), "w");
+  const child = spawn(spec.command, [...spec.args], {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ["ignore", out, err],
+  });
+  closeSync(out);
+  closeSync(err);
+  if (child.pid === undefined) throw new Error(`could not start ${spec.name}`);
+  const pid = child.pid;
+  const exited = new Promise<void>((done) => child.once("exit", () => done()));
+  await waitForPort(spec.port, Date.now() + 20_000, spec.name, child);
+  return {
+    name: spec.name,
+    pid,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function startRedis(): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const proc = await spawnProc({
+    name: "redis",
+    command: "redis-server",
+    args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    port,
+  });
+  return { proc, url: `redis://127.0.0.1:${port}` };
+}
+
+export async function startSimulator(upstreamKey: string): Promise<{ proc: Proc; url: string }> {
+  const port = await freePort();
+  const proc = await spawnProc({
+    name: "simulator",
+    command: process.execPath,
+    args: [
+      MAIN_JS,
+      "simulate",
+      "--port",
+      String(port),
+      "--key",
+      `${upstreamKey}:100000000`,
+      "--pending-ms",
+      "0",
+      "--processing-ms",
+      "0",
+    ],
+    port,
+  });
+  return { proc, url: `http://127.0.0.1:${port}` };
+}
+
+/** CPU time (user + system) of a process so far, in microseconds, from /proc/<pid>/stat. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may contain spaces) start at index 2 (state).
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return ((utime + stime) * 1e6) / CLK_TCK;
+}
+
+/** Current and peak resident set size in bytes, from /proc/<pid>/status. */
+export function memory(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+    return match?.[1] === undefined ? 0 : Number(match[1]) * 1024;
+  };
+  return { rssBytes: kb("VmRSS"), peakRssBytes: kb("VmHWM") };
+}
+
+export function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+}

@@ -1,0 +1,116 @@
+import type { Clock } from "../clock.js";
+import type { ProtectionConfig } from "../config/protection.js";
+import type { GatewayEvents } from "../telemetry/events.js";
+
+export type CircuitState = "closed" | "half_open" | "open";
+/** `neutral`: APIXO answered but said nothing about its health (4xx, 429, an unreadable body). */
+export type CallOutcome = "success" | "failure" | "neutral";
+export type BreakerSettings = ProtectionConfig["breaker"];
+
+export type Permit =
+  | { readonly kind: "go"; readonly probe: boolean }
+  | { readonly kind: "open"; readonly retryAfterMs: number };
+
+interface Circuit {
+  state: CircuitState;
+  /** The last outcomes while closed, oldest first; true is a failure. */
+  window: boolean[];
+  openedAtMs: number;
+  probesStarted: number;
+  probesSucceeded: number;
+}
+
+/** While half-open with every probe out, others wait this long before trying again. */
+const PROBES_BUSY_RETRY_MS = 1_000;
+
+/**
+ * One circuit breaker per upstream key alias, per process. Closed: outcomes go into a sliding window; when
+ * `failureRatio` of at least `minRequests` outcomes failed it opens. Open: calls fail fast (and count as
+ * nothing) for `coolDownMs`. Half-open: `probes` calls go through; all succeeding closes it, one failing
+ * opens it again. Settings are read per call, so a reload applies at once.
+ */
+export class Breakers {
+  private readonly circuits = new Map<string, Circuit>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly events: GatewayEvents,
+  ) {}
+
+  /** Publishes `closed` for each alias, so the state metric exists before anything goes wrong. */
+  announce(upstreams: readonly string[]): void {
+    for (const upstream of upstreams) {
+      this.circuit(upstream);
+      this.events.upstreamCircuit({ upstream, state: "closed" });
+    }
+  }
+
+  state(upstream: string): CircuitState {
+    return this.circuits.get(upstream)?.state ?? "closed";
+  }
+
+  acquire(upstream: string, settings: BreakerSettings): Permit {
+    if (!settings.enabled) return { kind: "go", probe: false };
+    const circuit = this.circuit(upstream);
+    const now = this.clock.monotonicMs();
+    if (circuit.state === "open") {
+      const reopenAtMs = circuit.openedAtMs + settings.coolDownMs;
+      if (now < reopenAtMs) return { kind: "open", retryAfterMs: reopenAtMs - now };
+      circuit.probesStarted = 0;
+      circuit.probesSucceeded = 0;
+      this.move(upstream, circuit, "half_open");
+    }
+    if (circuit.state === "half_open") {
+      if (circuit.probesStarted >= settings.probes) return { kind: "open", retryAfterMs: PROBES_BUSY_RETRY_MS };
+      circuit.probesStarted += 1;
+      return { kind: "go", probe: true };
+    }
+    return { kind: "go", probe: false };
+  }
+
+  /** Every `go` permit ends here exactly once. */
+  record(upstream: string, settings: BreakerSettings, permit: Permit, outcome: CallOutcome): void {
+    if (!settings.enabled || permit.kind !== "go") return;
+    const circuit = this.circuit(upstream);
+    if (permit.probe) {
+      // A probe that started before a later open no longer speaks for the circuit.
+      if (circuit.state !== "half_open") return;
+      if (outcome === "failure") this.open(upstream, circuit);
+      else if (outcome === "neutral") circuit.probesStarted = Math.max(0, circuit.probesStarted - 1);
+      else if ((circuit.probesSucceeded += 1) >= settings.probes) {
+        circuit.window = [];
+        this.move(upstream, circuit, "closed");
+      }
+      return;
+    }
+    // Calls that started before the circuit opened are late news: ignore them.
+    if (circuit.state !== "closed" || outcome === "neutral") return;
+    circuit.window.push(outcome === "failure");
+    if (circuit.window.length > settings.windowSize) circuit.window.shift();
+    const failures = circuit.window.filter(Boolean).length;
+    if (circuit.window.length >= settings.minRequests && failures >= settings.failureRatio * circuit.window.length) {
+      this.open(upstream, circuit);
+    }
+  }
+
+  private open(upstream: string, circuit: Circuit): void {
+    circuit.openedAtMs = this.clock.monotonicMs();
+    circuit.window = [];
+    this.move(upstream, circuit, "open");
+  }
+
+  private move(upstream: string, circuit: Circuit, state: CircuitState): void {
+    if (circuit.state === state) return;
+    circuit.state = state;
+    this.events.upstreamCircuit({ upstream, state });
+  }
+
+  private circuit(upstream: string): Circuit {
+    let circuit = this.circuits.get(upstream);
+    if (circuit === undefined) {
+      circuit = { state: "closed", window: [], openedAtMs: 0, probesStarted: 0, probesSucceeded: 0 };
+      this.circuits.set(upstream, circuit);
+    }
+    return circuit;
+  }
+}

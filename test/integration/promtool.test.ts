@@ -1,0 +1,58 @@
+import { spawnSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
+import type { Simulator } from "../../src/simulator/index.js";
+import {
+  buildConfig,
+  captureLogs,
+  scrape,
+  startSim,
+  startTestGateway,
+  submit,
+  submitAndFinish,
+  tenantKeys,
+} from "../helpers/telemetry.js";
+
+const PROMTOOL = process.env.PROMTOOL ?? "promtool";
+
+function promtoolPresent(): boolean {
+  return spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" }).status === 0;
+}
+
+// Locally a missing promtool skips this test; in CI (CI set) it must run, so a missing binary fails it.
+const skip = !promtoolPresent() && (process.env.CI === undefined || process.env.CI === "");
+
+const keys = tenantKeys();
+let sim: Simulator;
+let gw: RunningGateway;
+
+beforeAll(async () => {
+  sim = await startSim();
+  gw = await startTestGateway(
+    buildConfig(sim.url, keys, { telemetry: { balancePollSeconds: 0.05 } }),
+    captureLogs().logger,
+  );
+});
+afterAll(async () => {
+  await gw.close();
+  await sim.close();
+});
+
+describe.skipIf(skip)("promtool", () => {
+  it("passes `promtool check metrics` on a real scrape taken after traffic", async () => {
+    await submitAndFinish(gw, keys.acme, "nano-banana");
+    await submitAndFinish(gw, keys.beta, "flux2", "sim:fail=CONTENT_VIOLATION");
+    await submit(gw, "agw_unknown", "nano-banana");
+    await submit(gw, keys.acme, "midjourney");
+    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
+    await submit(gw, keys.acme, "nano-banana");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const text = await scrape(gw);
+    expect(text).toContain("apixo_gateway_upstream_balance_usd");
+
+    const result = spawnSync(PROMTOOL, ["check", "metrics"], { input: text, encoding: "utf8" });
+    if (result.error !== undefined) throw result.error;
+    expect(`${result.stdout}${result.stderr}`.trim()).toBe("");
+    expect(result.status).toBe(0);
+  });
+});

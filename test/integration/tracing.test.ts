@@ -1,0 +1,198 @@
+import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
+import type { Simulator } from "../../src/simulator/index.js";
+import { startTracing, tracingRequested, type Tracing } from "../../src/telemetry/tracing.js";
+import {
+  buildConfig,
+  captureLogs,
+  poll,
+  startSim,
+  startTestGateway,
+  submit,
+  tenantKeys,
+  type CapturedLogs,
+} from "../helpers/telemetry.js";
+
+const exporter = new InMemorySpanExporter();
+const keys = tenantKeys();
+let tracing: Tracing;
+let sim: Simulator;
+let gw: RunningGateway;
+let logs: CapturedLogs;
+let requestCounter = 0;
+
+const nextRequestId = (): string => `trace-test-${++requestCounter}`;
+
+/** The server span is ended on the answer's `finish`, which can trail the client's read by a tick. */
+async function serverSpan(requestId: string): Promise<ReadableSpan> {
+  for (let i = 0; i < 100; i++) {
+    const span = exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.SERVER && s.attributes["apixo.request_id"] === requestId);
+    if (span !== undefined) return span;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no server span for ${requestId}`);
+}
+
+function childrenOf(parent: ReadableSpan): ReadableSpan[] {
+  return exporter
+    .getFinishedSpans()
+    .filter((s) => s.parentSpanContext?.spanId === parent.spanContext().spanId);
+}
+
+beforeAll(async () => {
+  tracing = await startTracing({ env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  sim = await startSim();
+  logs = captureLogs();
+  gw = await startTestGateway(
+    buildConfig(sim.url, keys, { acmeLimits: { submit: { ratePerSec: 0.001, burst: 2 } } }),
+    logs.logger,
+  );
+});
+afterAll(async () => {
+  await gw.close();
+  await sim.close();
+  await tracing.shutdown();
+});
+
+describe("tracing switch", () => {
+  it("starts only when an OTLP endpoint is configured", () => {
+    expect(tracingRequested({})).toBe(false);
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318" })).toBe(true);
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://collector:4318/v1/traces" })).toBe(
+      true,
+    );
+    expect(
+      tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_SDK_DISABLED: "true" }),
+    ).toBe(false);
+  });
+
+  it("is a no-op without an endpoint", async () => {
+    const off = await startTracing({ env: {} });
+    expect(off.enabled).toBe(false);
+    await off.shutdown();
+  });
+});
+
+describe("request spans", () => {
+  let submitTaskId = "";
+
+  it("gives a submit one server span with its apixo attributes, an upstream child and a store child", async () => {
+    const requestId = nextRequestId();
+    const sent = await submit(gw, keys.acme, "nano-banana", "a quiet harbour", { "x-request-id": requestId });
+    expect(sent.status).toBe(200);
+    submitTaskId = sent.body.data?.taskId ?? "";
+    const span = await serverSpan(requestId);
+    expect(span.name).toBe("POST submit");
+    expect(span.attributes).toMatchObject({
+      "apixo.tenant": "acme",
+      "apixo.model": "nano-banana",
+      "apixo.operation": "submit",
+      "apixo.task_id": submitTaskId,
+      "apixo.cost_usd": 0.03,
+      "http.response.status_code": 200,
+    });
+    expect(span.events.map((e) => e.name)).toContain("admitted");
+
+    const children = childrenOf(span);
+    const upstream = children.find((s) => s.name === "apixo.upstream");
+    expect(upstream?.attributes).toMatchObject({
+      "apixo.operation": "submit",
+      "http.response.status_code": 200,
+    });
+    expect(children.map((s) => s.name)).toContain("apixo.store admit_submit");
+    expect(children.map((s) => s.name)).toContain("apixo.store record_task");
+
+    // W3C traceparent went upstream, in the same trace.
+    const upstreamRequest = sim.stats.requests.find(
+      (r) => r.endpoint === "generateTask" && r.headers["x-request-id"] === requestId,
+    );
+    const traceparent = String(upstreamRequest?.headers.traceparent);
+    expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    expect(traceparent.split("-")[1]).toBe(span.spanContext().traceId);
+
+    // The audit line carries the trace id, so a log line leads to its trace.
+    const line = logs.lines().find((l) => l.log === "audit" && l.requestId === requestId);
+    expect(line?.traceId).toBe(span.spanContext().traceId);
+  });
+
+  it("gives a status poll the task id of its submit, with the task state", async () => {
+    const polled = await poll(gw, keys.acme, "nano-banana", submitTaskId);
+    expect(polled.status).toBe(200);
+    const span = exporter
+      .getFinishedSpans()
+      .filter((s) => s.kind === SpanKind.SERVER && s.attributes["apixo.operation"] === "status")
+      .at(-1);
+    expect(span?.attributes).toMatchObject({
+      "apixo.task_id": submitTaskId,
+      "apixo.tenant": "acme",
+      "apixo.task_state": "success",
+    });
+  });
+
+  it("records a failed task's fail code on its poll span", async () => {
+    const sent = await submit(gw, keys.beta, "nano-banana", "sim:fail=CONTENT_VIOLATION");
+    const taskId = sent.body.data?.taskId ?? "";
+    await poll(gw, keys.beta, "nano-banana", taskId);
+    const span = exporter
+      .getFinishedSpans()
+      .find((s) => s.attributes["apixo.operation"] === "status" && s.attributes["apixo.task_id"] === taskId);
+    expect(span?.attributes).toMatchObject({
+      "apixo.task_state": "failed",
+      "apixo.fail_code": "CONTENT_VIOLATION",
+    });
+  });
+
+  it("marks a rejection with the limit decision as an event and no upstream call", async () => {
+    await submit(gw, keys.acme, "nano-banana");
+    const requestId = nextRequestId();
+    const limited = await submit(gw, keys.acme, "nano-banana", "one more", { "x-request-id": requestId });
+    expect(limited.status).toBe(429);
+    const span = await serverSpan(requestId);
+    expect(span.attributes).toMatchObject({
+      "apixo.error_type": "RATE_LIMITED",
+      "http.response.status_code": 429,
+    });
+    expect(span.events.map((e) => e.name)).toContain("rate_limited");
+    expect(childrenOf(span).map((s) => s.name)).not.toContain("apixo.upstream");
+  });
+
+  it("marks an upstream failure as an error on the upstream span and the server span", async () => {
+    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
+    const requestId = nextRequestId();
+    const failed = await submit(gw, keys.beta, "nano-banana", "x", { "x-request-id": requestId });
+    expect(failed.status).toBe(502);
+    const span = await serverSpan(requestId);
+    expect(span.status.code).toBe(SpanStatusCode.ERROR);
+    expect(span.attributes["apixo.error_type"]).toBe("UPSTREAM_UNAVAILABLE");
+    const upstream = childrenOf(span).find((s) => s.name === "apixo.upstream");
+    expect(upstream?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(upstream?.attributes["apixo.upstream_failure"]).toBe("reset");
+    expect(childrenOf(span).map((s) => s.name)).toContain("apixo.store release");
+  });
+
+  it("continues the client's trace when it sends a traceparent", async () => {
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const parentId = "00f067aa0ba902b7";
+    const requestId = nextRequestId();
+    await submit(gw, keys.beta, "nano-banana", "x", {
+      "x-request-id": requestId,
+      traceparent: `00-${traceId}-${parentId}-01`,
+    });
+    const span = await serverSpan(requestId);
+    expect(span.spanContext().traceId).toBe(traceId);
+    expect(span.parentSpanContext?.spanId).toBe(parentId);
+  });
+
+  it("never puts a key into a span", () => {
+    const dump = JSON.stringify(
+      exporter.getFinishedSpans().map((s) => ({ a: s.attributes, e: s.events, n: s.name })),
+    );
+    expect(dump).not.toContain(keys.acme);
+    expect(dump).not.toContain(keys.beta);
+    expect(dump).not.toContain("sk-sim-test");
+  });
+});
