@@ -12,6 +12,7 @@ import { DayWindowCache } from "../limits/days.js";
 import { Governor } from "../limits/governor.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { BalanceCache } from "../proxy/balanceCache.js";
+import { createUpstreamProtection } from "../proxy/protection.js";
 import { Forwarder } from "../proxy/forwarder.js";
 import { auditLog } from "../telemetry/auditLog.js";
 import { startBalancePoller, type BalancePoller } from "../telemetry/balancePoller.js";
@@ -106,11 +107,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     failurePolicy: () => holder.snapshot().config.store.failurePolicy,
   });
   let draining = false;
+  const protection = createUpstreamProtection(clock, events);
+  protection.breakers.announce(config.upstream.keys.map((k) => k.alias));
   const app = createApp({
     contexts: new Contexts(),
     governor,
     forwarder,
     balances: new BalanceCache(clock, BALANCE_CACHE_MS),
+    protection,
     events,
     clock,
     logger,

@@ -6,7 +6,7 @@ import { denialError, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
-import { callUpstream } from "./upstreamCall.js";
+import { callProtected } from "./protectedCall.js";
 import { UpstreamError } from "./upstreamError.js";
 
 /**
@@ -36,10 +36,12 @@ export function balanceHandler(deps: ProxyDeps) {
 
     let refused: UpstreamAnswer | undefined;
     const fetchBalance = async (): Promise<number | undefined> => {
-      const answer = await callUpstream(deps, req, res, {
+      const answer = await callProtected(deps, req, res, {
         operation: "balance",
         model: undefined,
         upstreamKey: policy.upstreamKey,
+        upstream: policy.tenant.upstreamKey,
+        idempotent: true,
       });
       const parsed = parseBalanceAnswer(answer.status, answer.body);
       if (parsed.ok) return parsed.balanceUsd;

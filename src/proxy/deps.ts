@@ -5,6 +5,7 @@ import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { BalanceCache } from "./balanceCache.js";
 import type { Forwarder } from "./forwarder.js";
+import type { UpstreamProtection } from "./protection.js";
 
 /** What the proxied routes need; built once by the composition root. */
 export interface ProxyDeps {
@@ -12,6 +13,8 @@ export interface ProxyDeps {
   readonly governor: Governor;
   readonly forwarder: Forwarder;
   readonly balances: BalanceCache;
+  /** Circuit breakers, poll coalescing and early-poll pacing (per process). */
+  readonly protection: UpstreamProtection;
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;

@@ -1,12 +1,15 @@
 import type { GatewayConfig } from "../config/schema.js";
 import type { RequestContext } from "../http/context.js";
-import type { TaskRecord, TerminalState } from "../limits/store.js";
+import type { StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
+import { accountSlotOf } from "./account.js";
 import type { ProxyDeps } from "./deps.js";
 
 export interface ObservedOutcome {
   readonly state: TerminalState;
   readonly failCode: string | undefined;
   readonly costTimeMs: number | undefined;
+  /** APIXO's terminal answer for the status cache. */
+  readonly answer?: StoredAnswer;
 }
 
 /** The refund policy: failed tasks go back to their day unless refunds are off or the failCode is excluded. */
@@ -25,13 +28,17 @@ export async function settleObserved(
   task: TaskRecord,
   outcome: ObservedOutcome,
 ): Promise<void> {
-  if (task.state === "success" || task.state === "failed") return;
+  // A settled task is visited again only to keep its answer (it settled before the cache had it).
+  if ((task.state === "success" || task.state === "failed") && outcome.answer === undefined) return;
+  const account = accountSlotOf(ctx.snapshot.config, task.upstream);
   const result = await deps.governor.settle({
     tenantId: task.tenantId,
     taskId: task.taskId,
     state: outcome.state,
     ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
     refund: shouldRefund(ctx.snapshot.config.governance, outcome),
+    ...(outcome.answer === undefined ? {} : { answer: outcome.answer }),
+    ...(account === undefined ? {} : { account }),
   });
   if (!result?.settled) return;
   ctx.refundedMicros = result.refundedMicros;

@@ -6,8 +6,9 @@ import { denialError, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
+import { accountDeniedError, accountLimitsFor } from "./account.js";
 import { settleObserved } from "./settle.js";
-import { callUpstream } from "./upstreamCall.js";
+import { answerFromCache, answerPaced, fetchStatus, rememberForPacing, toStored } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
 
 function taskIdOf(req: Request): string {
@@ -30,9 +31,17 @@ export function statusHandler(deps: ProxyDeps) {
     const model = canonicalModel(req.params.model);
     const taskId = taskIdOf(req);
     ctx.taskId = taskId;
+    const upstream = policy.tenant.upstreamKey;
+    const protection = ctx.snapshot.config.upstream.protection;
+    const account = accountLimitsFor(ctx.snapshot.config, upstream);
 
     const decision = await deps.governor.decide("admit_status", (store) =>
-      store.admitStatus({ tenantId, buckets: policy.statusBuckets, taskId }),
+      store.admitStatus({
+        tenantId,
+        buckets: policy.statusBuckets,
+        taskId,
+        ...(account === undefined ? {} : { account }),
+      }),
     );
     const task = decision.kind === "admitted" ? decision.task : undefined;
     if (decision.kind === "rate_limited") {
@@ -45,6 +54,7 @@ export function statusHandler(deps: ProxyDeps) {
       ctx.decisions.push(reason);
       throw error;
     }
+    if (decision.kind === "account_limited") throw accountDeniedError(deps, ctx, res, decision);
     if (decision.kind === "admitted") {
       setRateHeaders(res, decision.rate);
       // Another tenant's task and no task at all must look the same, and APIXO is not asked.
@@ -52,15 +62,15 @@ export function statusHandler(deps: ProxyDeps) {
         throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
       }
       ctx.costMicros = task.costMicros;
+      if (answerFromCache(deps, ctx, res, task, decision.cached)) return;
+      if (answerPaced(deps, ctx, res, task, upstream)) return;
+      if (protection.statusCache) deps.events.statusCache({ hit: false });
     } else ctx.decisions.push("unguarded");
 
     let answer;
     try {
-      answer = await callUpstream(deps, req, res, {
-        operation: "status",
-        model,
-        upstreamKey: policy.upstreamKey,
-      });
+      const call = { operation: "status", model, upstreamKey: policy.upstreamKey, upstream, idempotent: true } as const;
+      answer = await fetchStatus(deps, req, res, call, taskId);
     } catch (err) {
       throw err instanceof UpstreamError ? err.toGatewayError() : err;
     }
@@ -77,8 +87,10 @@ export function statusHandler(deps: ProxyDeps) {
           state: status.state,
           failCode: status.failCode,
           costTimeMs: status.costTimeMs,
+          // A finished task's answer never changes: kept on the ledger for later polls (the status cache).
+          ...(protection.statusCache && answer.status === 200 ? { answer: toStored(answer) } : {}),
         });
-      }
+      } else if (task !== null && task !== undefined) rememberForPacing(deps, ctx, task, upstream, answer);
     }
     sendAnswer(res, answer);
   };

@@ -13,8 +13,9 @@ import { denialError, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
+import { accountDeniedError, accountLimitsFor, accountSlotOf } from "./account.js";
+import { callProtected } from "./protectedCall.js";
 import { UpstreamError } from "./upstreamError.js";
-import { callUpstream } from "./upstreamCall.js";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -66,6 +67,9 @@ export function submitHandler(deps: ProxyDeps) {
     const { governance } = ctx.snapshot.config;
     const reservationId = randomUUID();
     const canonical = canonicalModel(model);
+    const upstream = policy.tenant.upstreamKey;
+    const account = accountLimitsFor(ctx.snapshot.config, upstream);
+    const accountSlot = accountSlotOf(ctx.snapshot.config, upstream);
 
     const admit = (): Promise<SubmitDecision | { kind: "unguarded" }> =>
       deps.governor.decide("admit_submit", (store) =>
@@ -82,6 +86,7 @@ export function submitHandler(deps: ProxyDeps) {
           ...(idempotencyKey === undefined
             ? {}
             : { idempotency: { key: idempotencyKey, ttlSec: governance.idempotencyTtlHours * 3600 } }),
+          ...(account === undefined ? {} : { account }),
         }),
       );
 
@@ -104,6 +109,7 @@ export function submitHandler(deps: ProxyDeps) {
       replay(res, decision.answer);
       return;
     }
+    if (decision.kind === "account_limited") throw accountDeniedError(deps, ctx, res, decision);
     if (
       decision.kind === "rate_limited" ||
       decision.kind === "concurrency_limited" ||
@@ -153,17 +159,21 @@ export function submitHandler(deps: ProxyDeps) {
           model: canonical,
           costMicros,
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          ...(accountSlot === undefined ? {} : { account: accountSlot }),
         }),
       );
     };
 
     let answer: UpstreamAnswer;
     try {
-      answer = await callUpstream(deps, req, res, {
+      // Never retried once it may have reached APIXO: a lost answer can still mean a started, paid task.
+      answer = await callProtected(deps, req, res, {
         operation: "submit",
         model: canonical,
         upstreamKey: policy.upstreamKey,
         body,
+        upstream,
+        idempotent: false,
       });
     } catch (err) {
       await release();

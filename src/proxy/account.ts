@@ -1,0 +1,53 @@
+import type { Response } from "express";
+import type { GatewayConfig } from "../config/schema.js";
+import { GatewayError } from "../errors/catalog.js";
+import type { RequestContext } from "../http/context.js";
+import type { AccountDenial, AccountLimits } from "../limits/store.js";
+import { setRateHeaders } from "./decisions.js";
+import type { ProxyDeps } from "./deps.js";
+
+/** The shared limits of one upstream key from `upstream.protection.account`; undefined when both are off. */
+export function accountLimitsFor(config: GatewayConfig, upstream: string): AccountLimits | undefined {
+  const { requestsPerMinute, burst, maxInFlightTasks } = config.upstream.protection.account;
+  if (requestsPerMinute === null && maxInFlightTasks === null) return undefined;
+  return {
+    upstream,
+    bucket: requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
+    maxInFlight: maxInFlightTasks,
+  };
+}
+
+/** Where a settle or release gives an account in-flight slot back (only when that cap is on). */
+export function accountSlotOf(config: GatewayConfig, upstream: string): { readonly upstream: string } | undefined {
+  return config.upstream.protection.account.maxInFlightTasks === null ? undefined : { upstream };
+}
+
+/**
+ * 429 because the shared APIXO account, not the tenant, is at its limit: said so in the message, counted as
+ * `account_limited_total{upstream, reason}`, with the account bucket's RateLimit headers.
+ */
+export function accountDeniedError(
+  deps: ProxyDeps,
+  ctx: RequestContext,
+  res: Response,
+  denial: AccountDenial,
+): GatewayError {
+  setRateHeaders(res, denial.rate);
+  ctx.decisions.push(`account_limited_${denial.reason}`);
+  deps.events.accountLimited({ upstream: denial.upstream, reason: denial.reason });
+  const { account } = ctx.snapshot.config.upstream.protection;
+  if (denial.reason === "rate") {
+    return new GatewayError(
+      "RATE_LIMITED",
+      `The shared APIXO account is at its request limit (${account.requestsPerMinute ?? 0} requests/minute ` +
+        `across all tenants): retry in ${denial.retryAfterSec} s`,
+      { retryAfterSec: denial.retryAfterSec },
+    );
+  }
+  return new GatewayError(
+    "CONCURRENCY_LIMITED",
+    `The shared APIXO account has ${account.maxInFlightTasks ?? 0} tasks in flight, its limit across all ` +
+      `tenants: retry in ${denial.retryAfterSec} s, when earlier tasks have finished`,
+    { retryAfterSec: denial.retryAfterSec },
+  );
+}
