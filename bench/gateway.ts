@@ -48,7 +48,12 @@ export async function startGatewayProcess(spec: GatewaySpec): Promise<Gateway> {
   });
   const config = configSchema.parse({
     server: { port, metricsPort },
-    upstream: { baseUrl: spec.simulatorUrl, keys: [{ alias: "main", key: UPSTREAM_KEY }] },
+    upstream: {
+      baseUrl: spec.simulatorUrl,
+      keys: [{ alias: "main", key: UPSTREAM_KEY }],
+      // The shared-account bucket and in-flight cap stay on (their script runs), set far above the load.
+      protection: { account: { requestsPerMinute: 1e9, burst: 1_000_000, maxInFlightTasks: 1_000_000 } },
+    },
     store: { kind: "redis", redisUrl: spec.redisUrl, keyPrefix: `bench-${spec.name}-${Date.now()}` },
     logging: { level: "info" },
     tenants,

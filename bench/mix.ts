@@ -1,3 +1,5 @@
+import { performance } from "node:perf_hooks";
+
 /** One request of the mix, as the load generator sends it. */
 export interface RequestSpec {
   readonly kind: "submit" | "status";
@@ -7,44 +9,53 @@ export interface RequestSpec {
 }
 
 export const MODEL = "nano-banana";
+/** Polls of one task are this far apart; the simulator finishes a task after TASK_MS. */
+export const POLL_GAP_MS = 250;
+export const POLLS_PER_TASK = 4;
+/** 3.5 gaps: polls 1-3 see the task running, poll 4 sees it finished (and settles it in the ledger). */
+export const TASK_MS = POLL_GAP_MS * (POLLS_PER_TASK - 0.5);
+
 const SUBMIT_BODY = Buffer.from('{"input":{"prompt":"a lighthouse at dawn, bench"}}');
 const SUBMIT_PATH = `/api/v1/generateTask/${MODEL}`;
 
+interface PendingPoll {
+  readonly taskId: string;
+  readonly polls: number;
+  readonly dueMs: number;
+}
+
 /**
- * Like real clients: every task submitted is then polled a few times (statusTask) by the same tenant, so
- * with 4 polls per task the mix is 80% polls, 20% submits. The first poll of a finished task settles it in the
- * ledger; later polls take the plain status path. Deterministic (every 5th request is a submit), so runs
- * against different targets send exactly the same sequence.
+ * Like real clients: every task submitted is then polled (statusTask) by the same tenant every POLL_GAP_MS
+ * until it is seen finished, so the steady mix is 80% polls, 20% submits, and each task goes through the
+ * whole ledger life: reserve + record on submit, three polls of a running task, one poll that settles it.
+ * Polls wait for their due time (a submit goes out when no poll is due), so no poll is answered from the
+ * gateway's cache of finished tasks and both targets see the same kind of traffic.
  */
 export class Mix {
-  private readonly pool: { taskId: string; polls: number }[] = [];
+  private queue: PendingPoll[] = [];
   private head = 0;
   private sequence = 0;
 
-  constructor(private readonly pollsPerTask = 4) {}
-
   next(): RequestSpec {
-    const submitTurn = this.sequence++ % (this.pollsPerTask + 1) === 0;
-    const task = this.pool[this.head];
-    if (submitTurn || task === undefined) {
+    const submitTurn = this.sequence++ % (POLLS_PER_TASK + 1) === 0;
+    const poll = this.queue[this.head];
+    if (submitTurn || poll === undefined || poll.dueMs > performance.now()) {
       return { kind: "submit", method: "POST", path: SUBMIT_PATH, body: SUBMIT_BODY };
     }
-    task.polls += 1;
-    if (task.polls >= this.pollsPerTask) this.advance();
-    return { kind: "status", method: "GET", path: `/api/v1/statusTask/${MODEL}?taskId=${task.taskId}` };
+    this.head += 1;
+    if (this.head > 4096) {
+      // Drop the polled part now and then so the array does not grow for a whole soak.
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (poll.polls + 1 < POLLS_PER_TASK) {
+      this.queue.push({ taskId: poll.taskId, polls: poll.polls + 1, dueMs: performance.now() + POLL_GAP_MS });
+    }
+    return { kind: "status", method: "GET", path: `/api/v1/statusTask/${MODEL}?taskId=${poll.taskId}` };
   }
 
   submitted(taskId: string): void {
-    this.pool.push({ taskId, polls: 0 });
-  }
-
-  private advance(): void {
-    this.head += 1;
-    // Drop polled-out tasks now and then so the array does not grow for a whole soak.
-    if (this.head > 4096) {
-      this.pool.splice(0, this.head);
-      this.head = 0;
-    }
+    this.queue.push({ taskId, polls: 0, dueMs: performance.now() + POLL_GAP_MS });
   }
 }
 

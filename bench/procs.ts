@@ -124,7 +124,11 @@ export async function startRedis(): Promise<{ proc: Proc; url: string }> {
   return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
-export async function startSimulator(upstreamKey: string): Promise<{ proc: Proc; url: string }> {
+/** The simulator answers at once (zero processing time); its tasks stay pending for taskMs. */
+export async function startSimulator(
+  upstreamKey: string,
+  taskMs: number,
+): Promise<{ proc: Proc; url: string }> {
   const port = await freePort();
   const proc = await spawnProc({
     name: "simulator",
@@ -137,7 +141,7 @@ export async function startSimulator(upstreamKey: string): Promise<{ proc: Proc;
       "--key",
       `${upstreamKey}:100000000`,
       "--pending-ms",
-      "0",
+      String(taskMs),
       "--processing-ms",
       "0",
     ],

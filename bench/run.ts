@@ -16,6 +16,7 @@ import {
 } from "./procs.js";
 import { formatProfile, newestProfile, summariseProfile } from "./profile.js";
 import { delta, formatScenarios, phaseReport, type CpuPerRequest, type ScenarioReport } from "./report.js";
+import { TASK_MS } from "./mix.js";
 import { startTraceSink, type TraceSink } from "./sink.js";
 import { runSoak } from "./soak.js";
 
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
   process.stdout.write(`building the gateway (bench/results/dist)...\n`);
   buildGateway();
   const redis = await startRedis();
-  const simulator = await startSimulator(UPSTREAM_KEY);
+  const simulator = await startSimulator(UPSTREAM_KEY, TASK_MS);
   const procs: Procs = { redis: redis.proc, simulator: simulator.proc };
   const sink = await startTraceSink();
   const owned: Proc[] = [redis.proc, simulator.proc];
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `profiled ${result.requests} requests at ${rate}/s, ${result.errors} errors, gateway ${cpu.gateway} us/req\n`,
       );
+      for (const sample of result.errorSamples) process.stdout.write(`error: ${sample}\n`);
       await s.gateway!.proc.stop();
       const file = newestProfile(dir);
       if (file === undefined) throw new Error("no .cpuprofile written");

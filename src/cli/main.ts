@@ -61,7 +61,7 @@ program
     "start the simulator and a gateway with a demo tenant (in-memory store, no Redis) and print curl commands",
   )
   .option("-p, --port <port>", "gateway port", port, 8080)
-  .option("--simulator-port <port>", "simulator port (0: any free port)", port, 0)
+  .option("--simulator-port <port>", "simulator port (0 picks a free port)", port, 0)
   .action(async (opts: { port: number; simulatorPort: number }) => {
     await demoCommand(opts);
   });

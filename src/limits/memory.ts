@@ -152,7 +152,8 @@ export class MemoryStore implements GovernanceStore {
     const accountDenial = account === undefined ? null : this.accounts.check(account, rate, cutoff);
     if (accountDenial !== null) return accountDenial;
     const after = this.take(k, request.buckets, tokens);
-    if (account !== undefined) this.accounts.take(account, { reservationId: request.reservationId, cutoffMs: cutoff });
+    if (account !== undefined)
+      this.accounts.take(account, { reservationId: request.reservationId, cutoffMs: cutoff });
     const expired = this.expire(k, request.taskMaxAgeMs);
     slots.set(inflightReservation(request.reservationId), { atMs: now, model: request.model });
     const spentMicros = this.addCounter(k.spend(day), request.costMicros, DAY_TTL_MS);
@@ -260,7 +261,12 @@ export class MemoryStore implements GovernanceStore {
     const ledger = this.tasks.get(k.task(request.taskId));
     const before = this.view(k, request.tenantId, request.taskId);
     if (ledger === undefined || before === null || before.state === "success" || before.state === "failed") {
-      if (ledger !== undefined && before !== null && request.answer !== undefined && !this.answers.has(ledger))
+      if (
+        ledger !== undefined &&
+        before !== null &&
+        request.answer !== undefined &&
+        !this.answers.has(ledger)
+      )
         this.answers.set(ledger, request.answer);
       return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
     }

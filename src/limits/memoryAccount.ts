@@ -44,7 +44,10 @@ export class MemoryAccounts {
   }
 
   /** Takes the account's token and, for a submit, its in-flight slot (dropping slots past the max age). */
-  take(account: AccountLimits, slot: { readonly reservationId: string; readonly cutoffMs: number } | null): void {
+  take(
+    account: AccountLimits,
+    slot: { readonly reservationId: string; readonly cutoffMs: number } | null,
+  ): void {
     const specs = this.specs(account);
     const key = accountKeys("mem", account.upstream).bucket;
     const now = this.clock.now();

@@ -23,7 +23,11 @@ export function cachedAnswerFrom(r: Reply, index: number): StoredAnswer | undefi
   const body = fields.get("ansBody");
   if (!Number.isInteger(status) || body === undefined) return undefined;
   // Bodies travel as base64 so that replies stay text and cached answers are byte-exact.
-  return { status, contentType: fields.get("ansCtype") ?? "application/json", body: Buffer.from(body, "base64") };
+  return {
+    status,
+    contentType: fields.get("ansCtype") ?? "application/json",
+    body: Buffer.from(body, "base64"),
+  };
 }
 
 /** ARGV tail of LUA_SETTLE for an answer to keep (empty status: none). */

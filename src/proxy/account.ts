@@ -12,13 +12,17 @@ export function accountLimitsFor(config: GatewayConfig, upstream: string): Accou
   if (requestsPerMinute === null && maxInFlightTasks === null) return undefined;
   return {
     upstream,
-    bucket: requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
+    bucket:
+      requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
     maxInFlight: maxInFlightTasks,
   };
 }
 
 /** Where a settle or release gives an account in-flight slot back (only when that cap is on). */
-export function accountSlotOf(config: GatewayConfig, upstream: string): { readonly upstream: string } | undefined {
+export function accountSlotOf(
+  config: GatewayConfig,
+  upstream: string,
+): { readonly upstream: string } | undefined {
   return config.upstream.protection.account.maxInFlightTasks === null ? undefined : { upstream };
 }
 

@@ -8,8 +8,7 @@ export type CallOutcome = "success" | "failure" | "neutral";
 export type BreakerSettings = ProtectionConfig["breaker"];
 
 export type Permit =
-  | { readonly kind: "go"; readonly probe: boolean }
-  | { readonly kind: "open"; readonly retryAfterMs: number };
+  { readonly kind: "go"; readonly probe: boolean } | { readonly kind: "open"; readonly retryAfterMs: number };
 
 interface Circuit {
   state: CircuitState;
@@ -61,7 +60,8 @@ export class Breakers {
       this.move(upstream, circuit, "half_open");
     }
     if (circuit.state === "half_open") {
-      if (circuit.probesStarted >= settings.probes) return { kind: "open", retryAfterMs: PROBES_BUSY_RETRY_MS };
+      if (circuit.probesStarted >= settings.probes)
+        return { kind: "open", retryAfterMs: PROBES_BUSY_RETRY_MS };
       circuit.probesStarted += 1;
       return { kind: "go", probe: true };
     }
@@ -88,7 +88,10 @@ export class Breakers {
     circuit.window.push(outcome === "failure");
     if (circuit.window.length > settings.windowSize) circuit.window.shift();
     const failures = circuit.window.filter(Boolean).length;
-    if (circuit.window.length >= settings.minRequests && failures >= settings.failureRatio * circuit.window.length) {
+    if (
+      circuit.window.length >= settings.minRequests &&
+      failures >= settings.failureRatio * circuit.window.length
+    ) {
       this.open(upstream, circuit);
     }
   }

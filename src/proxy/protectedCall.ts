@@ -70,7 +70,8 @@ export async function callProtected(
     breakers.record(call.upstream, protection.breaker, permit, outcomeOf(result));
     last = result;
 
-    if (attempt >= protection.retries.attempts || !isRetryable(call.idempotent, result)) return settled(result);
+    if (attempt >= protection.retries.attempts || !isRetryable(call.idempotent, result))
+      return settled(result);
     const hintMs = "answer" in result ? retryAfterMs(result.answer.headers, deps.clock.now()) : 0;
     const delayMs = Math.max(backoffMs(attempt, protection.retries), hintMs);
     if (deps.clock.monotonicMs() + delayMs >= deadlineMs) return settled(result);

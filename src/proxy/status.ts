@@ -69,7 +69,13 @@ export function statusHandler(deps: ProxyDeps) {
 
     let answer;
     try {
-      const call = { operation: "status", model, upstreamKey: policy.upstreamKey, upstream, idempotent: true } as const;
+      const call = {
+        operation: "status",
+        model,
+        upstreamKey: policy.upstreamKey,
+        upstream,
+        idempotent: true,
+      } as const;
       answer = await fetchStatus(deps, req, res, call, taskId);
     } catch (err) {
       throw err instanceof UpstreamError ? err.toGatewayError() : err;

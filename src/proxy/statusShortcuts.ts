@@ -55,13 +55,20 @@ export function answerPaced(
   task: TaskRecord,
   upstream: string,
 ): boolean {
-  const waitMs = earlyPollWaitMs(ctx.snapshot.config.upstream.protection.earlyPollPacing, task, deps.clock.now());
+  const waitMs = earlyPollWaitMs(
+    ctx.snapshot.config.upstream.protection.earlyPollPacing,
+    task,
+    deps.clock.now(),
+  );
   if (waitMs === 0) return false;
   const last = deps.protection.lastKnown.get(pollKey(upstream, task.model, task.taskId));
   if (last === undefined) return false;
   ctx.decisions.push("early_poll_paced");
   ctx.taskState = task.state;
-  replay(res, last, { "X-Gateway-Cache": "paced", "Retry-After": String(Math.max(1, Math.ceil(waitMs / 1000))) });
+  replay(res, last, {
+    "X-Gateway-Cache": "paced",
+    "Retry-After": String(Math.max(1, Math.ceil(waitMs / 1000))),
+  });
   return true;
 }
 
@@ -73,7 +80,11 @@ export function rememberForPacing(
   upstream: string,
   answer: UpstreamAnswer,
 ): void {
-  const waitMs = earlyPollWaitMs(ctx.snapshot.config.upstream.protection.earlyPollPacing, task, deps.clock.now());
+  const waitMs = earlyPollWaitMs(
+    ctx.snapshot.config.upstream.protection.earlyPollPacing,
+    task,
+    deps.clock.now(),
+  );
   if (waitMs === 0 || answer.status !== 200) return;
   deps.protection.lastKnown.remember(pollKey(upstream, task.model, task.taskId), toStored(answer), waitMs);
 }

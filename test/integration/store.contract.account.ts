@@ -83,7 +83,13 @@ export function registerAccountCases(ctx: () => ContractContext): void {
     const bytes = answer(`{"code":200,"message":"success","data":{"taskId":"${taskId}","state":"success"}}`);
     const pending = await store.admitStatus({ tenantId: "acme", buckets: [], taskId });
     expect(pending.kind === "admitted" && pending.cached).toBeFalsy();
-    const settled = await store.settleTask({ tenantId: "acme", taskId, state: "success", refund: true, answer: bytes });
+    const settled = await store.settleTask({
+      tenantId: "acme",
+      taskId,
+      state: "success",
+      refund: true,
+      answer: bytes,
+    });
     expect(settled.settled).toBe(true);
     const hit = await store.admitStatus({ tenantId: "acme", buckets: [], taskId });
     expect(hit).toMatchObject({ kind: "admitted", task: { state: "success" } });
@@ -95,7 +101,13 @@ export function registerAccountCases(ctx: () => ContractContext): void {
     expect(await store.admitStatus({ tenantId: "globex", buckets: [], taskId })).toEqual(
       expect.objectContaining({ task: null }),
     );
-    await store.settleTask({ tenantId: "acme", taskId, state: "success", refund: true, answer: answer("{}") });
+    await store.settleTask({
+      tenantId: "acme",
+      taskId,
+      state: "success",
+      refund: true,
+      answer: answer("{}"),
+    });
     const again = await store.admitStatus({ tenantId: "acme", buckets: [], taskId });
     expect(again.kind === "admitted" && again.cached?.body.equals(bytes.body)).toBe(true);
   });
@@ -105,7 +117,13 @@ export function registerAccountCases(ctx: () => ContractContext): void {
     const { taskId } = await submitTask({ costMicros: 400 });
     await store.settleTask({ tenantId: "acme", taskId, state: "failed", refund: true });
     const bytes = answer(`{"data":{"state":"failed","failCode":"NSFW","taskId":"${taskId}"}}`);
-    const late = await store.settleTask({ tenantId: "acme", taskId, state: "failed", refund: true, answer: bytes });
+    const late = await store.settleTask({
+      tenantId: "acme",
+      taskId,
+      state: "failed",
+      refund: true,
+      answer: bytes,
+    });
     expect(late).toMatchObject({ settled: false, refundedMicros: 0 });
     const hit = await store.admitStatus({ tenantId: "acme", buckets: [], taskId });
     expect(hit.kind === "admitted" && hit.cached?.body.equals(bytes.body)).toBe(true);
@@ -128,7 +146,8 @@ export function registerAccountCases(ctx: () => ContractContext): void {
       answer: answer("{}"),
     });
     const open = await submitTask();
-    const poll = (tenantId: string, taskId: string) => store.admitStatus({ tenantId, buckets: [], taskId, account });
+    const poll = (tenantId: string, taskId: string) =>
+      store.admitStatus({ tenantId, buckets: [], taskId, account });
     // Someone else's task, an unknown task and a cached answer cost the account nothing.
     for (let i = 0; i < 5; i++) {
       expect((await poll("globex", open.taskId)).kind).toBe("admitted");

@@ -101,9 +101,20 @@ describe("RedisStore scripts and cluster slots", () => {
       await store.admitSubmit({ ...base, reservationId: "r3", taskMaxAgeMs: 60_000 });
       await store.sweepExpired(tenantId, 0);
       // With account limits on, a script also touches the upstream account's keys (its own slot).
-      const account = { upstream: "main", bucket: { name: "account", ratePerSec: 1, burst: 10 }, maxInFlight: 5 };
+      const account = {
+        upstream: "main",
+        bucket: { name: "account", ratePerSec: 1, burst: 10 },
+        maxInFlight: 5,
+      };
       const r4 = await store.admitSubmit({ ...base, reservationId: "r4", taskMaxAgeMs: 60_000, account });
-      await store.recordTask({ ...base, taskId: "t4", day, reservationId: "r4", upstream: "main", ttlSec: 60 });
+      await store.recordTask({
+        ...base,
+        taskId: "t4",
+        day,
+        reservationId: "r4",
+        upstream: "main",
+        ttlSec: 60,
+      });
       await store.admitStatus({ tenantId, buckets, taskId: "t4", account });
       await store.settleTask({
         tenantId,
