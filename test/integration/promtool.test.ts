@@ -19,7 +19,6 @@ function promtoolPresent(): boolean {
   return spawnSync(PROMTOOL, ["--version"], { encoding: "utf8" }).status === 0;
 }
 
-
 const keys = tenantKeys();
 let sim: Simulator;
 let gw: RunningGateway;
