@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { parseBalanceAnswer } from "../apixo/answers.js";
 import { microsToUsd, usdToMicros } from "../apixo/prices.js";
 import { isUnguarded } from "../limits/governor.js";
-import { denialError, setRateHeaders } from "./decisions.js";
+import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
@@ -23,14 +23,7 @@ export function balanceHandler(deps: ProxyDeps) {
       store.admitSimple({ tenantId, buckets: policy.balanceBuckets }),
     );
     if (decision.kind === "rate_limited") {
-      setRateHeaders(res, decision.rate);
-      const { error, reason } = denialError(decision, {
-        tenantId,
-        operation: "balance",
-        timeZone: policy.tenant.timeZone,
-      });
-      ctx.decisions.push(reason);
-      throw error;
+      throw deny(res, ctx, decision, "balance");
     }
     if (decision.kind === "admitted") setRateHeaders(res, decision.rate);
 

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import { formatUsd } from "../apixo/prices.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { RateInfo, SubmitDecision, SimpleDecision } from "../limits/store.js";
+import type { RequestContext } from "../http/context.js";
 import type { RejectionReason } from "../telemetry/events.js";
 
 /** IETF RateLimit fields for the bucket that applied. */
@@ -57,4 +58,25 @@ export function denialError(
         ),
       };
   }
+}
+
+/**
+ * Everything a tenant-level denial does on the way out: the headers of the bucket that applied, the decision
+ * noted for the audit line, and the error to throw.
+ */
+export function deny(
+  res: ServerResponse,
+  ctx: RequestContext,
+  denial: Denial,
+  operation: string,
+): GatewayError {
+  setRateHeaders(res, denial.rate);
+  const tenant = ctx.policy?.tenant;
+  const { error, reason } = denialError(denial, {
+    tenantId: tenant?.id ?? "unknown",
+    operation,
+    timeZone: tenant?.timeZone ?? "UTC",
+  });
+  ctx.decisions.push(reason);
+  return error;
 }

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { parseStatusAnswer } from "../apixo/answers.js";
 import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../gateway/snapshot.js";
-import { denialError, setRateHeaders } from "./decisions.js";
+import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
@@ -45,14 +45,7 @@ export function statusHandler(deps: ProxyDeps) {
     );
     const task = decision.kind === "admitted" ? decision.task : undefined;
     if (decision.kind === "rate_limited") {
-      setRateHeaders(res, decision.rate);
-      const { error, reason } = denialError(decision, {
-        tenantId,
-        operation: "status",
-        timeZone: policy.tenant.timeZone,
-      });
-      ctx.decisions.push(reason);
-      throw error;
+      throw deny(res, ctx, decision, "status");
     }
     if (decision.kind === "account_limited") throw accountDeniedError(deps, ctx, res, decision);
     if (decision.kind === "admitted") {

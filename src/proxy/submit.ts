@@ -9,7 +9,7 @@ import { canonicalModel, type TenantPolicy } from "../gateway/snapshot.js";
 import { parseJsonBody, readBody } from "../http/body.js";
 import type { RequestContext } from "../http/context.js";
 import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
-import { denialError, setRateHeaders } from "./decisions.js";
+import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
@@ -115,14 +115,7 @@ export function submitHandler(deps: ProxyDeps) {
       decision.kind === "concurrency_limited" ||
       decision.kind === "spend_cap"
     ) {
-      setRateHeaders(res, decision.rate);
-      const { error, reason } = denialError(decision, {
-        tenantId,
-        operation: "submit",
-        timeZone: policy.tenant.timeZone,
-      });
-      ctx.decisions.push(reason);
-      throw error;
+      throw deny(res, ctx, decision, "submit");
     }
 
     const guarded = decision.kind === "admitted" ? decision : undefined;
