@@ -1,5 +1,5 @@
 import { ConfigError, loadConfigFile } from "../config/load.js";
-import { startGateway } from "../gateway/gateway.js";
+import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { createLogger, logLevelFrom } from "../telemetry/logger.js";
 import { startTracing } from "../telemetry/tracing.js";
 
@@ -24,19 +24,21 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     return;
   }
   const logger = createLogger(logLevelFrom(process.env, config.logging.level));
-  const gateway = await startGateway({ config, configPath, logger });
-
+  // Handlers go in before the gateway starts: a signal that arrives once the port is open must never hit
+  // Node's default action (SIGHUP would kill the process).
+  let gateway: RunningGateway | undefined;
+  let stopping = false;
   process.on("SIGHUP", () => {
+    if (gateway === undefined || stopping) return;
     logger.info({ event: "sighup" }, "reloading configuration");
     void gateway.reload();
   });
-  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ event: "shutdown", signal }, "draining in-flight requests");
-    gateway
-      .close()
+    const closed = gateway === undefined ? Promise.resolve() : gateway.close();
+    closed
       // The last spans (the drained requests') are flushed before the process goes.
       .then(() => tracing.shutdown())
       .then(
@@ -53,4 +55,5 @@ export async function serveCommand(configPath: string | undefined): Promise<void
   process.on("SIGINT", () => {
     stop("SIGINT");
   });
+  gateway = await startGateway({ config, configPath, logger });
 }
