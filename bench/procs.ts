@@ -113,7 +113,7 @@ export async function spawnProc(spec: SpawnSpec): Promise<Proc> {
   };
 }
 
-export async function startRedis(): Promise<{ proc: Proc; url: string }> {
+export async function startRedis(): Promise<{ proc: Proc; url: string; port: number }> {
   const port = await freePort();
   const proc = await spawnProc({
     name: "redis",
@@ -121,7 +121,7 @@ export async function startRedis(): Promise<{ proc: Proc; url: string }> {
     args: ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
     port,
   });
-  return { proc, url: `redis://127.0.0.1:${port}` };
+  return { proc, url: `redis://127.0.0.1:${port}`, port };
 }
 
 /** The simulator answers at once (zero processing time); its tasks stay pending for taskMs. */
@@ -172,4 +172,28 @@ export function memory(pid: number): { rssBytes: number; peakRssBytes: number } 
 
 export function loadAverage(): number {
   return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+}
+
+/**
+ * Script calls Redis has executed so far (EVALSHA + EVAL from INFO commandstats): the store's round trips, as
+ * the gateway sends nothing but scripts on the request path (commands run inside a script are not counted).
+ */
+export async function redisScriptCalls(port: number): Promise<number> {
+  const text = await new Promise<string>((done, fail) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    let data = "";
+    socket.once("error", fail);
+    socket.once("connect", () => socket.write("INFO commandstats\r\n"));
+    socket.on("data", (chunk: Buffer) => {
+      data += chunk.toString("utf8");
+      const header = /^\$(\d+)\r\n/.exec(data);
+      if (header?.[1] !== undefined && Buffer.byteLength(data) >= header[0].length + Number(header[1])) {
+        socket.destroy();
+        done(data);
+      }
+    });
+  });
+  let total = 0;
+  for (const match of text.matchAll(/^cmdstat_(evalsha|eval):calls=(\d+)/gm)) total += Number(match[2]);
+  return total;
 }

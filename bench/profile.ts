@@ -88,7 +88,7 @@ export function summariseProfile(file: string, topN = 25): ProfileSummary {
     totalMs: Math.round(totalUs / 1000),
     idlePct: Math.round((idleUs / totalUs) * 1000) / 10,
     top: entries(fn, topN),
-    byPackage: entries(pkg, 15),
+    byPackage: entries(pkg, 40),
   };
 }
 

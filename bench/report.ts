@@ -7,6 +7,8 @@ export interface CpuPerRequest {
   readonly gateway: number | undefined;
   readonly simulator: number;
   readonly redis: number;
+  /** Redis script calls (EVALSHA/EVAL) per request: the store round trips. */
+  readonly redisScriptsPerRequest: number;
   /** The gateway's CPU use during the phase, in cores (1.0 = one core busy). */
   readonly gatewayCores: number | undefined;
 }
@@ -114,6 +116,7 @@ export function formatScenarios(scenarios: readonly ScenarioReport[]): string {
       num(s.fixed?.cpuPerRequestUs.simulator),
       num(s.fixed?.cpuPerRequestUs.redis),
       num(s.fixed?.cpuPerRequestUs.gatewayCores, 2),
+      num(s.fixed?.cpuPerRequestUs.redisScriptsPerRequest, 2),
     ];
   });
   return [
@@ -140,7 +143,19 @@ export function formatScenarios(scenarios: readonly ScenarioReport[]): string {
     "",
     "Service time (from actual send), ms; CPU of the other processes at the fixed rate, us/request",
     table(
-      ["scenario", "p50", "p90", "p99", "p99.9", "+p50", "+p99", "sim cpu", "redis cpu", "gw cores"],
+      [
+        "scenario",
+        "p50",
+        "p90",
+        "p99",
+        "p99.9",
+        "+p50",
+        "+p99",
+        "sim cpu",
+        "redis cpu",
+        "gw cores",
+        "redis scripts/req",
+      ],
       serviceRows,
     ),
   ].join("\n");

@@ -6,6 +6,7 @@ import { scrapeGauge, startGatewayProcess, UPSTREAM_KEY, type Gateway } from "./
 import { Client, closedLoop, openLoop, type LoadResult } from "./load.js";
 import {
   buildGateway,
+  redisScriptCalls,
   cpuMicros,
   loadAverage,
   memory,
@@ -53,6 +54,7 @@ async function waitIdle(threshold: number): Promise<void> {
 
 interface Procs {
   readonly redis: Proc;
+  readonly redisPort: number;
   readonly simulator: Proc;
 }
 
@@ -64,7 +66,9 @@ async function measured(
 ): Promise<{ result: LoadResult; cpu: CpuPerRequest }> {
   const pids = [gateway?.proc.pid, procs.simulator.pid, procs.redis.pid];
   const before = pids.map((pid) => (pid === undefined ? 0 : cpuMicros(pid)));
+  const commandsBefore = await redisScriptCalls(procs.redisPort);
   const result = await run();
+  const commands = (await redisScriptCalls(procs.redisPort)) - commandsBefore;
   const used = pids.map((pid, i) => (pid === undefined ? undefined : cpuMicros(pid) - (before[i] ?? 0)));
   const per = (us: number | undefined): number | undefined =>
     us === undefined ? undefined : Math.round((us / Math.max(1, result.requests)) * 10) / 10;
@@ -74,6 +78,7 @@ async function measured(
       gateway: per(used[0]),
       simulator: per(used[1]) ?? 0,
       redis: per(used[2]) ?? 0,
+      redisScriptsPerRequest: Math.round((commands / Math.max(1, result.requests)) * 100) / 100,
       gatewayCores:
         used[0] === undefined ? undefined : Math.round((used[0] / 1000 / result.elapsedMs) * 100) / 100,
     },
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
   buildGateway();
   const redis = await startRedis();
   const simulator = await startSimulator(UPSTREAM_KEY, TASK_MS);
-  const procs: Procs = { redis: redis.proc, simulator: simulator.proc };
+  const procs: Procs = { redis: redis.proc, redisPort: redis.port, simulator: simulator.proc };
   const sink = await startTraceSink();
   const owned: Proc[] = [redis.proc, simulator.proc];
   const scenarios: Scenario[] = [];
@@ -161,7 +166,7 @@ async function main(): Promise<void> {
       await openLoop(s.client, rate, warmup);
       const { result, cpu } = await measured(procs, s.gateway, () => openLoop(s.client, rate, duration));
       process.stdout.write(
-        `profiled ${result.requests} requests at ${rate}/s, ${result.errors} errors, gateway ${cpu.gateway} us/req\n`,
+        `profiled ${result.requests} requests at ${rate}/s, ${result.errors} errors, gateway ${cpu.gateway} us/req, ${cpu.redisScriptsPerRequest} redis script calls/req\n`,
       );
       for (const sample of result.errorSamples) process.stdout.write(`error: ${sample}\n`);
       await s.gateway!.proc.stop();

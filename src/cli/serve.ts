@@ -26,18 +26,18 @@ export async function serveCommand(configPath: string | undefined): Promise<void
   const logger = createLogger(logLevelFrom(process.env, config.logging.level));
   // Handlers go in before the gateway starts: a signal that arrives once the port is open must never hit
   // Node's default action (SIGHUP would kill the process).
-  let gateway: RunningGateway | undefined;
+  const running: { gateway?: RunningGateway } = {};
   let stopping = false;
   process.on("SIGHUP", () => {
-    if (gateway === undefined || stopping) return;
+    if (running.gateway === undefined || stopping) return;
     logger.info({ event: "sighup" }, "reloading configuration");
-    void gateway.reload();
+    void running.gateway.reload();
   });
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ event: "shutdown", signal }, "draining in-flight requests");
-    const closed = gateway === undefined ? Promise.resolve() : gateway.close();
+    const closed = running.gateway === undefined ? Promise.resolve() : running.gateway.close();
     closed
       // The last spans (the drained requests') are flushed before the process goes.
       .then(() => tracing.shutdown())
@@ -55,5 +55,5 @@ export async function serveCommand(configPath: string | undefined): Promise<void
   process.on("SIGINT", () => {
     stop("SIGINT");
   });
-  gateway = await startGateway({ config, configPath, logger });
+  running.gateway = await startGateway({ config, configPath, logger });
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
+import { callbacksSchema } from "./callbacks.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
@@ -53,6 +54,8 @@ const tenant = z.strictObject({
   dailyCapUsd: z.number().nonnegative().nullable().default(null),
   unpricedModels: unpriced.default("reject"),
   limits,
+  /** Signs callback deliveries to this tenant (docs/callbacks.md); at least 16 characters, from ${ENV}. */
+  callbackSecret: z.string().min(16, "must be at least 16 characters").optional(),
 });
 
 const upstreamKey = z.strictObject({
@@ -143,6 +146,7 @@ export const configSchema = z.strictObject({
       token: z.string().min(16, "must be at least 16 characters").optional(),
     })
     .prefault({}),
+  callbacks: callbacksSchema,
   tenants: z.array(tenant).min(1, "at least one tenant is needed"),
 });
 

@@ -4,6 +4,11 @@ import type { AddressInfo } from "node:net";
 import type { Router } from "express";
 import { Registry } from "prom-client";
 import { createAdminRouter } from "../admin/router.js";
+import { CallbackService } from "../callbacks/service.js";
+import type { CallbackStore } from "../callbacks/store.js";
+import { createCallbackStore } from "../callbacks/storeFactory.js";
+import { systemResolver, type HostResolver } from "../callbacks/urlGuard.js";
+import { CallbackWorker } from "../callbacks/worker.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Contexts } from "../http/context.js";
@@ -38,6 +43,12 @@ export interface GatewayOptions {
   readonly registry?: Registry;
   /** Replaces the admin API mounted at /admin on the metrics port. */
   readonly adminRouter?: Router;
+  /** Callback mode: its store (default: where config.store says), DNS resolver and jitter source (tests). */
+  readonly callbacks?: {
+    readonly store?: CallbackStore;
+    readonly resolve?: HostResolver;
+    readonly random?: () => number;
+  };
 }
 
 export interface RunningGateway {
@@ -109,8 +120,31 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let draining = false;
   const protection = createUpstreamProtection(clock, events);
   protection.breakers.announce(config.upstream.keys.map((k) => k.alias));
+  const contexts = new Contexts();
+  const callbackStore = options.callbacks?.store ?? (await createCallbackStore(config.store, clock, logger));
+  const resolve = options.callbacks?.resolve ?? systemResolver;
+  const callbackWorker = new CallbackWorker({
+    store: callbackStore,
+    governor,
+    events,
+    clock,
+    logger,
+    snapshot: () => holder.snapshot(),
+    resolve,
+    ...(options.callbacks?.random === undefined ? {} : { random: options.callbacks.random }),
+  });
+  const callbacks = new CallbackService({
+    store: callbackStore,
+    worker: callbackWorker,
+    contexts,
+    events,
+    clock,
+    logger,
+    resolve,
+  });
   const app = createApp({
-    contexts: new Contexts(),
+    contexts,
+    callbacks,
     governor,
     forwarder,
     balances: new BalanceCache(clock, BALANCE_CACHE_MS),
@@ -174,6 +208,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         })
       : undefined;
   if (poller !== undefined) metrics.setBalanceRefresher(() => poller.pollNow());
+  // Picks up deliveries a previous run (or another replica) left due.
+  callbackWorker.start();
   logger.info(
     {
       event: "listening",
@@ -196,6 +232,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       draining = true;
       poller?.stop();
       await drain(server, config.server.shutdownGraceMs);
+      // Unfinished callback work stays in the store for the next run or another replica.
+      await callbackWorker.stop();
+      await callbackStore.close();
       // After the drain, so the last requests' metrics can still be scraped while it runs.
       await ops.close();
       agent.destroy();

@@ -62,6 +62,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.post("/api/v1/generateTask/:model", operation("submit"), auth, submitHandler(deps));
   app.get("/api/v1/statusTask/:model", operation("status"), auth, statusHandler(deps));
   app.get("/api/v1/apikeys/current-balance", operation("balance"), auth, balanceHandler(deps));
+  // APIXO's calls back for callback-mode tasks: no gateway key; the unguessable token is the credential.
+  app.post("/callbacks/apixo/:token", (req, res) => deps.callbacks.receive(req, res));
 
   const passthrough = passthroughHandler(deps);
   app.use((req, res, next) => {

@@ -1,3 +1,4 @@
+import type { CallbackService } from "../callbacks/service.js";
 import type { Clock } from "../clock.js";
 import type { Contexts } from "../http/context.js";
 import type { Governor } from "../limits/governor.js";
@@ -15,6 +16,8 @@ export interface ProxyDeps {
   readonly balances: BalanceCache;
   /** Circuit breakers, poll coalescing and early-poll pacing (per process). */
   readonly protection: UpstreamProtection;
+  /** Callback mode: the tenant URL check and swap on submit, and APIXO's calls back (src/callbacks). */
+  readonly callbacks: CallbackService;
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;

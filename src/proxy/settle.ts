@@ -1,6 +1,6 @@
 import type { GatewayConfig } from "../config/schema.js";
 import type { RequestContext } from "../http/context.js";
-import type { StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
+import type { SettleResult, StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
 import { accountSlotOf } from "./account.js";
 import type { ProxyDeps } from "./deps.js";
 
@@ -28,21 +28,35 @@ export async function settleObserved(
   task: TaskRecord,
   outcome: ObservedOutcome,
 ): Promise<void> {
+  const result = await settleOutcome(deps, ctx.snapshot.config, task, outcome);
+  if (!result?.settled) return;
+  ctx.refundedMicros = result.refundedMicros;
+  ctx.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
+}
+
+/**
+ * The request-free core of settleObserved, shared with callbacks (no client request exists there): settles
+ * once, refunds per policy, and only the call that settled reports taskFinished.
+ */
+export async function settleOutcome(
+  deps: Pick<ProxyDeps, "governor" | "events">,
+  config: GatewayConfig,
+  task: TaskRecord,
+  outcome: ObservedOutcome,
+): Promise<SettleResult | undefined> {
   // A settled task is visited again only to keep its answer (it settled before the cache had it).
-  if ((task.state === "success" || task.state === "failed") && outcome.answer === undefined) return;
-  const account = accountSlotOf(ctx.snapshot.config, task.upstream);
+  if ((task.state === "success" || task.state === "failed") && outcome.answer === undefined) return undefined;
+  const account = accountSlotOf(config, task.upstream);
   const result = await deps.governor.settle({
     tenantId: task.tenantId,
     taskId: task.taskId,
     state: outcome.state,
     ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
-    refund: shouldRefund(ctx.snapshot.config.governance, outcome),
+    refund: shouldRefund(config.governance, outcome),
     ...(outcome.answer === undefined ? {} : { answer: outcome.answer }),
     ...(account === undefined ? {} : { account }),
   });
-  if (!result?.settled) return;
-  ctx.refundedMicros = result.refundedMicros;
-  ctx.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
+  if (!result?.settled) return result;
   deps.events.taskFinished({
     tenant: task.tenantId,
     model: task.model,
@@ -51,4 +65,5 @@ export async function settleObserved(
     refundedMicros: result.refundedMicros,
     costTimeMs: outcome.costTimeMs,
   });
+  return result;
 }

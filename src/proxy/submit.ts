@@ -62,6 +62,17 @@ export function submitHandler(deps: ProxyDeps) {
     const parsed = parseJsonBody(body);
     const validation = validateSubmit(findModel(model), parsed);
     if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
+    // Callback mode: the tenant's URL is checked and swapped for the gateway's (src/callbacks).
+    const callback =
+      validation.requestType === "callback"
+        ? await deps.callbacks.prepare(
+            ctx.snapshot,
+            policy,
+            canonicalModel(model),
+            validation.callbackUrl,
+            body,
+          )
+        : undefined;
     const costMicros = costOf(ctx, policy, model, parsed);
     const idempotencyKey = idempotencyKeyOf(req);
     const { governance } = ctx.snapshot.config;
@@ -159,12 +170,13 @@ export function submitHandler(deps: ProxyDeps) {
 
     let answer: UpstreamAnswer;
     try {
+      await callback?.remember();
       // Never retried once it may have reached APIXO: a lost answer can still mean a started, paid task.
       answer = await callProtected(deps, req, res, {
         operation: "submit",
         model: canonical,
         upstreamKey: policy.upstreamKey,
-        body,
+        body: callback?.body ?? body,
         upstream,
         idempotent: false,
       });
@@ -176,6 +188,7 @@ export function submitHandler(deps: ProxyDeps) {
     const outcome = parseSubmitAnswer(answer.status, answer.body);
     if (!outcome.accepted) {
       await release();
+      await callback?.forget();
       if (answer.status === 200 && !isJsonObject(answer.body)) {
         throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
       }
@@ -208,6 +221,8 @@ export function submitHandler(deps: ProxyDeps) {
         }),
       );
     }
+    // After the ledger record: a callback confirmed from here on finds the task to settle.
+    await callback?.bind(outcome.taskId);
     deps.events.taskSubmitted({ tenant: tenantId, model: canonical, costMicros });
     ctx.decisions.push(`charged ${formatUsd(costMicros)}`);
     sendAnswer(res, answer);

@@ -105,7 +105,7 @@ describe("the daily spend cap holds exactly under concurrency", () => {
       })
     ).json()) as { data: number };
     expect(balance.data).toBe(0);
-  });
+  }, 60_000);
 
   it("says in the 402 what the cap, the day's spend and the request cost are", async () => {
     harness = await startHarness({ tenants: [{ id: "acme", dailyCapUsd: 0.05 }] });

@@ -65,5 +65,5 @@ describe("the account-wide budget across gateway processes", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(70);
     expect(simulator.stats.count("generateTask")).toBe(10);
-  });
+  }, 60_000);
 });
