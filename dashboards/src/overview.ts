@@ -183,5 +183,42 @@ export const overview: DashboardSpec = {
         },
       ],
     },
+    {
+      title: "Upstream protection",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Status cache hit ratio",
+          width: 12,
+          description:
+            "Share of status polls answered from the gateway's cache of finished tasks instead of APIXO. It rises " +
+            "with clients that keep polling finished tasks. A sudden drop to 0 with polls still coming means the " +
+            "cache is off (upstream.protection.statusCache) or the store is failing (Limits dashboard).",
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+          queries: [
+            query(
+              `sum(rate(apixo_gateway_status_cache_total{result="hit"}[${RATE}])) / ` +
+                `sum(rate(apixo_gateway_status_cache_total[${RATE}]))`,
+              "hit ratio",
+            ),
+          ],
+        },
+        {
+          kind: "timeseries",
+          title: "Upstream circuit state",
+          width: 12,
+          description:
+            "Per upstream key and gateway instance: 0 closed (normal), 1 half-open (probing), 2 open (failing fast " +
+            "with 503). Open means APIXO failed too often: check APIXO's status and the upstream errors panel; the " +
+            "breaker probes again after upstream.protection.breaker.coolDownMs. See docs/upstream-protection.md.",
+          unit: "short",
+          min: 0,
+          max: 2,
+          queries: [query("max by (upstream) (apixo_gateway_upstream_circuit_state)", "{{upstream}}")],
+        },
+      ],
+    },
   ],
 };
