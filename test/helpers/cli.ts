@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const REPO = join(import.meta.dirname, "../..");
@@ -68,4 +70,25 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
       await exit;
     },
   };
+}
+
+/**
+ * `count` real `apixo-gateway serve` processes sharing one config (written as JSON, which is YAML too), each on
+ * its own free port; resolves once all are listening. The caller stops the returned processes.
+ */
+export async function startServeProcesses(
+  config: unknown,
+  count: number,
+): Promise<{ urls: string[]; processes: CliProcess[] }> {
+  const configPath = join(mkdtempSync(join(tmpdir(), "agw-")), "gateway.yaml");
+  writeFileSync(configPath, JSON.stringify(config));
+  const processes = Array.from({ length: count }, () =>
+    spawnCli(["serve", "--config", configPath], { LOG_LEVEL: "info" }),
+  );
+  const urls: string[] = [];
+  for (const p of processes) {
+    const match = await p.waitFor(/"event":"listening".*"url":"(http:\/\/[^"]+)"/);
+    urls.push(match[1] ?? "");
+  }
+  return { urls, processes };
 }

@@ -1,11 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
-import { spawnCli, type CliProcess } from "../helpers/cli.js";
+import { startServeProcesses, type CliProcess } from "../helpers/cli.js";
 import { GENEROUS_LIMITS, startHarness, type Harness } from "../helpers/gatewayHarness.js";
 
 const PRICE_MICROS = 30_000; // nano-banana's default price
@@ -71,10 +68,8 @@ describe("the daily spend cap holds exactly under concurrency", () => {
     simulator = createSimulator({ keys: { "sk-sim-two": 1000 }, pendingMs: 0, processingMs: 0 });
     const upstreamUrl = await simulator.listen(0);
     const key = generateGatewayKey();
-    const configPath = join(mkdtempSync(join(tmpdir(), "agw-")), "gateway.yaml");
-    writeFileSync(
-      configPath,
-      JSON.stringify({
+    const started = await startServeProcesses(
+      {
         server: { port: 0, metricsPort: 0 },
         upstream: { baseUrl: upstreamUrl, keys: [{ alias: "main", key: "sk-sim-two" }] },
         store: { kind: "redis", redisUrl: inject("redisUrl"), keyPrefix: `two${randomUUID().slice(0, 8)}` },
@@ -87,14 +82,11 @@ describe("the daily spend cap holds exactly under concurrency", () => {
             limits: GENEROUS_LIMITS,
           },
         ],
-      }),
+      },
+      2,
     );
-    const urls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const p = spawnCli(["serve", "--config", configPath], { LOG_LEVEL: "info" });
-      processes.push(p);
-      urls.push((await p.waitFor(/"event":"listening".*"url":"(http:\/\/[^"]+)"/))[1]!);
-    }
+    processes.push(...started.processes);
+    const urls = started.urls;
     const statuses = await submitMany(urls, key, 500);
     expect(statuses.filter((s) => s === 200)).toHaveLength(N);
     expect(statuses.filter((s) => s === 402)).toHaveLength(500 - N);

@@ -1,11 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
-import { spawnCli, type CliProcess } from "../helpers/cli.js";
+import { startServeProcesses, type CliProcess } from "../helpers/cli.js";
 import { GENEROUS_LIMITS } from "../helpers/gatewayHarness.js";
 
 let simulator: Simulator | undefined;
@@ -21,10 +18,8 @@ describe("the account-wide budget across gateway processes", () => {
     simulator = createSimulator({ keys: { "sk-sim-acct": 1000 }, pendingMs: 0, processingMs: 0 });
     const upstreamUrl = await simulator.listen(0);
     const keys = { acme: generateGatewayKey(), globex: generateGatewayKey() };
-    const configPath = join(mkdtempSync(join(tmpdir(), "agw-")), "gateway.yaml");
-    writeFileSync(
-      configPath,
-      JSON.stringify({
+    const started = await startServeProcesses(
+      {
         server: { port: 0, metricsPort: 0 },
         upstream: {
           baseUrl: upstreamUrl,
@@ -39,14 +34,11 @@ describe("the account-wide budget across gateway processes", () => {
           upstreamKey: "main",
           limits: GENEROUS_LIMITS,
         })),
-      }),
+      },
+      2,
     );
-    const urls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const p = spawnCli(["serve", "--config", configPath], { LOG_LEVEL: "info" });
-      processes.push(p);
-      urls.push((await p.waitFor(/"event":"listening".*"url":"(http:\/\/[^"]+)"/))[1]!);
-    }
+    processes.push(...started.processes);
+    const urls = started.urls;
     const statuses = await Promise.all(
       Array.from({ length: 80 }, (_, i) =>
         fetch(`${urls[i % 2]!}/api/v1/generateTask/nano-banana`, {
