@@ -270,6 +270,9 @@ export class MemoryStore implements GovernanceStore {
         this.answers.set(ledger, request.answer);
       return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
     }
+    if (request.day !== undefined && request.day !== ledger.day) {
+      throw new Error("settle: the day given does not match the ledger record");
+    }
     const slotReleased = this.slots(k).delete(inflightTask(request.taskId));
     if (request.account !== undefined) this.accounts.release(request.account.upstream, ledger.reservationId);
     if (request.answer !== undefined) this.answers.set(ledger, request.answer);

@@ -144,15 +144,19 @@ export class RedisStore implements GovernanceStore {
   }
 
   async settleTask(request: SettleRequest): Promise<SettleResult> {
-    // The refund's day keys come from the ledger, so read it first; a settled task costs only this read.
-    const before = await this.getTask(request.tenantId, request.taskId);
-    const terminal = before?.state === "success" || before?.state === "failed";
-    // A settled task still runs the script when it brings an answer for the status cache.
-    if (before === null || (terminal && request.answer === undefined)) {
-      return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
+    // The refund's day keys come from the ledger: from the caller's copy when it has one (one round trip),
+    // else read first, and then a settled task costs only this read.
+    let day = request.day;
+    if (day === undefined) {
+      const before = await this.getTask(request.tenantId, request.taskId);
+      const terminal = before?.state === "success" || before?.state === "failed";
+      // A settled task still runs the script when it brings an answer for the status cache.
+      if (before === null || (terminal && request.answer === undefined)) {
+        return { settled: false, refundedMicros: 0, slotReleased: false, task: before };
+      }
+      day = before.day;
     }
     const k = this.keys(request.tenantId);
-    const day = before.day;
     const keys = [
       k.task(request.taskId),
       k.inflight,

@@ -196,6 +196,11 @@ export interface SettleRequest {
   readonly answer?: StoredAnswer;
   /** Frees the task's slot in this upstream account's in-flight set too. */
   readonly account?: { readonly upstream: string };
+  /**
+   * The charge day from the ledger record the caller already read (admitStatus returns it): spares the store
+   * a read. The store refuses a day that does not match its record rather than refund to the wrong day.
+   */
+  readonly day?: string;
 }
 
 export interface SettleResult {

@@ -53,6 +53,7 @@ export async function settleOutcome(
     state: outcome.state,
     ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
     refund: shouldRefund(config.governance, outcome),
+    day: task.day,
     ...(outcome.answer === undefined ? {} : { answer: outcome.answer }),
     ...(account === undefined ? {} : { account }),
   });

@@ -52,6 +52,21 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     expect(task).toMatchObject({ state: "failed", refundedMicros: 900, failCode: "CONTENT_POLICY" });
   });
 
+  it("settles in one round trip with the caller's charge day, and refuses a day that is not the record's", async () => {
+    const { store, submitTask, days, spendToday } = ctx();
+    const { taskId: wrong } = await submitTask({ costMicros: 900 });
+    await expect(
+      store.settleTask({ tenantId: "acme", taskId: wrong, state: "failed", refund: true, day: "1999-01-01" }),
+    ).rejects.toThrow();
+    const { taskId } = await submitTask({ costMicros: 900 });
+    const settle = { tenantId: "acme", taskId, state: "failed" as const, refund: true, day: days.today };
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.settleTask(settle)));
+    expect(results.filter((r) => r.settled)).toHaveLength(1);
+    expect(results.reduce((sum, r) => sum + r.refundedMicros, 0)).toBe(900);
+    // Only the refused task's charge remains.
+    expect(await spendToday()).toBe(900);
+  });
+
   it("keeps the charge of a successful task and settles it once", async () => {
     const { store, submitTask, spendToday } = ctx();
     const { taskId } = await submitTask({ costMicros: 400 });
