@@ -19,7 +19,8 @@ export function crossCheck(config: GatewayConfig): string[] {
 
     if (!aliases.has(tenant.upstreamKey)) {
       problems.push(
-        `${at}.upstreamKey: "${tenant.upstreamKey}" is not an alias in upstream.keys (known: ${[...aliases].join(", ")})`,
+        // The value is not echoed: a real key pasted here by mistake must not reach logs or the terminal.
+        `${at}.upstreamKey: not an alias in upstream.keys (known: ${[...aliases].join(", ")})`,
       );
     }
     if (!isValidTimeZone(tenant.timeZone)) {

@@ -9,6 +9,7 @@ import { statusHandler } from "../proxy/status.js";
 import { submitHandler } from "../proxy/submit.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.js";
+import { isAllowedPath } from "./allowedPaths.js";
 import { authenticate } from "./authenticate.js";
 import { finishRecord } from "./finish.js";
 
@@ -22,6 +23,8 @@ export interface AppDeps extends ProxyDeps {
  * The public port. A request's way through reads top to bottom:
  * context (request id) -> health -> authenticate -> route (validate, limits, proxy, settle) -> not found -> errors.
  */
+const CLIENT_CLOSED_REQUEST = 499;
+
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
@@ -32,8 +35,11 @@ export function createApp(deps: AppDeps): express.Express {
     const ctx = deps.contexts.create(req, deps.snapshot(), deps.clock.monotonicMs());
     res.setHeader("X-Request-Id", ctx.requestId);
     ctx.span = startRequestSpan(req.method, req.headers);
-    res.once("finish", () => {
-      const record = finishRecord(ctx, req.method, res.statusCode, deps.clock.monotonicMs());
+    // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
+    // its audit line too, with nginx's 499 when no answer had started.
+    res.once("close", () => {
+      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+      const record = finishRecord(ctx, req.method, status, deps.clock.monotonicMs());
       deps.events.requestFinished(record);
       endRequestSpan(ctx.span, record);
     });
@@ -68,7 +74,7 @@ export function createApp(deps: AppDeps): express.Express {
   const passthrough = passthroughHandler(deps);
   app.use((req, res, next) => {
     const allowed = deps.contexts.get(req).snapshot.config.server.allowedPaths;
-    if (!allowed.some((prefix) => req.path.startsWith(prefix))) {
+    if (!isAllowedPath(req.url, allowed)) {
       next();
       return;
     }

@@ -20,10 +20,6 @@ export interface Unguarded {
 }
 export const UNGUARDED: Unguarded = { kind: "unguarded" };
 
-export function isUnguarded(value: unknown): value is Unguarded {
-  return value === UNGUARDED;
-}
-
 export interface GovernorDeps {
   readonly store: GovernanceStore;
   readonly clock: Clock;
@@ -59,11 +55,20 @@ export class Governor {
         this.deps.logger.warn({ event: "store_unavailable", operation, policy: "fail-open" }, err.message);
         return UNGUARDED;
       }
-      throw new GatewayError(
-        "LIMITS_UNAVAILABLE",
-        "The gateway cannot check limits right now (limit store unreachable); retry shortly.",
-        { retryAfterSec: 1, cause: err },
-      );
+      throw limitsUnavailable(err);
+    }
+  }
+
+  /**
+   * A decision that also guards tenant isolation (whose task is this, what has this tenant spent): without
+   * the store it cannot be made, so it fails closed whatever the policy says.
+   */
+  async decideStrict<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T> {
+    try {
+      return await this.timed(operation, call);
+    } catch (err) {
+      if (err instanceof StoreUnavailable) throw limitsUnavailable(err);
+      throw err;
     }
   }
 
@@ -100,4 +105,12 @@ export class Governor {
       this.deps.events.storeCall({ operation, durationMs: this.deps.clock.monotonicMs() - started, ok });
     }
   }
+}
+
+function limitsUnavailable(cause: StoreUnavailable): GatewayError {
+  return new GatewayError(
+    "LIMITS_UNAVAILABLE",
+    "The gateway cannot check limits right now (limit store unreachable); retry shortly.",
+    { retryAfterSec: 1, cause },
+  );
 }

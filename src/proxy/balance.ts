@@ -1,7 +1,6 @@
 import type { Request, Response } from "express";
 import { parseBalanceAnswer } from "../apixo/answers.js";
 import { microsToUsd, usdToMicros } from "../apixo/prices.js";
-import { isUnguarded } from "../limits/governor.js";
 import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
@@ -19,13 +18,13 @@ export function balanceHandler(deps: ProxyDeps) {
     const policy = deps.contexts.policy(req);
     const tenantId = policy.tenant.id;
 
-    const decision = await deps.governor.decide("admit_balance", (store) =>
+    // Strict: without the store the tenant's own answer (its cap minus its spend) cannot be given, and the
+    // account's raw balance is not the tenant's to see.
+    const decision = await deps.governor.decideStrict("admit_balance", (store) =>
       store.admitSimple({ tenantId, buckets: policy.balanceBuckets }),
     );
-    if (decision.kind === "rate_limited") {
-      throw deny(res, ctx, decision, "balance");
-    }
-    if (decision.kind === "admitted") setRateHeaders(res, decision.rate);
+    if (decision.kind === "rate_limited") throw deny(res, ctx, decision, "balance");
+    setRateHeaders(res, decision.rate);
 
     let refused: UpstreamAnswer | undefined;
     const fetchBalance = async (): Promise<number | undefined> => {
@@ -58,12 +57,10 @@ export function balanceHandler(deps: ProxyDeps) {
     }
 
     let availableMicros = usdToMicros(upstreamUsd);
-    if (policy.capMicros !== null && decision.kind === "admitted") {
+    if (policy.capMicros !== null) {
       const day = deps.governor.dayWindow(policy.tenant.timeZone).today;
-      const snapshot = await deps.governor.decide("snapshot", (store) => store.snapshot(tenantId, day));
-      if (!isUnguarded(snapshot)) {
-        availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
-      }
+      const snapshot = await deps.governor.decideStrict("snapshot", (store) => store.snapshot(tenantId, day));
+      availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
     }
     const body = Buffer.from(
       JSON.stringify({ code: 200, message: "success", data: microsToUsd(availableMicros) }),

@@ -131,6 +131,9 @@ export class Forwarder {
     for (const name of upstreamRemovals(req.headers)) Reflect.deleteProperty(req.headers, name);
     req.headers.authorization = `Bearer ${job.options.upstreamKey}`;
     req.headers["x-request-id"] = job.options.requestId;
+    // A buffered answer is read by the gateway (task id, state), so it must arrive uncompressed; streamed
+    // answers pass through as the client negotiated them.
+    if (job.mode === "buffer") req.headers["accept-encoding"] = "identity";
     const body = job.options.body;
     if (body !== undefined) req.headers["content-length"] = String(body.length);
 

@@ -35,7 +35,8 @@ export function statusHandler(deps: ProxyDeps) {
     const protection = ctx.snapshot.config.upstream.protection;
     const account = accountLimitsFor(ctx.snapshot.config, upstream);
 
-    const decision = await deps.governor.decide("admit_status", (store) =>
+    // Strict: without the ledger the gateway cannot tell whose task this is (never fail open here).
+    const decision = await deps.governor.decideStrict("admit_status", (store) =>
       store.admitStatus({
         tenantId,
         buckets: policy.statusBuckets,
@@ -43,22 +44,18 @@ export function statusHandler(deps: ProxyDeps) {
         ...(account === undefined ? {} : { account }),
       }),
     );
-    const task = decision.kind === "admitted" ? decision.task : undefined;
-    if (decision.kind === "rate_limited") {
-      throw deny(res, ctx, decision, "status");
-    }
+    if (decision.kind === "rate_limited") throw deny(res, ctx, decision, "status");
     if (decision.kind === "account_limited") throw accountDeniedError(deps, ctx, res, decision);
-    if (decision.kind === "admitted") {
-      setRateHeaders(res, decision.rate);
-      // Another tenant's task and no task at all must look the same, and APIXO is not asked.
-      if (task?.model !== model) {
-        throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
-      }
-      ctx.costMicros = task.costMicros;
-      if (answerFromCache(deps, ctx, res, task, decision.cached)) return;
-      if (answerPaced(deps, ctx, res, task, upstream)) return;
-      if (protection.statusCache) deps.events.statusCache({ hit: false });
-    } else ctx.decisions.push("unguarded");
+    setRateHeaders(res, decision.rate);
+    const task = decision.task;
+    // Another tenant's task and no task at all must look the same, and APIXO is not asked.
+    if (task?.model !== model) {
+      throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
+    }
+    ctx.costMicros = task.costMicros;
+    if (answerFromCache(deps, ctx, res, task, decision.cached)) return;
+    if (answerPaced(deps, ctx, res, task, upstream)) return;
+    if (protection.statusCache) deps.events.statusCache({ hit: false });
 
     let answer;
     try {
@@ -81,7 +78,7 @@ export function statusHandler(deps: ProxyDeps) {
     } else {
       ctx.taskState = status.state;
       ctx.failCode = status.failCode;
-      if (task !== null && task !== undefined && (status.state === "success" || status.state === "failed")) {
+      if (status.state === "success" || status.state === "failed") {
         await settleObserved(deps, ctx, task, {
           state: status.state,
           failCode: status.failCode,
@@ -89,7 +86,7 @@ export function statusHandler(deps: ProxyDeps) {
           // A finished task's answer never changes: kept on the ledger for later polls (the status cache).
           ...(protection.statusCache && answer.status === 200 ? { answer: toStored(answer) } : {}),
         });
-      } else if (task !== null && task !== undefined) rememberForPacing(deps, ctx, task, upstream, answer);
+      } else rememberForPacing(deps, ctx, task, upstream, answer);
     }
     sendAnswer(res, answer);
   };

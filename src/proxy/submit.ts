@@ -108,7 +108,8 @@ export function submitHandler(deps: ProxyDeps) {
       if (deps.clock.monotonicMs() > deadline) {
         throw new GatewayError(
           "UPSTREAM_TIMEOUT",
-          "An earlier request with the same Idempotency-Key has not finished; retry with the same key.",
+          "An earlier request with the same Idempotency-Key has not finished, or APIXO's answer to it was lost; " +
+            "retry later with the same key.",
         );
       }
       await sleep(delayMs);
@@ -181,46 +182,52 @@ export function submitHandler(deps: ProxyDeps) {
         idempotent: false,
       });
     } catch (err) {
-      await release();
-      throw err instanceof UpstreamError ? err.toGatewayError() : err;
+      if (!(err instanceof UpstreamError)) throw err;
+      // Released only when the request provably never left. After a timeout or reset APIXO may have started
+      // (and will bill) the task: the reservation stays, and ages out after governance.taskMaxAgeMinutes.
+      if (err.neverSent) await release();
+      else ctx.decisions.push("outcome_unknown");
+      throw err.toGatewayError();
     }
 
     const outcome = parseSubmitAnswer(answer.status, answer.body);
     if (!outcome.accepted) {
-      await release();
-      await callback?.forget();
       if (answer.status === 200 && !isJsonObject(answer.body)) {
+        // An unreadable 200 may still be an accepted task: same rule as a lost answer.
+        ctx.decisions.push("outcome_unknown");
         throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
       }
+      await release();
+      await callback?.forget();
       sendAnswer(res, answer);
       return;
     }
 
     ctx.taskId = outcome.taskId;
     ctx.costMicros = costMicros;
-    if (guarded !== undefined) {
-      await deps.governor.record("record_task", (store) =>
-        store.recordTask({
-          tenantId,
-          taskId: outcome.taskId,
-          model: canonical,
-          costMicros,
-          day: guarded.day,
-          reservationId,
-          upstream: policy.tenant.upstreamKey,
-          ttlSec: governance.ledgerTtlHours * 3600,
-          ...(idempotencyKey === undefined
-            ? {}
-            : {
-                idempotency: {
-                  key: idempotencyKey,
-                  ttlSec: governance.idempotencyTtlHours * 3600,
-                  answer: storedAnswer(answer),
-                },
-              }),
-        }),
-      );
-    }
+    // Recorded even when admitted unguarded (store down, fail-open), so the tenant can poll the task once the
+    // store is back; with a zero cost then, as nothing was reserved that a refund could give back.
+    await deps.governor.record("record_task", (store) =>
+      store.recordTask({
+        tenantId,
+        taskId: outcome.taskId,
+        model: canonical,
+        costMicros: guarded === undefined ? 0 : costMicros,
+        day: guarded?.day ?? deps.governor.dayWindow(policy.tenant.timeZone).today,
+        reservationId,
+        upstream: policy.tenant.upstreamKey,
+        ttlSec: governance.ledgerTtlHours * 3600,
+        ...(idempotencyKey === undefined
+          ? {}
+          : {
+              idempotency: {
+                key: idempotencyKey,
+                ttlSec: governance.idempotencyTtlHours * 3600,
+                answer: storedAnswer(answer),
+              },
+            }),
+      }),
+    );
     // After the ledger record: a callback confirmed from here on finds the task to settle.
     await callback?.bind(outcome.taskId);
     deps.events.taskSubmitted({ tenant: tenantId, model: canonical, costMicros });

@@ -63,7 +63,8 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
         disableIncomingRequestInstrumentation: true,
         requireParentforOutgoingSpans: true,
       }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      // Only the command name: arguments carry callback tokens, idempotency keys and callback bodies.
+      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
     ],
   });
   sdk.start();

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, inject, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { startGateway } from "../../src/gateway/gateway.js";
 import { MemoryStore } from "../../src/limits/memory.js";
+import { StoreUnavailable } from "../../src/limits/store.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { startRedisServer, type RedisServer } from "../helpers/redisServer.js";
 import { GENEROUS_LIMITS, startHarness, type Harness } from "../helpers/gatewayHarness.js";
@@ -139,14 +140,46 @@ describe("when Redis goes away", () => {
     expect((await fetch(`${harness.url}/readyz`)).status).toBe(200);
   });
 
-  it("fails open when configured: requests pass unguarded", async () => {
+  it("fails open when configured: submits pass unguarded and are recorded once the store is back", async () => {
     redis = await startRedisServer();
     harness = await startHarness({ redisUrl: redis.url, config: { store: { failurePolicy: "fail-open" } } });
     await redis.stop();
     const response = await submitTo(harness.url, harness.keys.acme!);
     expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: { taskId: string } };
     expect(harness.simulator.stats.count("generateTask")).toBe(1);
     expect(harness.logs.lines.some((l) => l.includes('"store_unavailable"'))).toBe(true);
+
+    // Ownership cannot be checked without the ledger: polls fail closed whatever the policy.
+    const poll = (): Promise<Response> =>
+      fetch(`${harness!.url}/api/v1/statusTask/nano-banana?taskId=${data.taskId}`, {
+        headers: harness!.auth("acme"),
+      });
+    expect((await poll()).status).toBe(503);
+    const balance = await fetch(`${harness.url}/api/v1/apikeys/current-balance`, {
+      headers: harness.auth("acme"),
+    });
+    expect(balance.status).toBe(503);
+    expect(harness.simulator.stats.count("statusTask")).toBe(0);
+  });
+
+  it("records a task submitted unguarded, at no cost, so its owner can poll it when the store returns", async () => {
+    redis = await startRedisServer();
+    harness = await startHarness({ redisUrl: redis.url, config: { store: { failurePolicy: "fail-open" } } });
+    // The admission fails as in an outage, the ledger write after APIXO's answer succeeds.
+    const store = harness.gateway.store;
+    const admit = store.admitSubmit.bind(store);
+    store.admitSubmit = () => Promise.reject(new StoreUnavailable("simulated outage during admission"));
+    const response = await submitTo(harness.url, harness.keys.acme!);
+    store.admitSubmit = admit;
+    expect(response.status).toBe(200);
+    const { data } = (await response.json()) as { data: { taskId: string } };
+    const poll = await fetch(`${harness.url}/api/v1/statusTask/nano-banana?taskId=${data.taskId}`, {
+      headers: harness.auth("acme"),
+    });
+    expect(poll.status).toBe(200);
+    const record = await store.getTask("acme", data.taskId);
+    expect(record).toMatchObject({ costMicros: 0 });
   });
 });
 

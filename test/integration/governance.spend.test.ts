@@ -47,6 +47,8 @@ describe("the daily spend cap holds exactly under concurrency", () => {
     harness = await startHarness({
       redisUrl: inject("redisUrl"),
       tenants: [{ id: "acme", dailyCapUsd: CAP_USD }],
+      // About exactness, not timeouts: 500 scripts at once on a loaded 2-core machine can exceed 250 ms.
+      config: { store: { commandTimeoutMs: 5_000 } },
     });
     const statuses = await submitMany([harness.url], harness.keys.acme!, 500);
     expect(statuses.filter((s) => s === 200)).toHaveLength(N);
@@ -72,7 +74,13 @@ describe("the daily spend cap holds exactly under concurrency", () => {
       {
         server: { port: 0, metricsPort: 0 },
         upstream: { baseUrl: upstreamUrl, keys: [{ alias: "main", key: "sk-sim-two" }] },
-        store: { kind: "redis", redisUrl: inject("redisUrl"), keyPrefix: `two${randomUUID().slice(0, 8)}` },
+        store: {
+          kind: "redis",
+          redisUrl: inject("redisUrl"),
+          keyPrefix: `two${randomUUID().slice(0, 8)}`,
+          // About exactness, not timeouts: 500 scripts at once on a loaded 2-core machine can exceed 250 ms.
+          commandTimeoutMs: 5_000,
+        },
         tenants: [
           {
             id: "acme",

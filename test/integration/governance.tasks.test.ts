@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { MemoryStore } from "../../src/limits/memory.js";
+import { freePort } from "../helpers/ports.js";
 import { GENEROUS_LIMITS, startHarness, type Harness } from "../helpers/gatewayHarness.js";
 
 let harness: Harness | undefined;
@@ -135,11 +136,37 @@ describe("a rejected submit costs nothing", () => {
     });
   }
 
-  it("releases the reservation when APIXO is unreachable", async () => {
-    harness = await startHarness();
-    harness.simulator.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
+  it("releases the reservation when the submit provably never reached APIXO (connection refused)", async () => {
+    const closedPort = await freePort();
+    harness = await startHarness({ config: { upstream: { baseUrl: `http://127.0.0.1:${closedPort}` } } });
     expect((await submit(harness, "acme")).status).toBe(502);
     expect((await spend(harness, "acme", today())).spentMicros).toBe(0);
+  });
+});
+
+describe("a submit whose outcome is unknown keeps its charge", () => {
+  const cases = [
+    ["the connection is reset after sending", { kind: "reset" }, 502],
+    ["APIXO's 200 is unreadable", { kind: "garbage" }, 502],
+  ] as const;
+  for (const [what, action, status] of cases) {
+    it(`keeps the reservation when ${what}, so retries cannot spend past the cap`, async () => {
+      harness = await startHarness({ tenants: [{ id: "acme", dailyCapUsd: 0.06 }] });
+      harness.simulator.faults.add({ endpoint: "generateTask", action });
+      expect((await submit(harness, "acme")).status).toBe(status);
+      expect((await submit(harness, "acme")).status).toBe(status);
+      // Two unknown outcomes used the whole $0.06 cap: a third attempt is refused before reaching APIXO.
+      expect((await submit(harness, "acme")).status).toBe(402);
+      expect((await spend(harness, "acme", today())).spentMicros).toBe(2 * PRICE);
+      expect(harness.simulator.stats.count("generateTask")).toBe(2);
+    });
+  }
+
+  it("keeps the reservation when APIXO does not answer in time", async () => {
+    harness = await startHarness({ config: { upstream: { timeoutMs: 200 } } });
+    harness.simulator.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "hang" } });
+    expect((await submit(harness, "acme")).status).toBe(504);
+    expect((await spend(harness, "acme", today())).spentMicros).toBe(PRICE);
   });
 });
 

@@ -1,7 +1,7 @@
 import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
-import { startHarness, type Harness } from "../helpers/gatewayHarness.js";
+import { startHarness, UPSTREAM_KEY, type Harness } from "../helpers/gatewayHarness.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -119,6 +119,25 @@ describe("what crosses the gateway", () => {
     expect(upstream["x-custom"]).toBe("kept");
   });
 
+  it("asks APIXO for uncompressed answers on the routes whose answers the gateway reads", async () => {
+    harness = await startHarness();
+    const headers = {
+      ...harness.auth("acme"),
+      "accept-encoding": "gzip, br",
+      "content-type": "application/json",
+    };
+    const submitted = await fetch(`${harness.url}/api/v1/generateTask/nano-banana`, {
+      method: "POST",
+      headers,
+      body: '{"input":{"prompt":"p"}}',
+    });
+    const { data } = (await submitted.json()) as { data: { taskId: string } };
+    await fetch(`${harness.url}/api/v1/statusTask/nano-banana?taskId=${data.taskId}`, { headers });
+    await fetch(`${harness.url}/api/v1/apikeys/current-balance`, { headers });
+    const seen = harness.simulator.stats.requests.map((r) => r.headers["accept-encoding"]);
+    expect(seen).toEqual(["identity", "identity", "identity"]);
+  });
+
   it("never forwards an upstream Set-Cookie to the client", async () => {
     harness = await startHarness();
     harness.simulator.faults.add({
@@ -141,3 +160,52 @@ describe("what crosses the gateway", () => {
     expect(response.headers.get("x-upstream-hint")).toBe("kept");
   });
 });
+
+describe("operator-allowed extra paths", () => {
+  it("are forwarded authenticated, with the upstream key, and streamed back unchanged", async () => {
+    harness = await startHarness({ config: { server: { allowedPaths: ["/api/v1/models"] } } });
+    const response = await fetch(`${harness.url}/api/v1/models/list?x=1`, { headers: harness.auth("acme") });
+    // The simulator does not know the path: its own 404 envelope comes back as it sent it.
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error?: unknown }).error).toBeUndefined();
+    const seen = harness.simulator.stats.requests.at(-1);
+    expect(seen?.path).toBe("/api/v1/models/list?x=1");
+    expect(seen?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
+    const anonymous = await fetch(`${harness.url}/api/v1/models/list`);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it("never carry a dot-segment path past governance to another endpoint", async () => {
+    harness = await startHarness({ config: { server: { allowedPaths: ["/api/v1/models"] } } });
+    for (const path of [
+      "/api/v1/models/../generateTask/nano-banana",
+      "/api/v1/models/%2e%2e/apikeys/current-balance",
+    ]) {
+      const response = await rawRequest(harness.url, path, harness.auth("acme").authorization);
+      expect(response, path).toBe(404);
+    }
+    expect(harness.simulator.stats.count()).toBe(0);
+  });
+});
+
+/** node:http with an explicit path keeps it exactly as written (a URL string would resolve the dot segments). */
+function rawRequest(base: string, path: string, authorization: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        hostname,
+        port,
+        path,
+        method: "POST",
+        headers: { authorization, "content-type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end('{"input":{"prompt":"p"}}');
+  });
+}

@@ -171,7 +171,8 @@ describe("request spans", () => {
     const upstream = childrenOf(span).find((s) => s.name === "apixo.upstream");
     expect(upstream?.status.code).toBe(SpanStatusCode.ERROR);
     expect(upstream?.attributes["apixo.upstream_failure"]).toBe("reset");
-    expect(childrenOf(span).map((s) => s.name)).toContain("apixo.store release");
+    // A reset after sending leaves the outcome unknown: the reservation is kept, not released.
+    expect(childrenOf(span).map((s) => s.name)).not.toContain("apixo.store release");
   });
 
   it("continues the client's trace when it sends a traceparent", async () => {

@@ -27,7 +27,12 @@ describe("the account-wide budget across gateway processes", () => {
           // A bucket that cannot refill during the test: exactly its burst may reach APIXO.
           protection: { account: { requestsPerMinute: 0.06, burst: 10, maxInFlightTasks: null } },
         },
-        store: { kind: "redis", redisUrl: inject("redisUrl"), keyPrefix: `acctp${randomUUID().slice(0, 8)}` },
+        store: {
+          kind: "redis",
+          redisUrl: inject("redisUrl"),
+          keyPrefix: `acctp${randomUUID().slice(0, 8)}`,
+          commandTimeoutMs: 5_000,
+        },
         tenants: Object.entries(keys).map(([id, key]) => ({
           id,
           keys: [{ hash: hashGatewayKey(key) }],

@@ -76,6 +76,16 @@ describe("an invalid configuration is refused with every problem and its path", 
     });
   }
 
+  it("never echoes a secret pasted where an upstream alias belongs", () => {
+    const text = readFileSync(join(FIXTURES, "valid.yaml"), "utf8").replace(
+      "upstreamKey: main",
+      "upstreamKey: sk-live-0123456789abcdef",
+    );
+    const problems = problemsOf(text);
+    expect(problems.some((p) => p.startsWith("tenants[0].upstreamKey"))).toBe(true);
+    expect(problems.join("\n")).not.toContain("sk-live-0123456789abcdef");
+  });
+
   it("reports an unreadable file as a problem, not a crash", async () => {
     await expect(loadConfigFile("/nonexistent/gateway.yaml")).rejects.toThrow(/cannot read the file/);
   });
