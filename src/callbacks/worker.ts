@@ -6,7 +6,7 @@ import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
 import { AllowList } from "./addresses.js";
-import { confirmCallback } from "./confirm.js";
+import { confirmCallback, type Confirmation } from "./confirm.js";
 import { backoffMs, deliverOnce } from "./deliver.js";
 import type { CallbackJob, CallbackRoute, CallbackStore } from "./store.js";
 import type { HostResolver, UrlPolicy } from "./urlGuard.js";
@@ -168,20 +168,46 @@ export class CallbackWorker {
         "callback body contradicts statusTask",
       );
     }
-    const { outcome } = result;
-    const task = await this.deps.governor.record("callback_get_task", (s) =>
-      s.getTask(route.tenantId, outcome.taskId),
-    );
-    if (task !== null && task !== undefined) {
-      const cache = result.fromStatus && snapshot.config.upstream.protection.statusCache;
-      await settleOutcome(this.deps, snapshot.config, task, {
-        state: outcome.state,
-        failCode: outcome.failCode,
-        costTimeMs: outcome.costTimeMs,
-        ...(cache ? { answer: { status: 200, contentType: "application/json", body: result.envelope } } : {}),
-      });
+    try {
+      await this.settle(route, result, snapshot);
+    } catch (err) {
+      // Callback-mode tenants do not poll, so nothing else would ever settle (refund) this task: try again.
+      const attempts = job.attempts + 1;
+      const next = this.retryOrGiveUp(attempts);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.deps.logger.warn(
+        { event: "callback_settle_failed", ...log, reason },
+        "settling a callback failed",
+      );
+      if (next.giveUp) {
+        this.deps.events.callbackFinished({ tenant: route.tenantId, outcome: "rejected", durationMs: 0 });
+        await this.deps.store.finish(job, "forget");
+      } else await this.deps.store.reschedule(job, { stage: "confirm", attempts }, next.delayMs);
+      return;
     }
     await this.deliver(job, route, result.envelope.toString("utf8"));
+  }
+
+  /** Settles as a poll would; throws when the store could not do it (a fault, not a decision). */
+  private async settle(
+    route: CallbackRoute,
+    result: Extract<Confirmation, { kind: "confirmed" }>,
+    snapshot: Snapshot,
+  ): Promise<void> {
+    const { outcome } = result;
+    const task = await this.deps.governor.decideStrict("callback_get_task", (s) =>
+      s.getTask(route.tenantId, outcome.taskId),
+    );
+    if (task === null) return;
+    const cache = result.fromStatus && snapshot.config.upstream.protection.statusCache;
+    const unsettled = task.state === "pending" || task.state === "expired";
+    const settled = await settleOutcome(this.deps, snapshot.config, task, {
+      state: outcome.state,
+      failCode: outcome.failCode,
+      costTimeMs: outcome.costTimeMs,
+      ...(cache ? { answer: { status: 200, contentType: "application/json", body: result.envelope } } : {}),
+    });
+    if (unsettled && settled === undefined) throw new Error("the limit store did not settle the task");
   }
 
   private async deliver(job: CallbackJob, route: CallbackRoute, envelope: string): Promise<void> {

@@ -1,5 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { afterEach, describe, expect, inject, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { MemoryStore } from "../../src/limits/memory.js";
+import { StoreUnavailable } from "../../src/limits/store.js";
 import type { Harness } from "../helpers/gatewayHarness.js";
 import {
   CALLBACK_SECRET,
@@ -175,5 +178,30 @@ describe("delivery retries", () => {
       async () => (await metricValue(harness!, "callbacks_total", { outcome: "failed" })) === 1,
     );
     expect(receiver.deliveries).toHaveLength(2);
+  });
+});
+
+describe("a callback whose settlement fails", () => {
+  it("is settled on a later try and delivered once: the failed task is still refunded", async () => {
+    receiver = await startReceiver();
+    const clock = systemClock;
+    const store = new MemoryStore({ clock });
+    const settle = store.settleTask.bind(store);
+    let failures = 0;
+    store.settleTask = (request) => {
+      if (failures === 0) {
+        failures += 1;
+        return Promise.reject(new StoreUnavailable("simulated store fault while settling"));
+      }
+      return settle(request);
+    };
+    harness = await startCallbackHarness({ gateway: { store } });
+    const { taskId } = await submitCallback(harness, receiver.url, "please sim:violation");
+    await eventually(() => receiver!.deliveries.length === 1);
+    await pause(100);
+    expect(failures).toBe(1);
+    expect(receiver.deliveries).toHaveLength(1);
+    expect(await store.getTask("acme", taskId!)).toMatchObject({ state: "failed", refundedMicros: PRICE });
+    expect(harness.logs.lines.some((l) => l.includes('"callback_settle_failed"'))).toBe(true);
   });
 });
