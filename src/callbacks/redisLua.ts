@@ -1,7 +1,6 @@
 /**
  * Lua for the callback due-queue. The queue's keys share the hash tag `{cbq}` (one cluster slot for the whole
- * queue, separate from the tenants' slots): the due zset is declared, and job hashes are `<jobPrefix><id>` in
- * the same slot. Time comes from Redis TIME, so replicas with skewed clocks agree on what is due.
+ * queue, separate from the tenants' slots). Every key a script touches is passed in KEYS. Time comes from Redis TIME, so replicas with skewed clocks agree on what is due.
  */
 
 const NOW = `local t = redis.call('TIME')
@@ -17,24 +16,27 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 return 1`;
 
-/** KEYS: due. ARGV: leaseMs, limit, jobPrefix, lease. Returns the claimed jobs as flat HGETALL arrays. */
+/** KEYS: due. ARGV: limit. The ids due now (Redis time), oldest first; claiming is a second, per-job step. */
+export const DUE = `${NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))`;
+
+/**
+ * KEYS: due, job. ARGV: id, leaseMs, lease. Claims one job if it is still due (another replica's claim has
+ * moved its score past now) and still queued; returns its fields plus `id`, or nil.
+ */
 export const CLAIM = `${NOW}
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
-local out = {}
-for _, id in ipairs(ids) do
-  local key = ARGV[3] .. id
-  if redis.call('HGET', key, 'state') ~= 'queued' then
-    redis.call('ZREM', KEYS[1], id)
-  else
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), id)
-    redis.call('HSET', key, 'lease', ARGV[4])
-    local fields = redis.call('HGETALL', key)
-    fields[#fields + 1] = 'id'
-    fields[#fields + 1] = id
-    out[#out + 1] = fields
-  end
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > now then return nil end
+if redis.call('HGET', KEYS[2], 'state') ~= 'queued' then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return nil
 end
-return out`;
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('HSET', KEYS[2], 'lease', ARGV[3])
+local fields = redis.call('HGETALL', KEYS[2])
+fields[#fields + 1] = 'id'
+fields[#fields + 1] = ARGV[1]
+return fields`;
 
 /** KEYS: due, job. ARGV: id, lease, delayMs, stage, attempts, envelope ('' = none). 1 = done, 0 = lease lost. */
 export const RESCHEDULE = `${NOW}
@@ -61,6 +63,7 @@ return 1`;
 
 export const CALLBACK_SCRIPTS = {
   callbackEnqueue: ENQUEUE,
+  callbackDue: DUE,
   callbackClaim: CLAIM,
   callbackReschedule: RESCHEDULE,
   callbackFinish: FINISH,

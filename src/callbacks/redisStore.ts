@@ -9,7 +9,6 @@ export function callbackKeys(prefix: string) {
   return {
     route: (tenantId: string, token: string) => `${prefix}:{${tenantId}}:cb:${token}`,
     due: `${prefix}:{cbq}:due`,
-    jobPrefix: `${prefix}:{cbq}:job:`,
     job: (id: string) => `${prefix}:{cbq}:job:${id}`,
   };
 }
@@ -124,13 +123,19 @@ export class RedisCallbackStore implements CallbackStore {
   }
 
   async claim(leaseMs: number, limit: number): Promise<readonly CallbackJob[]> {
-    const reply = await this.run(
-      "callbackClaim",
-      [this.keys.due],
-      [String(leaseMs), String(limit), this.keys.jobPrefix, randomUUID()],
+    const due = await this.run("callbackDue", [this.keys.due], [String(limit)]);
+    if (!Array.isArray(due)) return [];
+    const lease = randomUUID();
+    const claimed = await Promise.all(
+      due.map((id) =>
+        this.run(
+          "callbackClaim",
+          [this.keys.due, this.keys.job(String(id))],
+          [String(id), String(leaseMs), lease],
+        ),
+      ),
     );
-    if (!Array.isArray(reply)) return [];
-    return reply.map(jobFrom).filter((job) => job !== undefined);
+    return claimed.map(jobFrom).filter((job) => job !== undefined);
   }
 
   async reschedule(job: CallbackJob, update: JobUpdate, delayMs: number): Promise<boolean> {
