@@ -1,4 +1,4 @@
-import { lookup } from "node:dns/promises";
+import { Resolver } from "node:dns/promises";
 import { forbiddenReason, parseAddress, type AllowList } from "./addresses.js";
 
 /** One resolved address, as dns.lookup({all: true}) gives it. */
@@ -10,9 +10,22 @@ export interface ResolvedAddress {
 /** Name resolution, injectable so tests resolve names locally (no outside traffic). */
 export type HostResolver = (host: string) => Promise<readonly ResolvedAddress[]>;
 
+const DNS_TIMEOUT_MS = 2_000;
+
+/**
+ * Tenants' host names are resolved over DNS (c-ares) with a timeout, not with getaddrinfo: a slow,
+ * tenant-controlled name server could otherwise hold libuv's four threads that the gateway's own upstream
+ * connections also need. Names only in /etc/hosts do not resolve here, which keeps internal names out too.
+ */
 export const systemResolver: HostResolver = async (host) => {
-  const found = await lookup(host, { all: true, verbatim: true });
-  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  const resolver = new Resolver({ timeout: DNS_TIMEOUT_MS, tries: 2 });
+  const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+  const found: ResolvedAddress[] = [
+    ...(v4.status === "fulfilled" ? v4.value.map((address) => ({ address, family: 4 as const })) : []),
+    ...(v6.status === "fulfilled" ? v6.value.map((address) => ({ address, family: 6 as const })) : []),
+  ];
+  if (found.length === 0) throw new Error(`${host} does not resolve`);
+  return found;
 };
 
 export interface UrlPolicy {
