@@ -79,7 +79,7 @@ while true; do
 
   # Refused on purpose: unknown key (401), a model tiny may not use (403), a body without input (400).
   if [ $((round % 10)) -eq 0 ]; then
-    submit "agw_not-a-real-key-0000000000000000000000000000" nano-banana "x" >/dev/null
+    submit "agw_unknown" nano-banana "x" >/dev/null
     submit "$TINY" sora-2 "not allowed" >/dev/null
     curl -s -o /dev/null -X POST "$GATEWAY_URL/api/v1/generateTask/nano-banana" \
       -H "Authorization: Bearer $ACME" -H "Content-Type: application/json" -d '{}'
