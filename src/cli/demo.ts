@@ -33,7 +33,20 @@ export async function demoCommand(options: { port: number; simulatorPort: number
     ],
   });
   const logger = createLogger(process.env.LOG_LEVEL ?? "warn");
-  const gateway = await startGateway({ config, logger });
+  let gateway;
+  try {
+    gateway = await startGateway({ config, logger });
+  } catch (err) {
+    await simulator.close();
+    if (typeof err === "object" && err !== null && "code" in err && err.code === "EADDRINUSE") {
+      process.stderr.write(
+        `Port ${options.port} is in use: run it on another one, e.g. npm run demo -- --port 8081\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
   const base = gateway.url.replace("127.0.0.1", "localhost");
   process.stdout.write(
     [

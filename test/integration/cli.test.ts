@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
@@ -82,4 +83,17 @@ describe("npm run demo", () => {
     expect(stdout).toContain('"resultUrls');
     expect(stdout).toContain('{"code":200,"message":"success","data":4.97}');
   }, 30_000);
+
+  it("says which port is busy instead of crashing when the gateway's port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const result = await cli(["demo", "--port", String(port)]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`Port ${port} is in use`);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
 });
