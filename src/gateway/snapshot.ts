@@ -1,7 +1,8 @@
 import { findModel } from "../apixo/models.js";
 import { buildPriceTable, usdToMicros, type PriceTable } from "../apixo/prices.js";
 import type { GatewayConfig, TenantConfig } from "../config/schema.js";
-import type { BucketSpec } from "../limits/store.js";
+import { accountLimitsFor, accountSlotOf } from "../config/protection.js";
+import type { AccountLimits, BucketSpec } from "../limits/store.js";
 import { TenantDirectory } from "../tenants/directory.js";
 
 /** What one tenant's config means at request time, precomputed once per config load. */
@@ -14,6 +15,10 @@ export interface TenantPolicy {
   readonly unpricedChargeMicros: number | null;
   readonly statusBuckets: readonly BucketSpec[];
   readonly balanceBuckets: readonly BucketSpec[];
+  /** The shared limits of the tenant's upstream key; undefined when account budgets are off. */
+  readonly account: AccountLimits | undefined;
+  /** Where a release gives the account's in-flight slot back; undefined when that cap is off. */
+  readonly accountSlot: { readonly upstream: string } | undefined;
   submitBuckets(model: string): readonly BucketSpec[];
 }
 
@@ -34,7 +39,7 @@ export function canonicalModel(name: string): string {
   return findModel(name)?.id ?? name;
 }
 
-function buildPolicy(tenant: TenantConfig, upstreamKey: string): TenantPolicy {
+function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstreamKey: string): TenantPolicy {
   const { limits } = tenant;
   const bucket = (name: string, b: { ratePerSec: number; burst: number }): BucketSpec => ({
     name,
@@ -58,6 +63,8 @@ function buildPolicy(tenant: TenantConfig, upstreamKey: string): TenantPolicy {
       tenant.unpricedModels === "reject" ? null : usdToMicros(tenant.unpricedModels.chargeUsd),
     statusBuckets: [bucket("status", limits.status)],
     balanceBuckets: [bucket("balance", limits.balance)],
+    account: accountLimitsFor(config, tenant.upstreamKey),
+    accountSlot: accountSlotOf(config, tenant.upstreamKey),
     submitBuckets: (model) => perModel.get(model) ?? submitOnly,
   };
 }
@@ -69,7 +76,7 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
     const upstreamKey = keys.get(tenant.upstreamKey);
     // crossCheck guarantees the alias exists; a missing one here is a bug, not a user error.
     if (upstreamKey === undefined) throw new Error(`tenant ${tenant.id}: unknown upstream alias`);
-    policies.set(tenant.id, buildPolicy(tenant, upstreamKey));
+    policies.set(tenant.id, buildPolicy(config, tenant, upstreamKey));
   }
   return {
     config,

@@ -1,30 +1,9 @@
 import type { Response } from "express";
-import type { GatewayConfig } from "../config/schema.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { RequestContext } from "../http/context.js";
-import type { AccountDenial, AccountLimits } from "../limits/store.js";
+import type { AccountDenial } from "../limits/store.js";
 import { setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
-
-/** The shared limits of one upstream key from `upstream.protection.account`; undefined when both are off. */
-export function accountLimitsFor(config: GatewayConfig, upstream: string): AccountLimits | undefined {
-  const { requestsPerMinute, burst, maxInFlightTasks } = config.upstream.protection.account;
-  if (requestsPerMinute === null && maxInFlightTasks === null) return undefined;
-  return {
-    upstream,
-    bucket:
-      requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
-    maxInFlight: maxInFlightTasks,
-  };
-}
-
-/** Where a settle or release gives an account in-flight slot back (only when that cap is on). */
-export function accountSlotOf(
-  config: GatewayConfig,
-  upstream: string,
-): { readonly upstream: string } | undefined {
-  return config.upstream.protection.account.maxInFlightTasks === null ? undefined : { upstream };
-}
 
 /**
  * 429 because the shared APIXO account, not the tenant, is at its limit: said so in the message, counted as

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from "../config/schema.js";
 import type { RequestContext } from "../http/context.js";
 import type { SettleResult, StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
-import { accountSlotOf } from "./account.js";
+import { accountSlotOf } from "../config/protection.js";
 import type { ProxyDeps } from "./deps.js";
 
 export interface ObservedOutcome {

@@ -6,7 +6,7 @@ import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
-import { accountDeniedError, accountLimitsFor } from "./account.js";
+import { accountDeniedError } from "./account.js";
 import { settleObserved } from "./settle.js";
 import { answerFromCache, answerPaced, fetchStatus, rememberForPacing, toStored } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
@@ -33,7 +33,7 @@ export function statusHandler(deps: ProxyDeps) {
     ctx.taskId = taskId;
     const upstream = policy.tenant.upstreamKey;
     const protection = ctx.snapshot.config.upstream.protection;
-    const account = accountLimitsFor(ctx.snapshot.config, upstream);
+    const { account } = policy;
 
     // Strict: without the ledger the gateway cannot tell whose task this is (never fail open here).
     const decision = await deps.governor.decideStrict("admit_status", (store) =>

@@ -13,7 +13,7 @@ import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
-import { accountDeniedError, accountLimitsFor, accountSlotOf } from "./account.js";
+import { accountDeniedError } from "./account.js";
 import { callProtected } from "./protectedCall.js";
 import { UpstreamError } from "./upstreamError.js";
 
@@ -62,25 +62,18 @@ export function submitHandler(deps: ProxyDeps) {
     const parsed = parseJsonBody(body);
     const validation = validateSubmit(findModel(model), parsed);
     if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
+    const canonical = canonicalModel(model);
     // Callback mode: the tenant's URL is checked and swapped for the gateway's (src/callbacks).
     const callback =
       validation.requestType === "callback"
-        ? await deps.callbacks.prepare(
-            ctx.snapshot,
-            policy,
-            canonicalModel(model),
-            validation.callbackUrl,
-            body,
-          )
+        ? await deps.callbacks.prepare(ctx.snapshot, policy, canonical, validation.callbackUrl, body)
         : undefined;
     const costMicros = costOf(ctx, policy, model, parsed);
     const idempotencyKey = idempotencyKeyOf(req);
     const { governance } = ctx.snapshot.config;
     const reservationId = randomUUID();
-    const canonical = canonicalModel(model);
     const upstream = policy.tenant.upstreamKey;
-    const account = accountLimitsFor(ctx.snapshot.config, upstream);
-    const accountSlot = accountSlotOf(ctx.snapshot.config, upstream);
+    const { account, accountSlot } = policy;
 
     const admit = (): Promise<SubmitDecision | { kind: "unguarded" }> =>
       deps.governor.decide("admit_submit", (store) =>
