@@ -13,7 +13,6 @@ import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Contexts } from "../http/context.js";
 import { createApp } from "../http/app.js";
-import { DayWindowCache } from "../limits/days.js";
 import { Governor } from "../limits/governor.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { BalanceCache } from "../proxy/balanceCache.js";
@@ -72,12 +71,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const clock = options.clock ?? systemClock;
   const store = options.store ?? (await createStore(config.store, clock, logger));
   const registry = options.registry ?? new Registry();
-  const days = new DayWindowCache();
   const metrics = createMetrics({
     registry,
     snapshot: () => holder.snapshot(),
     store,
-    today: (timeZone) => days.get(timeZone, clock.now()).today,
+    // The governor's day windows: budget gauges and admissions agree on which day "today" is.
+    today: (timeZone) => governor.dayWindow(timeZone).today,
     // Read once: flipping it at runtime would leave both label schemes' series side by side.
     tenantLabel: config.telemetry.tenantLabel,
     logger,
