@@ -47,6 +47,11 @@ export function answerFromCache(
   return true;
 }
 
+/** How long this task is still too young to have finished, by the pacing settings in force (0: not paced). */
+function pacingWaitMs(deps: ProxyDeps, ctx: RequestContext, task: TaskRecord): number {
+  return earlyPollWaitMs(ctx.snapshot.config.upstream.protection.earlyPollPacing, task, deps.clock.now());
+}
+
 /** Early-poll pacing: a poll long before the task can have finished gets the last known answer. */
 export function answerPaced(
   deps: ProxyDeps,
@@ -55,11 +60,7 @@ export function answerPaced(
   task: TaskRecord,
   upstream: string,
 ): boolean {
-  const waitMs = earlyPollWaitMs(
-    ctx.snapshot.config.upstream.protection.earlyPollPacing,
-    task,
-    deps.clock.now(),
-  );
+  const waitMs = pacingWaitMs(deps, ctx, task);
   if (waitMs === 0) return false;
   const last = deps.protection.lastKnown.get(pollKey(upstream, task.model, task.taskId));
   if (last === undefined) return false;
@@ -80,11 +81,7 @@ export function rememberForPacing(
   upstream: string,
   answer: UpstreamAnswer,
 ): void {
-  const waitMs = earlyPollWaitMs(
-    ctx.snapshot.config.upstream.protection.earlyPollPacing,
-    task,
-    deps.clock.now(),
-  );
+  const waitMs = pacingWaitMs(deps, ctx, task);
   if (waitMs === 0 || answer.status !== 200) return;
   deps.protection.lastKnown.remember(pollKey(upstream, task.model, task.taskId), toStored(answer), waitMs);
 }

@@ -84,36 +84,34 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
   const reader = new BudgetReader(options);
   const { registers, name, tenantLabel } = options;
 
-  const spendToday: Gauge = new Gauge({
-    name: name("spend_today_usd"),
-    help: "Spend of the tenant's current day (its time zone) as counted against its cap, in USD, read from the limit store.",
-    labelNames: ["tenant"],
-    registers,
-    collect: async () => {
-      const { tenants } = await reader.read();
-      spendToday.reset();
-      setAll(
-        spendToday,
-        tenantLabel,
-        tenants.map((t) => [t.tenantId, t.spentMicros / 1e6]),
-      );
-    },
-  });
-  const inFlight: Gauge = new Gauge({
-    name: name("tasks_in_flight"),
-    help: "Tasks submitted and not yet seen to finish, read from the limit store.",
-    labelNames: ["tenant"],
-    registers,
-    collect: async () => {
-      const { tenants } = await reader.read();
-      inFlight.reset();
-      setAll(
-        inFlight,
-        tenantLabel,
-        tenants.map((t) => [t.tenantId, t.inFlight]),
-      );
-    },
-  });
+  // Both read the same per-scrape store snapshot (BudgetReader shares one read between them).
+  const storeGauge = (metric: string, help: string, value: (t: TenantSnapshot) => number): void => {
+    const gauge: Gauge = new Gauge({
+      name: name(metric),
+      help,
+      labelNames: ["tenant"],
+      registers,
+      collect: async () => {
+        const { tenants } = await reader.read();
+        gauge.reset();
+        setAll(
+          gauge,
+          tenantLabel,
+          tenants.map((t) => [t.tenantId, value(t)]),
+        );
+      },
+    });
+  };
+  storeGauge(
+    "spend_today_usd",
+    "Spend of the tenant's current day (its time zone) as counted against its cap, in USD, read from the limit store.",
+    (t) => t.spentMicros / 1e6,
+  );
+  storeGauge(
+    "tasks_in_flight",
+    "Tasks submitted and not yet seen to finish, read from the limit store.",
+    (t) => t.inFlight,
+  );
   const cap: Gauge = new Gauge({
     name: name("spend_cap_usd"),
     help: "The tenant's daily spend cap in USD (no series for uncapped tenants).",
