@@ -1,7 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { resolve } from "node:path";
+import { freePort } from "../test/helpers/ports.js";
+
+export { freePort };
 
 /** Child processes the bench owns: each is stopped by its own pid, never by name. */
 export interface Proc {
@@ -18,23 +21,6 @@ export const BUILD_DIR = resolve(RESULTS_DIR, "dist");
 export const MAIN_JS = resolve(BUILD_DIR, "cli/main.js");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
-
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.on("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      if (address === null || typeof address === "string") {
-        fail(new Error("no port"));
-        return;
-      }
-      server.close(() => {
-        done(address.port);
-      });
-    });
-  });
-}
 
 /** Compiles src/ with tsconfig.build.json into bench/results/dist (not dist/, which others may be using). */
 export function buildGateway(): void {
