@@ -6,6 +6,9 @@ import { scrapeGauge, startGatewayProcess, UPSTREAM_KEY, type Gateway } from "./
 import { Client, closedLoop, openLoop, type LoadResult } from "./load.js";
 import {
   buildGateway,
+  freePort,
+  ROOT,
+  spawnProc,
   redisScriptCalls,
   cpuMicros,
   loadAverage,
@@ -35,6 +38,8 @@ const { values: opts } = parseArgs({
     profile: { type: "boolean", default: false },
     "wait-idle": { type: "string" },
     "keep-logs": { type: "boolean", default: false },
+    "no-floor": { type: "boolean", default: false },
+    "gateway-node-args": { type: "string", default: "" },
   },
 });
 
@@ -43,6 +48,8 @@ const duration = Number(opts.duration ?? (opts.soak ? "600" : "30"));
 const warmup = Number(opts.warmup);
 const saturationSec = Number(opts.saturation);
 const concurrency = Number(opts.concurrency);
+/** Extra node flags for every gateway process (e.g. "--max-semi-space-size=32"), to measure a setting. */
+const gatewayNodeArgs = opts["gateway-node-args"].split(" ").filter((arg) => arg !== "");
 const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\..*/, "");
 
 async function waitIdle(threshold: number): Promise<void> {
@@ -108,13 +115,50 @@ async function gatewayScenario(
     redisUrl,
     tenants,
     logFile,
-    nodeArgs,
+    nodeArgs: [...gatewayNodeArgs, ...nodeArgs],
     ...(sink === undefined ? {} : { otlpEndpoint: sink.url }),
   });
   return {
     report: { name, description, tenants, tracing: sink !== undefined },
     client: new Client({ name, url: gateway.url, authorization: `Bearer ${gateway.key}` }),
     gateway,
+    logFile,
+  };
+}
+
+/** A bare Node.js proxy (bench/floorProxy.ts): what any Node proxy pays here before doing any work of its own. */
+async function floorScenario(
+  name: string,
+  description: string,
+  simulatorUrl: string,
+  extra: readonly string[],
+): Promise<Scenario> {
+  const port = await freePort();
+  const slug = name.replaceAll(/[^a-z0-9]+/g, "-");
+  const logFile = resolve(RESULTS_DIR, `${stamp}-${slug}.audit.log`);
+  const proc = await spawnProc({
+    name: slug,
+    stdoutFile: logFile,
+    command: process.execPath,
+    args: [
+      "--import",
+      "tsx",
+      resolve(ROOT, "bench/floorProxy.ts"),
+      "--port",
+      String(port),
+      "--upstream",
+      simulatorUrl,
+      "--key",
+      UPSTREAM_KEY,
+      ...extra,
+    ],
+    port,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    report: { name, description, tenants: undefined, tracing: false },
+    client: new Client({ name, url, authorization: "Bearer floor" }),
+    gateway: { proc, url, metricsUrl: "", key: "" },
     logFile,
   };
 }
@@ -189,6 +233,19 @@ async function main(): Promise<void> {
       gateway: undefined,
       logFile: undefined,
     });
+    if (!opts["no-floor"]) {
+      scenarios.push(
+        await floorScenario("f0 floor proxy", "bare node:http proxy, keep-alive, no work", simulator.url, []),
+      );
+      scenarios.push(
+        await floorScenario(
+          "f1 floor+redis+log",
+          "as f0, plus one trivial Lua call and one sync log line per request",
+          simulator.url,
+          ["--redis", redis.url, "--log"],
+        ),
+      );
+    }
     scenarios.push(
       await gatewayScenario(
         "b gateway",
