@@ -1,9 +1,16 @@
-import type { Agent, ClientRequest, IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { Agent as HttpsAgent } from "node:https";
+import {
+  request as httpRequest,
+  type Agent,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from "node:http";
+import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
-import { createProxyMiddleware, type RequestHandler } from "http-proxy-middleware";
 import type { Clock } from "../clock.js";
-import { downstreamHeaders, upstreamRemovals } from "./headers.js";
+import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamError } from "./upstreamError.js";
 
 export interface UpstreamAnswer {
@@ -25,18 +32,6 @@ export interface ForwardOptions {
   readonly timeoutMs?: number;
 }
 
-interface Job {
-  readonly mode: "buffer" | "stream";
-  readonly options: ForwardOptions;
-  readonly startedMs: number;
-  readonly resolve: (answer: UpstreamAnswer) => void;
-  readonly reject: (err: UpstreamError) => void;
-  timer: NodeJS.Timeout | undefined;
-  proxyReq: ClientRequest | undefined;
-  timedOut: boolean;
-  settled: boolean;
-}
-
 export interface ForwarderSettings {
   readonly baseUrl: string;
   readonly agent: Agent | HttpsAgent;
@@ -47,38 +42,32 @@ export interface ForwarderSettings {
   readonly clock: Clock;
 }
 
+type Mode = "buffer" | "stream";
+
 /**
- * Forwards one request to APIXO through http-proxy-middleware, with keep-alive and without re-serialising
- * anything. `exchange` buffers the (small) answer for the caller to read and send; `stream` pipes it through.
+ * Forwards one request to APIXO over a keep-alive pool, without re-serialising anything. `exchange` buffers
+ * the (small) answer for the caller to read and send; `stream` pipes it through.
+ *
+ * This used to be http-proxy-middleware. Every governed route reads the client's body and APIXO's answer
+ * itself, so the proxy library only built the upstream request, and cost a tenth of the gateway's
+ * allocations and listeners per request doing it (docs/benchmarks.md has the profile). Building the request
+ * here is one `http.request` with the headers the gateway decides.
  */
 export class Forwarder {
-  private readonly jobs = new WeakMap<IncomingMessage, Job>();
-  /** The request's own `pipe`, kept across exchanges: a retried GET is sent again through the same `req`. */
-  private readonly pipes = new WeakMap<IncomingMessage, IncomingMessage["pipe"]>();
-  private readonly proxy: RequestHandler;
+  private readonly send: typeof httpRequest;
+  private readonly hostname: string;
+  private readonly port: string;
+  private readonly host: string;
+  private readonly basePath: string;
 
   constructor(private readonly settings: ForwarderSettings) {
-    this.proxy = createProxyMiddleware({
-      target: settings.baseUrl,
-      changeOrigin: true,
-      agent: settings.agent,
-      selfHandleResponse: true,
-      xfwd: false,
-      ejectPlugins: true,
-      plugins: [
-        (server) => {
-          server.on("proxyRes", (proxyRes, req, res) => {
-            this.onResponse(proxyRes, req, res);
-          });
-          server.on("error", (err, req) => {
-            this.fail(req, err);
-          });
-          server.on("econnreset", (err, req) => {
-            this.fail(req, err);
-          });
-        },
-      ],
-    });
+    const target = new URL(settings.baseUrl);
+    this.send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    // URL keeps IPv6 literals in brackets; the socket wants the bare address.
+    this.hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
+    this.port = target.port;
+    this.host = target.host;
+    this.basePath = target.pathname.replace(/\/+$/, "");
   }
 
   /** Sends the request and resolves with APIXO's whole answer; rejects with UpstreamError. */
@@ -93,71 +82,82 @@ export class Forwarder {
   }
 
   private start(
-    mode: Job["mode"],
+    mode: Mode,
     req: IncomingMessage,
     res: ServerResponse,
     options: ForwardOptions,
   ): Promise<UpstreamAnswer> {
     return new Promise<UpstreamAnswer>((resolve, reject) => {
-      const job: Job = {
-        mode,
-        options,
-        startedMs: this.settings.clock.monotonicMs(),
-        resolve,
-        reject,
-        timer: undefined,
-        proxyReq: undefined,
-        timedOut: false,
-        settled: false,
+      const startedMs = this.settings.clock.monotonicMs();
+      let settled = false;
+      let timedOut = false;
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(UpstreamError.classify(err, timedOut));
       };
-      this.jobs.set(req, job);
-      this.prepareRequest(req, job);
-      job.timer = setTimeout(() => {
-        job.timedOut = true;
-        job.proxyReq?.destroy();
-        this.fail(req, new Error("timeout"));
-      }, options.timeoutMs ?? this.settings.timeoutMs);
-      void this.proxy(req, res, () => {
-        this.fail(req, new Error("proxy declined the request"));
+      const succeed = (answer: Omit<UpstreamAnswer, "upstreamMs">): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve({ ...answer, upstreamMs: this.settings.clock.monotonicMs() - startedMs });
+      };
+
+      const upstream = this.send({
+        hostname: this.hostname,
+        port: this.port,
+        method: req.method,
+        path: this.basePath + (req.url ?? "/"),
+        headers: this.headersFor(req, mode, options),
+        agent: this.settings.agent,
       });
+      const timer = setTimeout(() => {
+        timedOut = true;
+        upstream.destroy();
+        fail(new Error("timeout"));
+      }, options.timeoutMs ?? this.settings.timeoutMs);
+      upstream.once("socket", (socket: Socket) => {
+        this.watchConnect(upstream, socket, fail);
+      });
+      upstream.once("error", fail);
+      upstream.once("response", (answer: IncomingMessage) => {
+        if (settled) answer.resume();
+        else if (mode === "stream") this.pipeAnswer(answer, res, options, succeed, fail);
+        else this.readAnswer(answer, succeed, fail);
+      });
+
+      if (options.body !== undefined) {
+        upstream.end(options.body);
+        return;
+      }
+      // Streamed body: a client that goes away mid-body must not leave a half-sent request upstream.
+      req.once("close", () => {
+        if (!req.complete) upstream.destroy(new Error("client aborted the request"));
+      });
+      req.pipe(upstream);
     });
   }
 
-  /**
-   * Headers are rewritten on `req` itself because http-proxy copies them synchronously when it builds the
-   * upstream request; its `proxyReq` event can fire after the body was already flushed (queued sockets).
-   */
-  private prepareRequest(req: IncomingMessage, job: Job): void {
-    for (const name of upstreamRemovals(req.headers)) Reflect.deleteProperty(req.headers, name);
-    req.headers.authorization = `Bearer ${job.options.upstreamKey}`;
-    req.headers["x-request-id"] = job.options.requestId;
+  private headersFor(req: IncomingMessage, mode: Mode, options: ForwardOptions): OutgoingHttpHeaders {
+    const set: Record<string, string> = {
+      host: this.host,
+      authorization: `Bearer ${options.upstreamKey}`,
+      "x-request-id": options.requestId,
+    };
     // A buffered answer is read by the gateway (task id, state), so it must arrive uncompressed; streamed
     // answers pass through as the client negotiated them.
-    if (job.mode === "buffer") req.headers["accept-encoding"] = "identity";
-    const body = job.options.body;
-    if (body !== undefined) req.headers["content-length"] = String(body.length);
-
-    // http-proxy pipes `req` into the upstream request; the body was already read, so hand over its bytes.
-    const pipeThrough = this.pipes.get(req) ?? req.pipe.bind(req);
-    this.pipes.set(req, pipeThrough);
-    req.pipe = <T extends NodeJS.WritableStream>(destination: T): T => {
-      const proxyReq = destination as unknown as ClientRequest;
-      job.proxyReq = proxyReq;
-      proxyReq.once("socket", (socket: Socket) => {
-        this.watchConnect(req, job, socket);
-      });
-      if (body === undefined) return pipeThrough(destination);
-      proxyReq.end(body);
-      return destination;
-    };
+    if (mode === "buffer") set["accept-encoding"] = "identity";
+    if (options.body !== undefined) set["content-length"] = String(options.body.length);
+    return upstreamHeaders(req.headers, set);
   }
 
-  private watchConnect(req: IncomingMessage, job: Job, socket: Socket): void {
+  private watchConnect(upstream: ClientRequest, socket: Socket, fail: (err: unknown) => void): void {
     if (!socket.connecting) return;
     const timer = setTimeout(() => {
       const err = Object.assign(new Error("connect timeout"), { code: "ECONNECT_TIMEOUT" });
-      job.proxyReq?.destroy(err);
-      this.fail(req, err);
+      upstream.destroy(err);
+      fail(err);
     }, this.settings.connectTimeoutMs);
     socket.once("connect", () => {
       clearTimeout(timer);
@@ -167,67 +167,54 @@ export class Forwarder {
     });
   }
 
-  private onResponse(proxyRes: IncomingMessage, req: IncomingMessage, res: ServerResponse): void {
-    const job = this.jobs.get(req);
-    if (job === undefined || job.settled) {
-      proxyRes.resume();
-      return;
-    }
-    const status = proxyRes.statusCode ?? 502;
-    if (job.mode === "stream") {
-      res.writeHead(status, { ...downstreamHeaders(proxyRes.headers), ...job.options.responseHeaders });
-      proxyRes.pipe(res);
-      proxyRes.once("end", () => {
-        this.succeed(req, job, { status, headers: proxyRes.headers, body: Buffer.alloc(0) });
-      });
-      proxyRes.once("error", (err) => {
-        res.destroy();
-        this.fail(req, err);
-      });
-      return;
-    }
+  private pipeAnswer(
+    answer: IncomingMessage,
+    res: ServerResponse,
+    options: ForwardOptions,
+    succeed: (answer: Omit<UpstreamAnswer, "upstreamMs">) => void,
+    fail: (err: unknown) => void,
+  ): void {
+    const status = answer.statusCode ?? 502;
+    res.writeHead(status, { ...downstreamHeaders(answer.headers), ...options.responseHeaders });
+    answer.pipe(res);
+    answer.once("end", () => {
+      succeed({ status, headers: answer.headers, body: EMPTY });
+    });
+    answer.once("error", (err) => {
+      res.destroy();
+      fail(err);
+    });
+  }
+
+  private readAnswer(
+    answer: IncomingMessage,
+    succeed: (answer: Omit<UpstreamAnswer, "upstreamMs">) => void,
+    fail: (err: unknown) => void,
+  ): void {
     const chunks: Buffer[] = [];
     let size = 0;
-    proxyRes.on("data", (chunk: Buffer) => {
+    answer.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > this.settings.maxAnswerBytes) {
-        proxyRes.destroy();
-        this.fail(
-          req,
-          new UpstreamError("bad_response", `upstream answer over ${this.settings.maxAnswerBytes} bytes`),
-        );
+        // Failed first: destroying emits "aborted", which would otherwise be taken for a reset.
+        fail(new UpstreamError("bad_response", `upstream answer over ${this.settings.maxAnswerBytes} bytes`));
+        answer.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    proxyRes.once("end", () => {
-      this.succeed(req, job, { status, headers: proxyRes.headers, body: Buffer.concat(chunks, size) });
+    answer.once("end", () => {
+      const body = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
+      succeed({ status: answer.statusCode ?? 502, headers: answer.headers, body });
     });
-    proxyRes.once("error", (err) => {
-      this.fail(req, err);
+    answer.once("error", fail);
+    answer.once("aborted", () => {
+      fail(new Error("upstream aborted the answer"));
     });
-    proxyRes.once("aborted", () => {
-      this.fail(req, new Error("upstream aborted the answer"));
-    });
-  }
-
-  private succeed(req: IncomingMessage, job: Job, answer: Omit<UpstreamAnswer, "upstreamMs">): void {
-    if (job.settled) return;
-    job.settled = true;
-    clearTimeout(job.timer);
-    this.jobs.delete(req);
-    job.resolve({ ...answer, upstreamMs: this.settings.clock.monotonicMs() - job.startedMs });
-  }
-
-  private fail(req: IncomingMessage, err: unknown): void {
-    const job = this.jobs.get(req);
-    if (job === undefined || job.settled) return;
-    job.settled = true;
-    clearTimeout(job.timer);
-    this.jobs.delete(req);
-    job.reject(UpstreamError.classify(err, job.timedOut));
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Writes a buffered upstream answer to the client: APIXO's status and bytes, minus what must not pass. */
 export function sendAnswer(

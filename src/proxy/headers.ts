@@ -19,18 +19,26 @@ const NOT_UPSTREAM = new Set(["authorization", "cookie", "x-forwarded-for", "x-f
 /** Never sent to the client: upstream cookies, and framing the gateway recomputes. */
 const NOT_DOWNSTREAM = new Set(["set-cookie", "content-length", "x-request-id"]);
 
-function connectionListed(headers: IncomingHttpHeaders): Set<string> {
+const NONE: ReadonlySet<string> = new Set();
+
+function connectionListed(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const value = headers.connection;
-  if (value === undefined) return new Set();
+  if (value === undefined) return NONE;
   return new Set(value.split(",").map((token) => token.trim().toLowerCase()));
 }
 
-/** Header names to remove from the request the proxy sends upstream. */
-export function upstreamRemovals(incoming: IncomingHttpHeaders): string[] {
+/** The client's headers as sent upstream: minus what must not pass, plus the gateway's own (`set` wins). */
+export function upstreamHeaders(
+  incoming: IncomingHttpHeaders,
+  set: Readonly<Record<string, string>>,
+): OutgoingHttpHeaders {
   const listed = connectionListed(incoming);
-  return Object.keys(incoming).filter(
-    (name) => HOP_BY_HOP.has(name) || NOT_UPSTREAM.has(name) || listed.has(name),
-  );
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(incoming)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || NOT_UPSTREAM.has(name) || listed.has(name)) continue;
+    out[name] = value;
+  }
+  return Object.assign(out, set);
 }
 
 /** The upstream response headers a client may see. */

@@ -1,0 +1,226 @@
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { systemClock } from "../../src/clock.js";
+import { Forwarder, type ForwardOptions, type UpstreamAnswer } from "../../src/proxy/forwarder.js";
+import { UpstreamError } from "../../src/proxy/upstreamError.js";
+
+/** What the upstream server saw of one request. */
+interface Seen {
+  readonly method: string | undefined;
+  readonly url: string | undefined;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: Buffer;
+  readonly complete: boolean;
+}
+
+const servers: Server[] = [];
+const agents: Agent[] = [];
+
+afterEach(async () => {
+  for (const agent of agents.splice(0)) agent.destroy();
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((done) => {
+          server.closeAllConnections();
+          server.close(() => {
+            done();
+          });
+        }),
+    ),
+  );
+});
+
+async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/** An upstream that records each request and answers with `answer`. */
+async function upstream(
+  answer: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; seen: Promise<Seen>[] }> {
+  const seen: Promise<Seen>[] = [];
+  const url = await listen((req, res) => {
+    const chunks: Buffer[] = [];
+    let record!: (s: Seen) => void;
+    seen.push(new Promise((r) => (record = r)));
+    const done = (): void => {
+      record({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+        complete: req.complete,
+      });
+    };
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.once("end", () => {
+      done();
+      answer(req, res);
+    });
+    req.once("aborted", done);
+  });
+  return { url, seen };
+}
+
+function forwarder(baseUrl: string, overrides: { maxAnswerBytes?: number } = {}): Forwarder {
+  const agent = new Agent({ keepAlive: true });
+  agents.push(agent);
+  return new Forwarder({
+    baseUrl,
+    agent,
+    timeoutMs: 2_000,
+    connectTimeoutMs: 1_000,
+    maxAnswerBytes: overrides.maxAnswerBytes ?? 1 << 20,
+    clock: systemClock,
+  });
+}
+
+/** A front server whose handler forwards every request and reports the outcome. */
+async function front(
+  fwd: Forwarder,
+  mode: "exchange" | "stream",
+  options: ForwardOptions,
+): Promise<{ url: string; outcome: Promise<UpstreamAnswer | number | UpstreamError> }> {
+  let report!: (o: UpstreamAnswer | number | UpstreamError) => void;
+  const outcome = new Promise<UpstreamAnswer | number | UpstreamError>((r) => (report = r));
+  const url = await listen((req, res) => {
+    const sent = mode === "exchange" ? fwd.exchange(req, res, options) : fwd.stream(req, res, options);
+    sent.then(
+      (answer) => {
+        report(answer);
+        if (mode === "exchange") res.end("forwarded");
+      },
+      (err: unknown) => {
+        report(err as UpstreamError);
+        if (!res.headersSent) res.writeHead(502).end();
+      },
+    );
+  });
+  return { url, outcome };
+}
+
+function send(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; headers: IncomingMessage["headers"]; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method: body === undefined ? "GET" : "POST", headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.once("end", () => {
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
+      });
+    });
+    req.once("error", reject);
+    req.end(body);
+  });
+}
+
+describe("the forwarder", () => {
+  it("sends the exact bytes to the base URL's path with the upstream key, target host and no client credentials", async () => {
+    const api = await upstream((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end('{"ok" : 1}'),
+    );
+    const body = Buffer.from('{ "input" :{"prompt":"caf\\u00e9"} }');
+    const { url, outcome } = await front(forwarder(`${api.url}/apixo/`), "exchange", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-1",
+      body,
+    });
+    await send(
+      url,
+      "/api/v1/generateTask/m?x=1",
+      {
+        authorization: "Bearer agw_client",
+        cookie: "session=1",
+        connection: "keep-alive, x-hop",
+        "x-hop": "drop me",
+        "accept-encoding": "gzip",
+        "x-custom": "kept",
+      },
+      "ignored: the forwarder sends options.body",
+    );
+    const seen = await api.seen[0];
+    expect(seen?.url).toBe("/apixo/api/v1/generateTask/m?x=1");
+    expect(seen?.method).toBe("POST");
+    expect(seen?.headers.host).toBe(new URL(api.url).host);
+    expect(seen?.headers.authorization).toBe("Bearer sk-upstream");
+    expect(seen?.headers["x-request-id"]).toBe("req-1");
+    expect(seen?.headers["accept-encoding"]).toBe("identity");
+    expect(seen?.headers["x-custom"]).toBe("kept");
+    expect(seen?.headers.cookie).toBeUndefined();
+    expect(seen?.headers["x-hop"]).toBeUndefined();
+    expect(seen?.body.equals(body)).toBe(true);
+    const answer = (await outcome) as UpstreamAnswer;
+    expect(answer.status).toBe(200);
+    expect(answer.body.toString()).toBe('{"ok" : 1}');
+  });
+
+  it("streams the client's body and APIXO's answer through, keeping the client's accept-encoding", async () => {
+    const api = await upstream((_req, res) =>
+      res.writeHead(201, { "x-up": "1", "set-cookie": "a=b" }).end("streamed"),
+    );
+    const { url } = await front(forwarder(api.url), "stream", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-2",
+      responseHeaders: { "x-gateway": "yes" },
+    });
+    const response = await send(url, "/api/v1/files", { "accept-encoding": "gzip" }, "client bytes");
+    const seen = await api.seen[0];
+    expect(seen?.body.toString()).toBe("client bytes");
+    expect(seen?.headers["accept-encoding"]).toBe("gzip");
+    expect(response).toMatchObject({ status: 201, body: "streamed" });
+    expect(response.headers["x-up"]).toBe("1");
+    expect(response.headers["x-gateway"]).toBe("yes");
+    expect(response.headers["set-cookie"]).toBeUndefined();
+  });
+
+  it("abandons the upstream request when the client goes away mid-body", async () => {
+    const api = await upstream((_req, res) => res.end("never"));
+    const { url, outcome } = await front(forwarder(api.url), "stream", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-3",
+    });
+    const req = request(`${url}/api/v1/upload`, {
+      method: "POST",
+      headers: { "content-length": "1000" },
+    });
+    req.on("error", () => undefined);
+    req.write("only part of the body");
+    const seen = api.seen;
+    await expect.poll(() => seen.length).toBe(1);
+    req.destroy();
+    expect((await seen[0])?.complete).toBe(false);
+    expect(await outcome).toBeInstanceOf(UpstreamError);
+  });
+
+  it("refuses an answer larger than it may hold in memory", async () => {
+    const api = await upstream((_req, res) => res.end("x".repeat(5_000)));
+    const { url, outcome } = await front(forwarder(api.url, { maxAnswerBytes: 1_000 }), "exchange", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-4",
+    });
+    await send(url, "/api/v1/statusTask/m?taskId=t", {});
+    const failure = await outcome;
+    expect(failure).toBeInstanceOf(UpstreamError);
+    expect((failure as UpstreamError).reason).toBe("bad_response");
+  });
+});
