@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { GatewayError, errorEnvelope, toGatewayError, type ErrorType } from "../errors/catalog.js";
 import type { RejectionReason } from "../telemetry/events.js";
@@ -12,6 +13,7 @@ import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.
 import { isAllowedPath } from "./allowedPaths.js";
 import { authenticate } from "./authenticate.js";
 import { finishRecord } from "./finish.js";
+import { matchGovernedRoute, type GovernedRoute } from "./governedRoutes.js";
 
 export interface AppDeps extends ProxyDeps {
   readonly snapshot: () => Snapshot;
@@ -19,31 +21,81 @@ export interface AppDeps extends ProxyDeps {
   readonly logger: Logger;
 }
 
-/**
- * The public port. A request's way through reads top to bottom:
- * context (request id) -> health -> authenticate -> route (validate, limits, proxy, settle) -> not found -> errors.
- */
 const CLIENT_CLOSED_REQUEST = 499;
 
-export function createApp(deps: AppDeps): express.Express {
+/**
+ * The public port. A request's way through reads top to bottom:
+ * begin (context, request id) -> governed endpoint? (authenticate, validate, limits, proxy, settle) ->
+ * otherwise express (health, callbacks, passthrough, not found) -> errors, all in one envelope.
+ */
+export function createApp(deps: AppDeps): RequestListener {
+  const handlers = {
+    submit: submitHandler(deps),
+    status: statusHandler(deps),
+    balance: balanceHandler(deps),
+  };
+  const governed = async (route: GovernedRoute, req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const ctx = deps.contexts.get(req);
+    ctx.operation = route.operation;
+    if (route.operation === "balance") {
+      authenticate(ctx, req);
+      await handlers.balance(req, res);
+      return;
+    }
+    ctx.model = route.model;
+    authenticate(ctx, req);
+    await handlers[route.operation](req, res, route.model);
+  };
+  const fail = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    failRequest(deps, err, req, res);
+  };
+  const app = expressApp(deps, governed, fail);
+
+  return (req, res) => {
+    const route = matchGovernedRoute(req.method, req.url);
+    if (route === undefined) {
+      app(req, res);
+      return;
+    }
+    begin(deps, req, res, () => {
+      governed(route, req, res).catch((err: unknown) => {
+        fail(err, req, res);
+      });
+    });
+  };
+}
+
+/** Every request's start: its context and request id, its span, and its audit line when it closes. */
+function begin(deps: AppDeps, req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  const ctx = deps.contexts.create(req, deps.snapshot(), deps.clock.monotonicMs());
+  res.setHeader("X-Request-Id", ctx.requestId);
+  ctx.span = startRequestSpan(req.method ?? "GET", req.headers);
+  // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
+  // its audit line too, with nginx's 499 when no answer had started.
+  res.once("close", () => {
+    const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+    const record = finishRecord(ctx, req.method ?? "GET", status, deps.clock.monotonicMs());
+    deps.events.requestFinished(record);
+    endRequestSpan(ctx.span, record);
+  });
+  runInSpan(ctx.span, next);
+}
+
+type Governed = (route: GovernedRoute, req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/** Everything but the canonical spelling of the governed endpoints (see governedRoutes.ts). */
+function expressApp(
+  deps: AppDeps,
+  governed: Governed,
+  fail: (err: unknown, req: IncomingMessage, res: ServerResponse) => void,
+): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
 
   app.use((req, res, next) => {
-    const ctx = deps.contexts.create(req, deps.snapshot(), deps.clock.monotonicMs());
-    res.setHeader("X-Request-Id", ctx.requestId);
-    ctx.span = startRequestSpan(req.method, req.headers);
-    // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
-    // its audit line too, with nginx's 499 when no answer had started.
-    res.once("close", () => {
-      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
-      const record = finishRecord(ctx, req.method, status, deps.clock.monotonicMs());
-      deps.events.requestFinished(record);
-      endRequestSpan(ctx.span, record);
-    });
-    runInSpan(ctx.span, next);
+    begin(deps, req, res, next);
   });
 
   app.get("/healthz", (_req, res) => {
@@ -56,32 +108,29 @@ export function createApp(deps: AppDeps): express.Express {
       .json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
   });
 
-  const auth = authenticate(deps);
-  const operation =
-    (name: "submit" | "status" | "balance") => (req: Request, _res: Response, next: NextFunction) => {
-      const ctx = deps.contexts.get(req);
-      ctx.operation = name;
-      const model = req.params.model;
-      if (typeof model === "string") ctx.model = model;
-      next();
-    };
-  app.post("/api/v1/generateTask/:model", operation("submit"), auth, submitHandler(deps));
-  app.get("/api/v1/statusTask/:model", operation("status"), auth, statusHandler(deps));
-  app.get("/api/v1/apikeys/current-balance", operation("balance"), auth, balanceHandler(deps));
+  const model = (req: Request): string => {
+    const value = req.params.model;
+    return typeof value === "string" ? value : "";
+  };
+  app.post("/api/v1/generateTask/:model", (req, res) =>
+    governed({ operation: "submit", model: model(req) }, req, res),
+  );
+  app.get("/api/v1/statusTask/:model", (req, res) =>
+    governed({ operation: "status", model: model(req) }, req, res),
+  );
+  app.get("/api/v1/apikeys/current-balance", (req, res) => governed({ operation: "balance" }, req, res));
   // APIXO's calls back for callback-mode tasks: no gateway key; the unguessable token is the credential.
   app.post("/callbacks/apixo/:token", (req, res) => deps.callbacks.receive(req, res));
 
   const passthrough = passthroughHandler(deps);
-  app.use((req, res, next) => {
-    const allowed = deps.contexts.get(req).snapshot.config.server.allowedPaths;
-    if (!isAllowedPath(req.url, allowed)) {
+  app.use(async (req, res, next) => {
+    const ctx = deps.contexts.get(req);
+    if (!isAllowedPath(req.url, ctx.snapshot.config.server.allowedPaths)) {
       next();
       return;
     }
-    auth(req, res, (err?: unknown) => {
-      if (err !== undefined) next(err);
-      else passthrough(req, res).catch(next);
-    });
+    authenticate(ctx, req);
+    await passthrough(req, res);
   });
 
   app.use((req) => {
@@ -92,23 +141,33 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const ctx = deps.contexts.get(req);
-    const error = bodyParserError(err) ?? toGatewayError(err);
-    ctx.errorType = error.type;
-    const reason = REJECTION_REASONS[error.type];
-    if (reason !== undefined) deps.events.rejected({ tenant: ctx.policy?.tenant.id, reason });
-    if (error.type === "INTERNAL") {
-      deps.logger.error({ requestId: ctx.requestId, err: error.cause }, "internal error");
-    }
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    if (error.retryAfterSec !== undefined) res.setHeader("Retry-After", String(error.retryAfterSec));
-    res.status(error.status).json(errorEnvelope(error, ctx.requestId));
+    fail(err, req, res);
   });
-
   return app;
+}
+
+/** The one way a request fails: counted, logged if it is a fault, and answered in the error envelope. */
+function failRequest(deps: AppDeps, err: unknown, req: IncomingMessage, res: ServerResponse): void {
+  const ctx = deps.contexts.get(req);
+  const error = bodyParserError(err) ?? toGatewayError(err);
+  ctx.errorType = error.type;
+  const reason = REJECTION_REASONS[error.type];
+  if (reason !== undefined) deps.events.rejected({ tenant: ctx.policy?.tenant.id, reason });
+  if (error.type === "INTERNAL") {
+    deps.logger.error({ requestId: ctx.requestId, err: error.cause }, "internal error");
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify(errorEnvelope(error, ctx.requestId));
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": String(Buffer.byteLength(body)),
+  };
+  if (error.retryAfterSec !== undefined) headers["Retry-After"] = String(error.retryAfterSec);
+  res.writeHead(error.status, headers);
+  res.end(body);
 }
 
 /** Errors that are a decision about the client's request, counted as rejections by reason. */

@@ -1,36 +1,35 @@
-import type { NextFunction, Request, Response } from "express";
+import type { IncomingMessage } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
-import type { ProxyDeps } from "../proxy/deps.js";
+import type { RequestContext } from "./context.js";
 
 const HOW_TO = "send 'Authorization: Bearer agw_...' with the gateway key your platform team gave you";
 
-/** Resolves the gateway key to its tenant; every failure looks alike to the client except "disabled". */
-export function authenticate(deps: ProxyDeps) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    const ctx = deps.contexts.get(req);
-    const result = ctx.snapshot.directory.authenticate(req.headers.authorization);
-    switch (result.kind) {
-      case "ok": {
-        const policy = ctx.snapshot.policy(result.tenant.id);
-        if (policy === undefined) throw new Error(`no policy for tenant ${result.tenant.id}`);
-        ctx.policy = policy;
-        next();
-        return;
-      }
-      case "disabled":
-        throw new GatewayError(
-          "TENANT_DISABLED",
-          `Tenant '${result.tenant.id}' is disabled; ask your platform team to re-enable it.`,
-        );
-      case "missing":
-        throw new GatewayError("UNAUTHENTICATED", `Missing gateway key: ${HOW_TO}.`);
-      case "malformed":
-        throw new GatewayError("UNAUTHENTICATED", `Malformed gateway key: ${HOW_TO}.`);
-      case "unknown":
-        throw new GatewayError(
-          "UNAUTHENTICATED",
-          "Unknown gateway key: check that it has not been rotated out.",
-        );
+/**
+ * Resolves the gateway key to its tenant and puts the tenant's policy on the context; throws the client's
+ * error otherwise. Every failure looks alike to the client except "disabled".
+ */
+export function authenticate(ctx: RequestContext, req: IncomingMessage): void {
+  const result = ctx.snapshot.directory.authenticate(req.headers.authorization);
+  switch (result.kind) {
+    case "ok": {
+      const policy = ctx.snapshot.policy(result.tenant.id);
+      if (policy === undefined) throw new Error(`no policy for tenant ${result.tenant.id}`);
+      ctx.policy = policy;
+      return;
     }
-  };
+    case "disabled":
+      throw new GatewayError(
+        "TENANT_DISABLED",
+        `Tenant '${result.tenant.id}' is disabled; ask your platform team to re-enable it.`,
+      );
+    case "missing":
+      throw new GatewayError("UNAUTHENTICATED", `Missing gateway key: ${HOW_TO}.`);
+    case "malformed":
+      throw new GatewayError("UNAUTHENTICATED", `Malformed gateway key: ${HOW_TO}.`);
+    case "unknown":
+      throw new GatewayError(
+        "UNAUTHENTICATED",
+        "Unknown gateway key: check that it has not been rotated out.",
+      );
+  }
 }

@@ -1,4 +1,4 @@
-import type { Response } from "express";
+import type { ServerResponse } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
 import type { RequestContext } from "../http/context.js";
 import type { AccountDenial } from "../limits/store.js";
@@ -12,7 +12,7 @@ import type { ProxyDeps } from "./deps.js";
 export function accountDeniedError(
   deps: ProxyDeps,
   ctx: RequestContext,
-  res: Response,
+  res: ServerResponse,
   denial: AccountDenial,
 ): GatewayError {
   setRateHeaders(res, denial.rate);

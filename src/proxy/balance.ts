@@ -1,4 +1,4 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseBalanceAnswer } from "../apixo/answers.js";
 import { microsToUsd, usdToMicros } from "../apixo/prices.js";
 import { deny, setRateHeaders } from "./decisions.js";
@@ -13,7 +13,7 @@ import { UpstreamError } from "./upstreamError.js";
  * min(daily cap - spent today, upstream balance), in APIXO's envelope.
  */
 export function balanceHandler(deps: ProxyDeps) {
-  return async (req: Request, res: Response): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ctx = deps.contexts.get(req);
     const policy = deps.contexts.policy(req);
     const tenantId = policy.tenant.id;

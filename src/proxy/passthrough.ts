@@ -1,10 +1,10 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ProxyDeps } from "./deps.js";
 import { UpstreamError } from "./upstreamError.js";
 
 /** Paths the operator allowed beyond the three governed endpoints: authenticated, then streamed untouched. */
 export function passthroughHandler(deps: ProxyDeps) {
-  return async (req: Request, res: Response): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const ctx = deps.contexts.get(req);
     const policy = deps.contexts.policy(req);
     const started = deps.clock.monotonicMs();

@@ -1,4 +1,4 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
 import type { ProxyDeps } from "./deps.js";
 import type { UpstreamAnswer } from "./forwarder.js";
@@ -39,8 +39,8 @@ export function circuitOpenError(retryAfterMs: number): GatewayError {
  */
 export async function callProtected(
   deps: ProxyDeps,
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   call: ProtectedCall,
 ): Promise<UpstreamAnswer> {
   const ctx = deps.contexts.get(req);

@@ -1,4 +1,5 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { parse as parseQuery } from "node:querystring";
 import { parseStatusAnswer } from "../apixo/answers.js";
 import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../gateway/snapshot.js";
@@ -11,8 +12,11 @@ import { settleObserved } from "./settle.js";
 import { answerFromCache, answerPaced, fetchStatus, rememberForPacing, toStored } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
 
-function taskIdOf(req: Request): string {
-  const taskId = req.query.taskId;
+/** The taskId query parameter, read as express's "simple" query parser would (Node's querystring). */
+function taskIdOf(req: IncomingMessage): string {
+  const url = req.url ?? "";
+  const q = url.indexOf("?");
+  const taskId = q === -1 ? undefined : parseQuery(url.slice(q + 1)).taskId;
   if (typeof taskId !== "string" || taskId === "" || taskId.length > 256) {
     throw new GatewayError(
       "INVALID_REQUEST",
@@ -24,11 +28,11 @@ function taskIdOf(req: Request): string {
 
 /** GET /api/v1/statusTask/:model — only the tenant's own tasks; settles the ledger when a task is seen to finish. */
 export function statusHandler(deps: ProxyDeps) {
-  return async (req: Request<{ model: string }>, res: Response): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse, requestedModel: string): Promise<void> => {
     const ctx = deps.contexts.get(req);
     const policy = deps.contexts.policy(req);
     const tenantId = policy.tenant.id;
-    const model = canonicalModel(req.params.model);
+    const model = canonicalModel(requestedModel);
     const taskId = taskIdOf(req);
     ctx.taskId = taskId;
     const upstream = policy.tenant.upstreamKey;

@@ -1,4 +1,4 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestContext } from "../http/context.js";
 import type { StoredAnswer, TaskRecord } from "../limits/store.js";
 import { pollKey } from "./coalesce.js";
@@ -21,7 +21,7 @@ export function toStored(answer: UpstreamAnswer): StoredAnswer {
 }
 
 /** APIXO's own bytes, with the headers worth replaying; `X-Gateway-Cache` says where they came from. */
-function replay(res: Response, answer: StoredAnswer, headers: Readonly<Record<string, string>>): void {
+function replay(res: ServerResponse, answer: StoredAnswer, headers: Readonly<Record<string, string>>): void {
   res.writeHead(answer.status, {
     ...headers,
     "content-type": answer.contentType,
@@ -34,7 +34,7 @@ function replay(res: Response, answer: StoredAnswer, headers: Readonly<Record<st
 export function answerFromCache(
   deps: ProxyDeps,
   ctx: RequestContext,
-  res: Response,
+  res: ServerResponse,
   task: TaskRecord,
   cached: StoredAnswer | undefined,
 ): boolean {
@@ -56,7 +56,7 @@ function pacingWaitMs(deps: ProxyDeps, ctx: RequestContext, task: TaskRecord): n
 export function answerPaced(
   deps: ProxyDeps,
   ctx: RequestContext,
-  res: Response,
+  res: ServerResponse,
   task: TaskRecord,
   upstream: string,
 ): boolean {
@@ -89,8 +89,8 @@ export function rememberForPacing(
 /** The poll's APIXO request, shared with concurrent polls of the same task in this process when enabled. */
 export function fetchStatus(
   deps: ProxyDeps,
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   call: ProtectedCall,
   taskId: string,
 ): Promise<UpstreamAnswer> {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseSubmitAnswer } from "../apixo/answers.js";
 import { findModel } from "../apixo/models.js";
 import { estimateCost, formatUsd, microsToUsd } from "../apixo/prices.js";
@@ -38,7 +38,7 @@ function costOf(ctx: RequestContext, policy: TenantPolicy, model: string, body: 
   );
 }
 
-function idempotencyKeyOf(req: Request): string | undefined {
+function idempotencyKeyOf(req: IncomingMessage): string | undefined {
   const key = req.headers["idempotency-key"];
   if (key === undefined) return undefined;
   if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {
@@ -51,10 +51,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** POST /api/v1/generateTask/:model — validate, reserve (one store round trip), forward, then record or release. */
 export function submitHandler(deps: ProxyDeps) {
-  return async (req: Request<{ model: string }>, res: Response): Promise<void> => {
+  return async (req: IncomingMessage, res: ServerResponse, model: string): Promise<void> => {
     const ctx = deps.contexts.get(req);
     const policy = deps.contexts.policy(req);
-    const model = req.params.model;
     const tenantId = policy.tenant.id;
     assertModelAllowed(policy, model);
 
@@ -234,7 +233,7 @@ function storedAnswer(answer: UpstreamAnswer): StoredAnswer {
   return { status: answer.status, contentType: contentType ?? "application/json", body: answer.body };
 }
 
-function replay(res: Response, answer: StoredAnswer): void {
+function replay(res: ServerResponse, answer: StoredAnswer): void {
   res.setHeader("Idempotent-Replayed", "true");
   res.writeHead(answer.status, {
     "content-type": answer.contentType,

@@ -1,4 +1,4 @@
-import type { Request, Response } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OperationLabel } from "../telemetry/events.js";
 import { endChildSpan, injectTraceContext, runInSpan, startChildSpan } from "../telemetry/spans.js";
 import type { ProxyDeps } from "./deps.js";
@@ -18,8 +18,8 @@ export interface UpstreamCall {
 /** One buffered exchange with APIXO, timed and reported; failures come back as UpstreamError. */
 export async function callUpstream(
   deps: ProxyDeps,
-  req: Request,
-  res: Response,
+  req: IncomingMessage,
+  res: ServerResponse,
   call: UpstreamCall,
 ): Promise<UpstreamAnswer> {
   const ctx = deps.contexts.get(req);

@@ -119,6 +119,35 @@ describe("a drop-in base URL", () => {
     }
   });
 
+  it("governs the spellings express accepts beyond the fast path: escaped model, other case, trailing slash", async () => {
+    harness = await startHarness();
+    const headers = harness.auth("acme");
+    const urls = {
+      submit: `${harness.url}/api/v1/generateTask/no%2Dsuch%2Dmodel/`,
+      status: `${harness.url}/API/v1/statusTask/nano-banana/?taskId=someone-elses`,
+      balance: `${harness.url}/api/v1/apikeys/current-balance/`,
+    };
+    for (const [method, url] of [
+      ["POST", urls.submit],
+      ["GET", urls.status],
+      ["GET", urls.balance],
+    ] as const) {
+      const anonymous = await send(url, { method });
+      expect(anonymous.status, `${method} ${url}`).toBe(401);
+    }
+    const submit = await send(urls.submit, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json" },
+      body: Buffer.from('{"input":{"prompt":"p"}}'),
+    });
+    // The model id is decoded as express decodes it, and checked before anything reaches APIXO.
+    expect(submit.body.toString()).toContain("'no-such-model'");
+    expect(submit.status).toBeGreaterThanOrEqual(400);
+    const poll = await send(urls.status, { method: "GET", headers });
+    expect(JSON.parse(poll.body.toString())).toMatchObject({ error: { type: "TASK_NOT_FOUND" } });
+    expect(harness.simulator.stats.requests).toHaveLength(0);
+  });
+
   it("forwards request bodies byte for byte: whitespace and key order preserved", async () => {
     harness = await startHarness();
     const body = Buffer.from(
