@@ -1,8 +1,7 @@
 import type { Redis } from "ioredis";
 import { accountKeys } from "./accountKeys.js";
-import { DAY_KEY_TTL_SEC, tenantKeys, type TenantKeys } from "./keys.js";
-import { accountCall } from "./lua/account.js";
-import { bucketCall } from "./lua/common.js";
+import { DAY_KEY_TTL_SEC, type TenantKeys } from "./keys.js";
+import { CallCache } from "./callCache.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
 import { toStoreError } from "./redisClient.js";
@@ -44,17 +43,19 @@ export class RedisStore implements GovernanceStore {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ownsClient: boolean;
+  private readonly calls: CallCache;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ownsClient = options.ownsClient ?? true;
+    this.calls = new CallCache(options.prefix);
     // Defined once per client: ioredis sends EVALSHA and falls back to EVAL after a restart emptied the cache.
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua });
   }
 
   private keys(tenantId: string): TenantKeys {
-    return tenantKeys(this.prefix, tenantId);
+    return this.calls.keys(tenantId);
   }
 
   private async run(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<Reply> {
@@ -78,8 +79,9 @@ export class RedisStore implements GovernanceStore {
   }
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
-    const account = accountCall(this.prefix, request.account);
-    const call = submitCall(this.keys(request.tenantId), request, account);
+    const { tenantId } = request;
+    const buckets = this.calls.buckets(tenantId, request.buckets);
+    const call = submitCall(this.keys(tenantId), request, buckets, this.calls.account(request.account));
     const r = await this.run("agwAdmitSubmit", call.keys, call.args);
     return accountDenialFrom(r, request.account?.upstream ?? "") ?? submitDecisionFrom(r);
   }
@@ -119,8 +121,8 @@ export class RedisStore implements GovernanceStore {
 
   async admitStatus(request: Parameters<GovernanceStore["admitStatus"]>[0]): Promise<StatusDecision> {
     const k = this.keys(request.tenantId);
-    const b = bucketCall(k, request.buckets);
-    const account = accountCall(this.prefix, request.account);
+    const b = this.calls.buckets(request.tenantId, request.buckets);
+    const account = this.calls.account(request.account);
     const keys = [k.task(request.taskId), k.inflight, ...b.keys, ...account.keys];
     const r = await this.run("agwAdmitStatus", keys, [
       request.taskId,
@@ -137,7 +139,7 @@ export class RedisStore implements GovernanceStore {
   }
 
   async admitSimple(request: Parameters<GovernanceStore["admitSimple"]>[0]): Promise<SimpleDecision> {
-    const b = bucketCall(this.keys(request.tenantId), request.buckets);
+    const b = this.calls.buckets(request.tenantId, request.buckets);
     const r = await this.run("agwAdmitSimple", b.keys, [String(request.buckets.length), ...b.args]);
     if (str(r, 0) === "rate_limited") return rateLimitedFrom(r);
     return { kind: "admitted", rate: rateAt(r, 1) };

@@ -1,7 +1,8 @@
 import { DAY_KEY_TTL_SEC, type TenantKeys } from "../keys.js";
 import type { SubmitRequest } from "../store.js";
 import { LUA_ACCOUNT } from "./account.js";
-import { bucketCall, LUA_COMMON } from "./common.js";
+import type { ScriptArgs } from "../callCache.js";
+import { LUA_COMMON } from "./common.js";
 
 /**
  * admitSubmit in one round trip.
@@ -101,9 +102,9 @@ function optional(value: number | null): string {
 export function submitCall(
   k: TenantKeys,
   request: SubmitRequest,
-  account: { readonly keys: readonly string[]; readonly args: readonly string[] },
+  b: ScriptArgs,
+  account: ScriptArgs,
 ): { keys: string[]; args: string[] } {
-  const b = bucketCall(k, request.buckets);
   const { days, idempotency } = request;
   const dayNames = [days.yesterday, days.today, days.tomorrow];
   const keys = [k.inflight, k.inflightModels, ...dayNames.map((d) => k.spend(d))];

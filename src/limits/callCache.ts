@@ -1,0 +1,62 @@
+import { accountCall } from "./lua/account.js";
+import { bucketCall } from "./lua/common.js";
+import { tenantKeys, type TenantKeys } from "./keys.js";
+import type { AccountLimits, BucketSpec } from "./store.js";
+
+export interface ScriptArgs {
+  readonly keys: readonly string[];
+  readonly args: readonly string[];
+}
+
+const NO_ACCOUNT: ScriptArgs = { keys: [], args: [] };
+
+interface TenantEntry {
+  readonly keys: TenantKeys;
+  /** By the policy's bucket list, which the config snapshot builds once per tenant and reload. */
+  readonly buckets: WeakMap<readonly BucketSpec[], ScriptArgs>;
+}
+
+/**
+ * Key names and bucket arguments of the scripts, built once per tenant and policy rather than on every
+ * request: they only change when the config does. Tenant ids come from the config, never from a client, so
+ * the map is bounded by the tenants ever configured.
+ */
+export class CallCache {
+  private readonly tenants = new Map<string, TenantEntry>();
+  private readonly accounts = new WeakMap<AccountLimits, ScriptArgs>();
+
+  constructor(private readonly prefix: string) {}
+
+  keys(tenantId: string): TenantKeys {
+    return this.entry(tenantId).keys;
+  }
+
+  buckets(tenantId: string, specs: readonly BucketSpec[]): ScriptArgs {
+    const entry = this.entry(tenantId);
+    let call = entry.buckets.get(specs);
+    if (call === undefined) {
+      call = bucketCall(entry.keys, specs);
+      entry.buckets.set(specs, call);
+    }
+    return call;
+  }
+
+  account(limits: AccountLimits | undefined): ScriptArgs {
+    if (limits === undefined) return NO_ACCOUNT;
+    let call = this.accounts.get(limits);
+    if (call === undefined) {
+      call = accountCall(this.prefix, limits);
+      this.accounts.set(limits, call);
+    }
+    return call;
+  }
+
+  private entry(tenantId: string): TenantEntry {
+    let entry = this.tenants.get(tenantId);
+    if (entry === undefined) {
+      entry = { keys: tenantKeys(this.prefix, tenantId), buckets: new WeakMap() };
+      this.tenants.set(tenantId, entry);
+    }
+    return entry;
+  }
+}
