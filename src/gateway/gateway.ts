@@ -98,9 +98,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     maxFreeSockets: 64,
     scheduling: "lifo" as const,
   };
-  const agent = config.upstream.baseUrl.startsWith("https:")
-    ? new HttpsAgent(agentOptions)
-    : new HttpAgent(agentOptions);
+  const agent =
+    new URL(config.upstream.baseUrl).protocol === "https:"
+      ? new HttpsAgent(agentOptions)
+      : new HttpAgent(agentOptions);
   const forwarder = new Forwarder({
     baseUrl: config.upstream.baseUrl,
     agent,

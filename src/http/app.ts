@@ -43,6 +43,10 @@ export function createApp(deps: AppDeps): RequestListener {
       return;
     }
     ctx.model = route.model;
+    if (route.model === "." || route.model === "..") {
+      // A dot segment would be resolved by whatever reads the forwarded path: never a model id.
+      throw new GatewayError("INVALID_REQUEST", `'${route.model}' is not a model id.`);
+    }
     authenticate(ctx, req);
     await handlers[route.operation](req, res, route.model);
   };
@@ -57,11 +61,22 @@ export function createApp(deps: AppDeps): RequestListener {
       app(req, res);
       return;
     }
-    begin(deps, req, res, () => {
-      governed(route, req, res).catch((err: unknown) => {
-        fail(err, req, res);
+    // Express catches what its handlers throw; this path must do the same for begin() and fail() themselves.
+    const lastResort = (err: unknown): void => {
+      deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
+      res.destroy();
+    };
+    try {
+      begin(deps, req, res, () => {
+        governed(route, req, res)
+          .catch((err: unknown) => {
+            fail(err, req, res);
+          })
+          .catch(lastResort);
       });
-    });
+    } catch (err) {
+      lastResort(err);
+    }
   };
 }
 

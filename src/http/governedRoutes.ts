@@ -38,5 +38,5 @@ export function matchGovernedRoute(
 function segmentAfter(path: string, prefix: string): string | undefined {
   if (!path.startsWith(prefix)) return undefined;
   const rest = path.slice(prefix.length);
-  return PLAIN_SEGMENT.test(rest) ? rest : undefined;
+  return PLAIN_SEGMENT.test(rest) && rest !== "." && rest !== ".." ? rest : undefined;
 }

@@ -1,5 +1,4 @@
-import {
-  request as httpRequest,
+import http, {
   type Agent,
   type ClientRequest,
   type IncomingHttpHeaders,
@@ -7,7 +6,7 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from "node:http";
-import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
+import https, { type Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import type { Clock } from "../clock.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
@@ -54,7 +53,7 @@ type Mode = "buffer" | "stream";
  * here is one `http.request` with the headers the gateway decides.
  */
 export class Forwarder {
-  private readonly send: typeof httpRequest;
+  private readonly secure: boolean;
   private readonly hostname: string;
   private readonly port: string;
   private readonly host: string;
@@ -62,7 +61,7 @@ export class Forwarder {
 
   constructor(private readonly settings: ForwarderSettings) {
     const target = new URL(settings.baseUrl);
-    this.send = target.protocol === "https:" ? httpsRequest : httpRequest;
+    this.secure = target.protocol === "https:";
     // URL keeps IPv6 literals in brackets; the socket wants the bare address.
     this.hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
     this.port = target.port;
@@ -104,14 +103,21 @@ export class Forwarder {
         resolve({ ...answer, upstreamMs: this.settings.clock.monotonicMs() - startedMs });
       };
 
-      const upstream = this.send({
-        hostname: this.hostname,
-        port: this.port,
-        method: req.method,
-        path: this.basePath + (req.url ?? "/"),
-        headers: this.headersFor(req, mode, options),
-        agent: this.settings.agent,
-      });
+      let upstream: ClientRequest;
+      try {
+        // Looked up on the module at call time: the tracing instrumentation patches `request` there.
+        upstream = (this.secure ? https : http).request({
+          hostname: this.hostname,
+          port: this.port,
+          method: req.method,
+          path: this.basePath + originForm(req.url ?? "/"),
+          headers: this.headersFor(req, mode, options),
+          agent: this.settings.agent,
+        });
+      } catch (err) {
+        fail(err);
+        return;
+      }
       const timer = setTimeout(() => {
         timedOut = true;
         upstream.destroy();
@@ -120,7 +126,7 @@ export class Forwarder {
       upstream.once("socket", (socket: Socket) => {
         this.watchConnect(upstream, socket, fail);
       });
-      upstream.once("error", fail);
+      upstream.on("error", fail);
       upstream.once("response", (answer: IncomingMessage) => {
         if (settled) answer.resume();
         else if (mode === "stream") this.pipeAnswer(answer, res, options, succeed, fail);
@@ -129,6 +135,13 @@ export class Forwarder {
 
       if (options.body !== undefined) {
         upstream.end(options.body);
+        return;
+      }
+      if (mode === "buffer") {
+        // The governed GETs take no body: whatever a client sent along is dropped, never written unframed
+        // onto a pooled connection.
+        req.resume();
+        upstream.end();
         return;
       }
       // Streamed body: a client that goes away mid-body must not leave a half-sent request upstream.
@@ -149,6 +162,11 @@ export class Forwarder {
     // answers pass through as the client negotiated them.
     if (mode === "buffer") set["accept-encoding"] = "identity";
     if (options.body !== undefined) set["content-length"] = String(options.body.length);
+    // transfer-encoding is hop-by-hop, so it is dropped; a streamed chunked body is chunked again upstream
+    // (Node would not frame a GET's body by itself, and unframed bytes would corrupt the pooled connection).
+    else if (mode === "stream" && req.headers["transfer-encoding"] !== undefined) {
+      set["transfer-encoding"] = "chunked";
+    }
     return upstreamHeaders(req.headers, set);
   }
 
@@ -180,7 +198,7 @@ export class Forwarder {
     answer.once("end", () => {
       succeed({ status, headers: answer.headers, body: EMPTY });
     });
-    answer.once("error", (err) => {
+    answer.on("error", (err) => {
       res.destroy();
       fail(err);
     });
@@ -207,7 +225,7 @@ export class Forwarder {
       const body = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
       succeed({ status: answer.statusCode ?? 502, headers: answer.headers, body });
     });
-    answer.once("error", fail);
+    answer.on("error", fail);
     answer.once("aborted", () => {
       fail(new Error("upstream aborted the answer"));
     });
@@ -215,6 +233,22 @@ export class Forwarder {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * The path and query APIXO is asked for: an absolute-form target (`GET http://host/path`) must not choose
+ * APIXO's virtual host, and a fragment is never sent.
+ */
+export function originForm(url: string): string {
+  const hash = url.indexOf("#");
+  const target = hash === -1 ? url : url.slice(0, hash);
+  if (target.startsWith("/")) return target;
+  try {
+    const parsed = new URL(target);
+    return parsed.pathname + parsed.search;
+  } catch {
+    return "/";
+  }
+}
 
 /** Writes a buffered upstream answer to the client: APIXO's status and bytes, minus what must not pass. */
 export function sendAnswer(

@@ -16,7 +16,9 @@ import { UpstreamError } from "./upstreamError.js";
 function taskIdOf(req: IncomingMessage): string {
   const url = req.url ?? "";
   const q = url.indexOf("?");
-  const taskId = q === -1 ? undefined : parseQuery(url.slice(q + 1)).taskId;
+  const hash = url.indexOf("#", q);
+  const query = q === -1 ? "" : url.slice(q + 1, hash === -1 ? undefined : hash);
+  const taskId = q === -1 ? undefined : parseQuery(query).taskId;
   if (typeof taskId !== "string" || taskId === "" || taskId.length > 256) {
     throw new GatewayError(
       "INVALID_REQUEST",

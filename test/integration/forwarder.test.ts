@@ -6,10 +6,15 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import { Forwarder, type ForwardOptions, type UpstreamAnswer } from "../../src/proxy/forwarder.js";
+import {
+  Forwarder,
+  originForm,
+  type ForwardOptions,
+  type UpstreamAnswer,
+} from "../../src/proxy/forwarder.js";
 import { UpstreamError } from "../../src/proxy/upstreamError.js";
 
 /** What the upstream server saw of one request. */
@@ -210,6 +215,66 @@ describe("the forwarder", () => {
     req.destroy();
     expect((await seen[0])?.complete).toBe(false);
     expect(await outcome).toBeInstanceOf(UpstreamError);
+  });
+
+  it("asks APIXO for the path and query only, whatever request target the client used", async () => {
+    const api = await upstream((_req, res) => res.end("{}"));
+    const { url } = await front(forwarder(`${api.url}/apixo`), "exchange", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-5",
+    });
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    socket.write("GET http://evil.example/api/v1/statusTask/m?taskId=t#frag HTTP/1.1\r\nHost: x\r\n\r\n");
+    await expect.poll(() => api.seen.length).toBe(1);
+    const seen = await api.seen[0];
+    socket.destroy();
+    expect(seen?.url).toBe("/apixo/api/v1/statusTask/m?taskId=t");
+    expect(seen?.headers.host).toBe(new URL(api.url).host);
+    expect(originForm("/a?b=1#c")).toBe("/a?b=1");
+    expect(originForm("/a/b")).toBe("/a/b");
+  });
+
+  it("never writes a governed GET's body onto the pooled upstream connection", async () => {
+    const api = await upstream((_req, res) => res.end("{}"));
+    const fwd = forwarder(api.url);
+    const { url } = await front(fwd, "exchange", { upstreamKey: "sk-upstream", requestId: "req-6" });
+    const smuggled = "GET /admin HTTP/1.1\r\nHost: x\r\n\r\n";
+    await send(url, "/api/v1/statusTask/m?taskId=1", { "transfer-encoding": "chunked" }, smuggled).catch(
+      () => undefined,
+    );
+    await send(url, "/api/v1/statusTask/m?taskId=2", {});
+    const seen = await Promise.all(api.seen);
+    expect(seen.map((s) => s.url)).toEqual([
+      "/api/v1/statusTask/m?taskId=1",
+      "/api/v1/statusTask/m?taskId=2",
+    ]);
+    expect(seen.map((s) => s.body.length)).toEqual([0, 0]);
+  });
+
+  it("frames a streamed chunked body again upstream, whatever the method", async () => {
+    const api = await upstream((_req, res) => res.end("ok"));
+    const { url } = await front(forwarder(api.url), "stream", {
+      upstreamKey: "sk-upstream",
+      requestId: "req-7",
+    });
+    const response = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        `${url}/api/v1/files`,
+        { method: "GET", headers: { "transfer-encoding": "chunked" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.once("error", reject);
+      req.write("part one, ");
+      req.end("part two");
+    });
+    expect(response).toBe(200);
+    const seen = await api.seen[0];
+    expect(seen?.body.toString()).toBe("part one, part two");
+    expect(seen?.headers["transfer-encoding"]).toBe("chunked");
   });
 
   it("refuses an answer larger than it may hold in memory", async () => {

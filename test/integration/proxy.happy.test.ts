@@ -145,6 +145,24 @@ describe("a drop-in base URL", () => {
     expect(submit.status).toBeGreaterThanOrEqual(400);
     const poll = await send(urls.status, { method: "GET", headers });
     expect(JSON.parse(poll.body.toString())).toMatchObject({ error: { type: "TASK_NOT_FOUND" } });
+    // Sent as is (a URL string would have its dot segment resolved by the client).
+    const dots = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { hostname, port } = new URL(harness!.url);
+      const req = request(
+        { hostname, port, method: "POST", path: "/api/v1/generateTask/..", headers },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end('{"input":{"prompt":"p"}}');
+    });
+    expect(dots.status).toBe(400);
+    expect(dots.body).toContain("'..' is not a model id");
     expect(harness.simulator.stats.requests).toHaveLength(0);
   });
 

@@ -103,6 +103,9 @@ describe("request spans", () => {
       "apixo.operation": "submit",
       "http.response.status_code": 200,
     });
+    // The HTTP instrumentation sees the forwarder's request: a client span under the upstream span.
+    const client = upstream === undefined ? [] : childrenOf(upstream);
+    expect(client.map((s) => s.kind)).toContain(SpanKind.CLIENT);
     expect(children.map((s) => s.name)).toContain("apixo.store admit_submit");
     expect(children.map((s) => s.name)).toContain("apixo.store record_task");
 

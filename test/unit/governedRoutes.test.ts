@@ -26,6 +26,8 @@ describe("the governed-route fast path", () => {
       ["POST", "/api/v1/generateTask/nano-banana/"],
       ["POST", "/api/v1/generateTask/nano%2Dbanana"],
       ["POST", "/api/v1/generateTask/a/b"],
+      ["POST", "/api/v1/generateTask/.."],
+      ["GET", "/api/v1/statusTask/.?taskId=t"],
       ["POST", "/API/v1/generateTask/nano-banana"],
       ["GET", "/api/v1/apikeys/current-balance/"],
       ["GET", "http://gateway/api/v1/apikeys/current-balance"],
