@@ -105,7 +105,6 @@ export class Forwarder {
 
       let upstream: ClientRequest;
       try {
-        // Looked up on the module at call time: the tracing instrumentation patches `request` there.
         upstream = (this.secure ? https : http).request({
           hostname: this.hostname,
           port: this.port,

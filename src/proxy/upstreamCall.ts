@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OperationLabel } from "../telemetry/events.js";
-import { endChildSpan, injectTraceContext, runInSpan, startChildSpan } from "../telemetry/spans.js";
+import { endChildSpan, injectTraceContext, runInSpan, startUpstreamSpan } from "../telemetry/spans.js";
 import type { ProxyDeps } from "./deps.js";
 import type { UpstreamAnswer } from "./forwarder.js";
 import { UpstreamError } from "./upstreamError.js";
@@ -24,10 +24,7 @@ export async function callUpstream(
 ): Promise<UpstreamAnswer> {
   const ctx = deps.contexts.get(req);
   const started = deps.clock.monotonicMs();
-  const span = startChildSpan("apixo.upstream", {
-    "apixo.operation": call.operation,
-    "apixo.model": call.model,
-  });
+  const span = startUpstreamSpan(ctx.snapshot.config.upstream.baseUrl, req.method ?? "GET", call);
   try {
     const answer = await runInSpan(span, () => {
       injectTraceContext(req.headers);

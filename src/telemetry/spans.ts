@@ -80,9 +80,47 @@ export function endRequestSpan(span: Span | undefined, record: RequestRecord): v
 }
 
 /** A child of the active span (the request's), or undefined when tracing is off. */
-export function startChildSpan(name: string, attributes: Attributes): Span | undefined {
+export function startChildSpan(
+  name: string,
+  attributes: Attributes,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Span | undefined {
   if (!enabled) return undefined;
-  return tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
+  return tracer().startSpan(name, { kind, attributes });
+}
+
+const servers = new Map<string, Attributes>();
+
+/** `server.address` / `server.port` of the upstream base URL, parsed once per URL. */
+function serverAttributes(baseUrl: string): Attributes {
+  let attributes = servers.get(baseUrl);
+  if (attributes === undefined) {
+    const url = new URL(baseUrl);
+    const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
+    attributes = { "server.address": url.hostname, "server.port": port };
+    servers.set(baseUrl, attributes);
+  }
+  return attributes;
+}
+
+/**
+ * The exchange with APIXO, as the client span of the call: the gateway makes it itself rather than through
+ * the HTTP instrumentation, which would add a second span per call (and patch every http request) for the
+ * same facts. APIXO receives `traceparent` for this span.
+ */
+export function startUpstreamSpan(
+  baseUrl: string,
+  method: string,
+  apixo: { readonly operation: string; readonly model: string | undefined },
+): Span | undefined {
+  if (!enabled) return undefined;
+  const attributes: Attributes = {
+    ...serverAttributes(baseUrl),
+    "http.request.method": method,
+    "apixo.operation": apixo.operation,
+  };
+  if (apixo.model !== undefined) attributes["apixo.model"] = apixo.model;
+  return tracer().startSpan("apixo.upstream", { kind: SpanKind.CLIENT, attributes });
 }
 
 /** A span around one store call; the name is built only when tracing is on. */
@@ -102,11 +140,7 @@ export function endChildSpan(
   span.end();
 }
 
-/**
- * Writes `traceparent` (and `tracestate`) for the active span into headers about to be copied upstream.
- * The HTTP client instrumentation does the same for its own client span when it is loaded; this makes the
- * propagation independent of it.
- */
+/** Writes `traceparent` (and `tracestate`) for the active span into headers about to be copied upstream. */
 export function injectTraceContext(headers: IncomingHttpHeaders): void {
   if (!enabled) return;
   propagation.inject(context.active(), headers);

@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { setSpansEnabled } from "./spans.js";
 
@@ -28,8 +27,8 @@ export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set: HTTP client and ioredis
- * instrumentation, a batch span processor, OTLP/HTTP export. Service name, headers, sampler and batch sizes
+ * Starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set: the gateway's own spans (spans.ts), a
+ * batch span processor, OTLP/HTTP export. Service name, headers, sampler and batch sizes
  * come from the standard variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, ...).
  * The SDK is imported only then, so a gateway without tracing never loads it.
  */
@@ -37,13 +36,10 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   const env = options.env ?? process.env;
   if (options.spanProcessors === undefined && !tracingRequested(env)) return OFF;
 
-  const [{ NodeSDK }, { HttpInstrumentation }, { IORedisInstrumentation }, { BatchSpanProcessor }] =
-    await Promise.all([
-      import("@opentelemetry/sdk-node"),
-      import("@opentelemetry/instrumentation-http"),
-      import("@opentelemetry/instrumentation-ioredis"),
-      import("@opentelemetry/sdk-trace-base"),
-    ]);
+  const [{ NodeSDK }, { BatchSpanProcessor }] = await Promise.all([
+    import("@opentelemetry/sdk-node"),
+    import("@opentelemetry/sdk-trace-base"),
+  ]);
   let spanProcessors = options.spanProcessors;
   if (spanProcessors === undefined) {
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
@@ -57,18 +53,12 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
     // Traces only: prom-client owns metrics and pino owns logs, so the SDK must not start exporters for them.
     metricReaders: [],
     logRecordProcessors: [],
-    instrumentations: [
-      // The server span is the gateway's own (spans.ts); the client side gives the upstream call its span.
-      new HttpInstrumentation({
-        disableIncomingRequestInstrumentation: true,
-        requireParentforOutgoingSpans: true,
-      }),
-      // Only the command name: arguments carry callback tokens, idempotency keys and callback bodies.
-      new IORedisInstrumentation({ requireParentSpan: true, dbStatementSerializer: (command) => command }),
-    ],
+    // No auto-instrumentation: the gateway's own spans cover the call to APIXO (a client span) and every
+    // store script; the http and ioredis instrumentations only added a second span for each (and patched
+    // every socket write), which cost ~150 us of CPU per request in the bench (docs/benchmarks.md).
+    instrumentations: [],
   });
   sdk.start();
-  patchAlreadyLoadedModules();
   setSpansEnabled(true);
   return {
     enabled: true,
@@ -77,20 +67,4 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
       await sdk.shutdown();
     },
   };
-}
-
-/**
- * The instrumentations patch a module when it is next `require`d. The CLI's ESM imports have usually loaded
- * http and ioredis already, so require them once now: both patches act on shared objects (the `http` module's
- * `request`, `Redis.prototype`), which every earlier importer sees.
- */
-function patchAlreadyLoadedModules(): void {
-  const require = createRequire(import.meta.url);
-  for (const name of ["http", "https", "ioredis"]) {
-    try {
-      require(name);
-    } catch {
-      // ioredis is optional at runtime for memory-store deployments; nothing to patch then.
-    }
-  }
 }
