@@ -48,11 +48,15 @@ export interface HarnessOptions {
   readonly gateway?: Partial<Omit<GatewayOptions, "config" | "logger">>;
   /** Use a shared Redis at this URL (unique key prefix per harness) instead of the memory store. */
   readonly redisUrl?: string;
+  /** Plain keys for these tenants (from freshKeys, to share them between gateways); others get fresh ones. */
+  readonly keys?: Readonly<Record<string, string>>;
+  /** The gateway's log level; "info" by default. */
+  readonly logLevel?: string;
 }
 
-export interface Harness {
+/** A gateway under test, in front of some upstream; close() stops the gateway only. */
+export interface TestGateway {
   readonly gateway: RunningGateway;
-  readonly simulator: Simulator;
   readonly config: GatewayConfig;
   readonly logs: LogCapture;
   readonly url: string;
@@ -62,14 +66,24 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds a valid config object for tests: a tenant list with fresh keys, the simulator as upstream. */
+/** A gateway with its own simulator; close() stops both. */
+export interface Harness extends TestGateway {
+  readonly simulator: Simulator;
+}
+
+/** Fresh plain gateway keys, one per tenant id. */
+export function freshKeys<Id extends string>(...ids: Id[]): Record<Id, string> {
+  return Object.fromEntries(ids.map((id) => [id, generateGatewayKey()])) as Record<Id, string>;
+}
+
+/** Builds a valid config object for tests: a tenant list with keys (fresh unless given), the simulator as upstream. */
 export function buildTestConfig(
   simulatorUrl: string,
   options: HarnessOptions,
 ): { config: GatewayConfig; keys: Record<string, string> } {
   const keys: Record<string, string> = {};
   const tenants = (options.tenants ?? [{ id: "acme" }]).map((spec) => {
-    const key = generateGatewayKey();
+    const key = options.keys?.[spec.id] ?? generateGatewayKey();
     keys[spec.id] = key;
     return { keys: [{ hash: hashGatewayKey(key) }], upstreamKey: "main", limits: GENEROUS_LIMITS, ...spec };
   });
@@ -98,28 +112,50 @@ export function buildTestConfig(
   return { config, keys };
 }
 
-/** A real simulator and a real gateway on free loopback ports; close() stops both. */
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+/** A simulator on a free loopback port, answering at once, with UPSTREAM_KEY funded. */
+export async function startSimulator(options: Partial<SimulatorOptions> = {}): Promise<Simulator> {
   const simulator = createSimulator({
     keys: { [UPSTREAM_KEY]: 1_000 },
     pendingMs: 0,
     processingMs: 0,
-    ...options.simulator,
+    ...options,
   });
-  const simulatorUrl = await simulator.listen(0);
-  const { config, keys } = buildTestConfig(simulatorUrl, options);
+  await simulator.listen(0);
+  return simulator;
+}
+
+/** A real gateway on free loopback ports in front of `simulator` (which several gateways may share). */
+export async function startGatewayOn(
+  simulator: Simulator,
+  options: HarnessOptions = {},
+): Promise<TestGateway> {
+  const { config, keys } = buildTestConfig(simulator.url, options);
   const logs = new LogCapture();
-  const gateway = await startGateway({ config, logger: createLogger("info", logs), ...options.gateway });
+  const gateway = await startGateway({
+    config,
+    logger: createLogger(options.logLevel ?? "info", logs),
+    ...options.gateway,
+  });
   return {
     gateway,
-    simulator,
     config,
     logs,
     url: gateway.url,
     keys,
     auth: (tenantId) => ({ authorization: `Bearer ${keys[tenantId] ?? "missing-tenant"}` }),
+    close: () => gateway.close(),
+  };
+}
+
+/** A real simulator and a real gateway on free loopback ports; close() stops both. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const simulator = await startSimulator(options.simulator);
+  const running = await startGatewayOn(simulator, options);
+  return {
+    ...running,
+    simulator,
     async close() {
-      await gateway.close();
+      await running.close();
       await simulator.close();
     },
   };

@@ -1,97 +1,77 @@
-import { Writable } from "node:stream";
-import { configSchema, type GatewayConfig } from "../../src/config/schema.js";
-import { startGateway, type GatewayOptions, type RunningGateway } from "../../src/gateway/gateway.js";
-import { createSimulator, type Simulator } from "../../src/simulator/index.js";
-import { createLogger, type Logger } from "../../src/telemetry/logger.js";
-import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
+import type { RunningGateway } from "../../src/gateway/gateway.js";
+import type { Simulator } from "../../src/simulator/index.js";
+import {
+  freshKeys,
+  startGatewayOn,
+  startSimulator,
+  type HarnessOptions,
+  type LogCapture,
+} from "./gatewayHarness.js";
 
-/** The simulator's key: the upstream secret that must never show up in a label, a log line or a span. */
+/**
+ * The telemetry tests' own upstream secret, which must never show up in a label, a log line or a span
+ * (tracing.test.ts looks for this very string). Its balance starts at $100.
+ */
 export const UPSTREAM_KEY = "sk-sim-test";
 
-export interface Tenants {
-  readonly acme: string;
-  readonly beta: string;
-}
+export type Tenants = Readonly<Record<"acme" | "beta", string>>;
 
+/** Made once per test file, so that every gateway of the file knows the same keys. */
 export function tenantKeys(): Tenants {
-  return { acme: generateGatewayKey(), beta: generateGatewayKey() };
+  return freshKeys("acme", "beta");
 }
 
-export async function startSim(): Promise<Simulator> {
-  const sim = createSimulator({ keys: { [UPSTREAM_KEY]: 100 }, pendingMs: 0, processingMs: 0 });
-  await sim.listen(0);
-  return sim;
+export function startSim(): Promise<Simulator> {
+  return startSimulator({ keys: { [UPSTREAM_KEY]: 100 } });
 }
 
-/** Two tenants on one upstream key; acme has a $5 daily cap, beta none. Ports 0 (public and metrics). */
-export function buildConfig(
-  upstreamUrl: string,
-  keys: Tenants,
-  extra: {
-    telemetry?: Record<string, unknown>;
-    acmeLimits?: Record<string, unknown>;
-    betaLimits?: Record<string, unknown>;
-    store?: Record<string, unknown>;
-  } = {},
-): GatewayConfig {
-  return configSchema.parse({
-    server: { port: 0, metricsPort: 0 },
-    upstream: { baseUrl: upstreamUrl, keys: [{ alias: "main", key: UPSTREAM_KEY }], timeoutMs: 5_000 },
-    store: { kind: "memory", ...extra.store },
-    telemetry: { balancePollSeconds: 0, ...extra.telemetry },
-    tenants: [
-      {
-        id: "acme",
-        keys: [{ hash: hashGatewayKey(keys.acme) }],
-        upstreamKey: "main",
-        dailyCapUsd: 5,
-        allowedModels: ["nano-banana", "flux2", "sora-2"],
-        ...(extra.acmeLimits === undefined ? {} : { limits: extra.acmeLimits }),
-      },
-      {
-        id: "beta",
-        keys: [{ hash: hashGatewayKey(keys.beta) }],
-        upstreamKey: "main",
-        ...(extra.betaLimits === undefined ? {} : { limits: extra.betaLimits }),
-      },
-    ],
-  });
+export interface TelemetryGatewayOptions extends Pick<HarnessOptions, "gateway" | "logLevel"> {
+  readonly telemetry?: Record<string, unknown>;
+  /** Omitted: the schema's default limits (which these tests were written against), not GENEROUS_LIMITS. */
+  readonly acmeLimits?: Record<string, unknown>;
+  readonly betaLimits?: Record<string, unknown>;
+  readonly store?: Record<string, unknown>;
 }
 
 /** Every log line the gateway writes, parsed, plus the raw text to grep. */
 export interface CapturedLogs {
-  readonly logger: Logger;
   lines(): Record<string, unknown>[];
   text(): string;
 }
 
-export function captureLogs(level = "info"): CapturedLogs {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, callback) {
-      chunks.push(chunk.toString());
-      callback();
-    },
-  });
-  const logger = createLogger(level, stream);
-  return {
-    logger,
-    text: () => chunks.join(""),
-    lines: () =>
-      chunks
-        .join("")
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
+function captured(logs: LogCapture): CapturedLogs {
+  return { lines: () => logs.records(), text: () => logs.lines.join("\n") };
 }
 
+/**
+ * A gateway in front of `sim`: two tenants on one upstream key, acme with a $5 daily cap and three
+ * allowed models, beta with neither; no balance polling unless asked. Ports 0 (public and metrics).
+ */
 export async function startTestGateway(
-  config: GatewayConfig,
-  logger: Logger,
-  extra: Omit<GatewayOptions, "config" | "logger"> = {},
-): Promise<RunningGateway> {
-  return startGateway({ config, logger, ...extra });
+  sim: Simulator,
+  keys: Tenants,
+  options: TelemetryGatewayOptions = {},
+): Promise<{ gateway: RunningGateway; logs: CapturedLogs }> {
+  const { telemetry, acmeLimits, betaLimits, store, ...harness } = options;
+  const started = await startGatewayOn(sim, {
+    ...harness,
+    keys,
+    tenants: [
+      {
+        id: "acme",
+        dailyCapUsd: 5,
+        allowedModels: ["nano-banana", "flux2", "sora-2"],
+        limits: acmeLimits ?? {},
+      },
+      { id: "beta", limits: betaLimits ?? {} },
+    ],
+    config: {
+      upstream: { keys: [{ alias: "main", key: UPSTREAM_KEY }] },
+      telemetry: { balancePollSeconds: 0, ...telemetry },
+      store: store ?? {},
+    },
+  });
+  return { gateway: started.gateway, logs: captured(started.logs) };
 }
 
 export async function submit(

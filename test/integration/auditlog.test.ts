@@ -4,8 +4,6 @@ import type { Simulator } from "../../src/simulator/index.js";
 import { logLevelFrom } from "../../src/telemetry/logger.js";
 import {
   UPSTREAM_KEY,
-  buildConfig,
-  captureLogs,
   poll,
   startSim,
   startTestGateway,
@@ -36,11 +34,7 @@ async function lineFor(requestId: string): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   sim = await startSim();
-  logs = captureLogs();
-  gw = await startTestGateway(
-    buildConfig(sim.url, keys, { telemetry: { balancePollSeconds: 0.05 } }),
-    logs.logger,
-  );
+  ({ gateway: gw, logs } = await startTestGateway(sim, keys, { telemetry: { balancePollSeconds: 0.05 } }));
 });
 afterAll(async () => {
   await gw.close();
@@ -136,8 +130,7 @@ describe("log level", () => {
   });
 
   it("drops the audit lines below the configured level", async () => {
-    const quiet = captureLogs("warn");
-    const other = await startTestGateway(buildConfig(sim.url, keys), quiet.logger);
+    const { gateway: other, logs: quiet } = await startTestGateway(sim, keys, { logLevel: "warn" });
     try {
       await submit(other, keys.beta, "nano-banana");
     } finally {

@@ -2,14 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { freePort } from "../helpers/ports.js";
-import { buildConfig, captureLogs, startSim, startTestGateway, tenantKeys } from "../helpers/telemetry.js";
+import { startSim, startTestGateway, tenantKeys } from "../helpers/telemetry.js";
 
 const keys = tenantKeys();
 let sim: Simulator;
 const started: RunningGateway[] = [];
 
 async function gateway(store: Record<string, unknown> = {}): Promise<RunningGateway> {
-  const gw = await startTestGateway(buildConfig(sim.url, keys, { store }), captureLogs().logger);
+  const { gateway: gw } = await startTestGateway(sim, keys, { store });
   started.push(gw);
   return gw;
 }

@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import {
-  buildConfig,
-  captureLogs,
   parseSamples,
   poll,
   scrape,
@@ -55,10 +53,7 @@ beforeAll(async () => {
   sim = await startSim();
   const roomy = { ratePerSec: 1000, burst: 1000 };
   const limits = { submit: roomy, status: roomy, balance: roomy, maxInFlight: null };
-  gw = await startTestGateway(
-    buildConfig(sim.url, keys, { acmeLimits: limits, betaLimits: limits }),
-    captureLogs().logger,
-  );
+  ({ gateway: gw } = await startTestGateway(sim, keys, { acmeLimits: limits, betaLimits: limits }));
 });
 afterAll(async () => {
   await gw.close();

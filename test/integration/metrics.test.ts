@@ -6,8 +6,6 @@ import { StoreUnavailable } from "../../src/limits/store.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import {
   UPSTREAM_KEY,
-  buildConfig,
-  captureLogs,
   metric,
   parseSamples,
   scrape,
@@ -17,6 +15,7 @@ import {
   submitAndFinish,
   tenantKeys,
   valueOf,
+  type TelemetryGatewayOptions,
 } from "../helpers/telemetry.js";
 
 /** CONTRACTS.md section 4, name and labels, exactly. */
@@ -65,10 +64,10 @@ const keys = tenantKeys();
 const started: RunningGateway[] = [];
 
 async function gateway(
-  extra: Parameters<typeof buildConfig>[2] = {},
-  options: Parameters<typeof startTestGateway>[2] = {},
+  extra: TelemetryGatewayOptions = {},
+  options: TelemetryGatewayOptions["gateway"] = {},
 ): Promise<RunningGateway> {
-  const gw = await startTestGateway(buildConfig(sim.url, keys, extra), captureLogs().logger, options);
+  const { gateway: gw } = await startTestGateway(sim, keys, { ...extra, gateway: options });
   started.push(gw);
   return gw;
 }

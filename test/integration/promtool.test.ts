@@ -3,8 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import {
-  buildConfig,
-  captureLogs,
   scrape,
   startSim,
   startTestGateway,
@@ -25,10 +23,7 @@ let gw: RunningGateway;
 
 beforeAll(async () => {
   sim = await startSim();
-  gw = await startTestGateway(
-    buildConfig(sim.url, keys, { telemetry: { balancePollSeconds: 0.05 } }),
-    captureLogs().logger,
-  );
+  ({ gateway: gw } = await startTestGateway(sim, keys, { telemetry: { balancePollSeconds: 0.05 } }));
 });
 afterAll(async () => {
   await gw.close();

@@ -5,8 +5,6 @@ import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import { startTracing, tracingRequested, type Tracing } from "../../src/telemetry/tracing.js";
 import {
-  buildConfig,
-  captureLogs,
   poll,
   startSim,
   startTestGateway,
@@ -46,11 +44,9 @@ function childrenOf(parent: ReadableSpan): ReadableSpan[] {
 beforeAll(async () => {
   tracing = await startTracing({ env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)] });
   sim = await startSim();
-  logs = captureLogs();
-  gw = await startTestGateway(
-    buildConfig(sim.url, keys, { acmeLimits: { submit: { ratePerSec: 0.001, burst: 2 } } }),
-    logs.logger,
-  );
+  ({ gateway: gw, logs } = await startTestGateway(sim, keys, {
+    acmeLimits: { submit: { ratePerSec: 0.001, burst: 2 } },
+  }));
 });
 afterAll(async () => {
   await gw.close();
