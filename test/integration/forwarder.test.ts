@@ -16,6 +16,7 @@ import {
   type UpstreamAnswer,
 } from "../../src/proxy/forwarder.js";
 import { UpstreamError } from "../../src/proxy/upstreamError.js";
+import { sendRaw } from "../helpers/rawHttp.js";
 
 /** What the upstream server saw of one request. */
 interface Seen {
@@ -116,27 +117,15 @@ async function front(
   return { url, outcome };
 }
 
-function send(
+/** A request to the front server, as text: the forwarder's tests read small answers. */
+async function send(
   url: string,
   path: string,
   headers: Record<string, string>,
   body?: string,
 ): Promise<{ status: number; headers: IncomingMessage["headers"]; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method: body === undefined ? "GET" : "POST", headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.once("end", () => {
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        });
-      });
-    });
-    req.once("error", reject);
-    req.end(body);
-  });
+  const answer = await sendRaw(url, path, { headers, ...(body === undefined ? {} : { body }) });
+  return { ...answer, body: answer.body.toString() };
 }
 
 describe("the forwarder", () => {

@@ -1,6 +1,7 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { startHarness, UPSTREAM_KEY, type Harness } from "../helpers/gatewayHarness.js";
+import { sendRaw, type RawResponse } from "../helpers/rawHttp.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -37,33 +38,6 @@ async function pollWithBackoff(
   throw new Error("Timeout");
 }
 
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function send(
-  url: string,
-  options: { method: string; headers?: Record<string, string>; body?: Buffer; agent?: Agent },
-) {
-  return new Promise<RawResponse>((resolve, reject) => {
-    const req = request(
-      url,
-      { method: options.method, headers: options.headers, agent: options.agent },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-      },
-    );
-    req.on("error", reject);
-    req.end(options.body);
-  });
-}
-
 describe("a drop-in base URL", () => {
   it("lets the seed's polling client complete a task with only the base URL and key changed", async () => {
     harness = await startHarness({ simulator: { pendingMs: 30, processingMs: 60 } });
@@ -88,7 +62,7 @@ describe("a drop-in base URL", () => {
     harness = await startHarness();
     const key = harness.keys.acme!;
     const responses: RawResponse[] = [];
-    const submit = await send(`${harness.url}/api/v1/generateTask/nano-banana`, {
+    const submit = await sendRaw(harness.url, `/api/v1/generateTask/nano-banana`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: Buffer.from('{"input":{"prompt":"p"}}'),
@@ -96,13 +70,13 @@ describe("a drop-in base URL", () => {
     responses.push(submit);
     const taskId = (JSON.parse(submit.body.toString()) as { data: { taskId: string } }).data.taskId;
     responses.push(
-      await send(`${harness.url}/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
+      await sendRaw(harness.url, `/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
         method: "GET",
         headers: { authorization: `Bearer ${key}` },
       }),
     );
     responses.push(
-      await send(`${harness.url}/api/v1/apikeys/current-balance`, {
+      await sendRaw(harness.url, `/api/v1/apikeys/current-balance`, {
         method: "GET",
         headers: { authorization: `Bearer ${key}` },
       }),
@@ -123,19 +97,19 @@ describe("a drop-in base URL", () => {
     harness = await startHarness();
     const headers = harness.auth("acme");
     const urls = {
-      submit: `${harness.url}/api/v1/generateTask/no%2Dsuch%2Dmodel/`,
-      status: `${harness.url}/API/v1/statusTask/nano-banana/?taskId=someone-elses`,
-      balance: `${harness.url}/api/v1/apikeys/current-balance/`,
+      submit: "/api/v1/generateTask/no%2Dsuch%2Dmodel/",
+      status: "/API/v1/statusTask/nano-banana/?taskId=someone-elses",
+      balance: "/api/v1/apikeys/current-balance/",
     };
     for (const [method, url] of [
       ["POST", urls.submit],
       ["GET", urls.status],
       ["GET", urls.balance],
     ] as const) {
-      const anonymous = await send(url, { method });
+      const anonymous = await sendRaw(harness.url, url, { method });
       expect(anonymous.status, `${method} ${url}`).toBe(401);
     }
-    const submit = await send(urls.submit, {
+    const submit = await sendRaw(harness.url, urls.submit, {
       method: "POST",
       headers: { ...headers, "content-type": "application/json" },
       body: Buffer.from('{"input":{"prompt":"p"}}'),
@@ -143,26 +117,15 @@ describe("a drop-in base URL", () => {
     // The model id is decoded as express decodes it, and checked before anything reaches APIXO.
     expect(submit.body.toString()).toContain("'no-such-model'");
     expect(submit.status).toBeGreaterThanOrEqual(400);
-    const poll = await send(urls.status, { method: "GET", headers });
+    const poll = await sendRaw(harness.url, urls.status, { method: "GET", headers });
     expect(JSON.parse(poll.body.toString())).toMatchObject({ error: { type: "TASK_NOT_FOUND" } });
     // Sent as is (a URL string would have its dot segment resolved by the client).
-    const dots = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const { hostname, port } = new URL(harness!.url);
-      const req = request(
-        { hostname, port, method: "POST", path: "/api/v1/generateTask/..", headers },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end('{"input":{"prompt":"p"}}');
+    const dots = await sendRaw(harness.url, "/api/v1/generateTask/..", {
+      headers,
+      body: '{"input":{"prompt":"p"}}',
     });
     expect(dots.status).toBe(400);
-    expect(dots.body).toContain("'..' is not a model id");
+    expect(dots.body.toString()).toContain("'..' is not a model id");
     expect(harness.simulator.stats.requests).toHaveLength(0);
   });
 
@@ -171,7 +134,7 @@ describe("a drop-in base URL", () => {
     const body = Buffer.from(
       '{ "input" : {"zeta": [3, 1,2], "prompt":"two  spaces\\u00e9",\n"mode":"text-to-image"},\t"request_type":"async" }',
     );
-    const response = await send(`${harness.url}/api/v1/generateTask/nano-banana`, {
+    const response = await sendRaw(harness.url, `/api/v1/generateTask/nano-banana`, {
       method: "POST",
       headers: { ...harness.auth("acme"), "content-type": "application/json" },
       body,
@@ -183,7 +146,7 @@ describe("a drop-in base URL", () => {
 
   it("returns APIXO's answer bytes unchanged to the client", async () => {
     harness = await startHarness();
-    const submit = await send(`${harness.url}/api/v1/generateTask/nano-banana`, {
+    const submit = await sendRaw(harness.url, `/api/v1/generateTask/nano-banana`, {
       method: "POST",
       headers: { ...harness.auth("acme"), "content-type": "application/json" },
       body: Buffer.from('{"input":{"prompt":"p"}}'),
@@ -195,7 +158,7 @@ describe("a drop-in base URL", () => {
       times: 1,
       action: { kind: "status", status: 200, body: odd },
     });
-    const status = await send(`${harness.url}/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
+    const status = await sendRaw(harness.url, `/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
       method: "GET",
       headers: harness.auth("acme"),
     });
@@ -212,7 +175,7 @@ describe("a drop-in base URL", () => {
       return originalCreate(...args);
     };
     for (let i = 0; i < 30; i++) {
-      const response = await send(`${harness.url}/api/v1/apikeys/current-balance`, {
+      const response = await sendRaw(harness.url, `/api/v1/apikeys/current-balance`, {
         method: "GET",
         headers: harness.auth("acme"),
         agent,
@@ -221,7 +184,7 @@ describe("a drop-in base URL", () => {
       expect(response.headers.connection).toBe("keep-alive");
     }
     for (let i = 0; i < 30; i++) {
-      const response = await send(`${harness.url}/api/v1/generateTask/nano-banana`, {
+      const response = await sendRaw(harness.url, `/api/v1/generateTask/nano-banana`, {
         method: "POST",
         headers: { ...harness.auth("acme"), "content-type": "application/json" },
         body: Buffer.from('{"input":{"prompt":"p"}}'),

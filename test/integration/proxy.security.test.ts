@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
 import { startHarness, UPSTREAM_KEY, type Harness } from "../helpers/gatewayHarness.js";
+import { sendRaw } from "../helpers/rawHttp.js";
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -181,31 +182,12 @@ describe("operator-allowed extra paths", () => {
       "/api/v1/models/../generateTask/nano-banana",
       "/api/v1/models/%2e%2e/apikeys/current-balance",
     ]) {
-      const response = await rawRequest(harness.url, path, harness.auth("acme").authorization);
-      expect(response, path).toBe(404);
+      const response = await sendRaw(harness.url, path, {
+        headers: { ...harness.auth("acme"), "content-type": "application/json" },
+        body: '{"input":{"prompt":"p"}}',
+      });
+      expect(response.status, path).toBe(404);
     }
     expect(harness.simulator.stats.count()).toBe(0);
   });
 });
-
-/** node:http with an explicit path keeps it exactly as written (a URL string would resolve the dot segments). */
-function rawRequest(base: string, path: string, authorization: string): Promise<number> {
-  const { hostname, port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        hostname,
-        port,
-        path,
-        method: "POST",
-        headers: { authorization, "content-type": "application/json" },
-      },
-      (res) => {
-        res.resume();
-        res.on("end", () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on("error", reject);
-    req.end('{"input":{"prompt":"p"}}');
-  });
-}
