@@ -12,9 +12,11 @@ import {
   num,
   rateAt,
   rateLimitedFrom,
+  recordFields,
   recordFrom,
   str,
   submitDecisionFrom,
+  taskFrom,
   type Reply,
 } from "./redisReplies.js";
 import type {
@@ -133,8 +135,9 @@ export class RedisStore implements GovernanceStore {
     if (str(r, 0) === "rate_limited") return rateLimitedFrom(r);
     const denied = accountDenialFrom(r, request.account?.upstream ?? "");
     if (denied !== null) return denied;
-    const task = recordFrom(r, 4, request.tenantId);
-    const cached = task === null ? undefined : cachedAnswerFrom(r, 4);
+    const fields = recordFields(r, 4);
+    const task = taskFrom(fields, num(r, 4) === 1, request.tenantId);
+    const cached = task === null ? undefined : cachedAnswerFrom(fields);
     return { kind: "admitted", rate: rateAt(r, 1), task, ...(cached === undefined ? {} : { cached }) };
   }
 

@@ -15,10 +15,8 @@ export function accountDenialFrom(r: Reply, upstream: string): AccountDenial | n
   };
 }
 
-/** The cached terminal answer inside a record block (in-flight flag at `index`, then HGETALL pairs). */
-export function cachedAnswerFrom(r: Reply, index: number): StoredAnswer | undefined {
-  const fields = new Map<string, string>();
-  for (let i = index + 1; i + 1 < r.length; i += 2) fields.set(str(r, i), str(r, i + 1));
+/** The cached terminal answer among a record's fields (see recordFields), if the ledger keeps one. */
+export function cachedAnswerFrom(fields: ReadonlyMap<string, string>): StoredAnswer | undefined {
   const status = Number(fields.get("ansStatus"));
   const body = fields.get("ansBody");
   if (!Number.isInteger(status) || body === undefined) return undefined;

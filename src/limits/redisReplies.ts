@@ -56,15 +56,29 @@ function isLedgerState(value: string): value is LedgerState {
   return STATES.includes(value);
 }
 
-/** A record block: the in-flight flag at `index`, then HGETALL pairs; null when the ledger has no such task. */
-export function recordFrom(reply: Reply, index: number, tenantId: string): TaskRecord | null {
+/** The HGETALL pairs of a record block (the in-flight flag at `index`, then the pairs), as a map. */
+export function recordFields(reply: Reply, index: number): ReadonlyMap<string, string> {
   const fields = new Map<string, string>();
   for (let i = index + 1; i + 1 < reply.length; i += 2) fields.set(str(reply, i), str(reply, i + 1));
+  return fields;
+}
+
+/** A record block: the in-flight flag at `index`, then HGETALL pairs; null when the ledger has no such task. */
+export function recordFrom(reply: Reply, index: number, tenantId: string): TaskRecord | null {
+  return taskFrom(recordFields(reply, index), num(reply, index) === 1, tenantId);
+}
+
+/** The ledger record from its fields; null when there is none, or it is another tenant's. */
+export function taskFrom(
+  fields: ReadonlyMap<string, string>,
+  inFlight: boolean,
+  tenantId: string,
+): TaskRecord | null {
   if (fields.size === 0 || fields.get("tenantId") !== tenantId) return null;
   const stored = fields.get("state") ?? "pending";
   let state: LedgerState = isLedgerState(stored) ? stored : "pending";
   // The sweep removes only the in-flight slot; a pending task without one has expired.
-  if (state === "pending" && num(reply, index) === 0) state = "expired";
+  if (state === "pending" && !inFlight) state = "expired";
   const failCode = fields.get("failCode");
   return {
     taskId: fields.get("taskId") ?? "",
