@@ -9,6 +9,7 @@ import http, {
 import https, { type Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import type { Clock } from "../clock.js";
+import type { StoredAnswer } from "../limits/store.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamError } from "./upstreamError.js";
 
@@ -258,6 +259,29 @@ export function sendAnswer(
   res.writeHead(answer.status, {
     ...downstreamHeaders(answer.headers),
     ...extraHeaders,
+    "content-length": String(answer.body.length),
+  });
+  res.end(answer.body);
+}
+
+/** What the ledger keeps of an answer to replay it later: status, content type and the exact bytes. */
+export function toStored(answer: UpstreamAnswer): StoredAnswer {
+  return {
+    status: answer.status,
+    contentType: answer.headers["content-type"] ?? "application/json",
+    body: answer.body,
+  };
+}
+
+/** A kept answer, byte for byte, with the headers that say where it came from. */
+export function replay(
+  res: ServerResponse,
+  answer: StoredAnswer,
+  headers: Readonly<Record<string, string>>,
+): void {
+  res.writeHead(answer.status, {
+    ...headers,
+    "content-type": answer.contentType,
     "content-length": String(answer.body.length),
   });
   res.end(answer.body);

@@ -5,11 +5,11 @@ import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../gateway/snapshot.js";
 import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
-import { sendAnswer } from "./forwarder.js";
+import { sendAnswer, toStored } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
 import { accountDeniedError } from "./account.js";
 import { settleObserved } from "./settle.js";
-import { answerFromCache, answerPaced, fetchStatus, rememberForPacing, toStored } from "./statusShortcuts.js";
+import { answerFromCache, answerPaced, fetchStatus, rememberForPacing } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
 
 /** The taskId query parameter, read as express's "simple" query parser would (Node's querystring). */

@@ -3,7 +3,7 @@ import type { RequestContext } from "../http/context.js";
 import type { StoredAnswer, TaskRecord } from "../limits/store.js";
 import { pollKey } from "./coalesce.js";
 import type { ProxyDeps } from "./deps.js";
-import type { UpstreamAnswer } from "./forwarder.js";
+import { replay, toStored, type UpstreamAnswer } from "./forwarder.js";
 import { earlyPollWaitMs } from "./pacing.js";
 import { callProtected, type ProtectedCall } from "./protectedCall.js";
 
@@ -11,24 +11,6 @@ import { callProtected, type ProtectedCall } from "./protectedCall.js";
  * The ways a status poll is answered without its own APIXO request: the terminal-answer cache, early-poll
  * pacing, and joining a concurrent poll of the same task.
  */
-
-export function toStored(answer: UpstreamAnswer): StoredAnswer {
-  return {
-    status: answer.status,
-    contentType: answer.headers["content-type"] ?? "application/json",
-    body: answer.body,
-  };
-}
-
-/** APIXO's own bytes, with the headers worth replaying; `X-Gateway-Cache` says where they came from. */
-function replay(res: ServerResponse, answer: StoredAnswer, headers: Readonly<Record<string, string>>): void {
-  res.writeHead(answer.status, {
-    ...headers,
-    "content-type": answer.contentType,
-    "content-length": String(answer.body.length),
-  });
-  res.end(answer.body);
-}
 
 /** A finished task's answer from the ledger (status cache); false when there is none or the cache is off. */
 export function answerFromCache(

@@ -8,10 +8,10 @@ import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel, type TenantPolicy } from "../gateway/snapshot.js";
 import { parseJsonBody, readBody } from "../http/body.js";
 import type { RequestContext } from "../http/context.js";
-import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
+import type { SubmitDecision } from "../limits/store.js";
 import { deny, setRateHeaders } from "./decisions.js";
 import type { ProxyDeps } from "./deps.js";
-import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
+import { replay, sendAnswer, toStored, type UpstreamAnswer } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
 import { accountDeniedError } from "./account.js";
 import { callProtected } from "./protectedCall.js";
@@ -110,7 +110,7 @@ export function submitHandler(deps: ProxyDeps) {
 
     if (decision.kind === "replay") {
       ctx.decisions.push("idempotent_replay");
-      replay(res, decision.answer);
+      replay(res, decision.answer, { "Idempotent-Replayed": "true" });
       return;
     }
     if (decision.kind === "account_limited") throw accountDeniedError(deps, ctx, res, decision);
@@ -215,7 +215,7 @@ export function submitHandler(deps: ProxyDeps) {
               idempotency: {
                 key: idempotencyKey,
                 ttlSec: governance.idempotencyTtlHours * 3600,
-                answer: storedAnswer(answer),
+                answer: toStored(answer),
               },
             }),
       }),
@@ -226,18 +226,4 @@ export function submitHandler(deps: ProxyDeps) {
     ctx.decisions.push(`charged ${formatUsd(costMicros)}`);
     sendAnswer(res, answer);
   };
-}
-
-function storedAnswer(answer: UpstreamAnswer): StoredAnswer {
-  const contentType = answer.headers["content-type"];
-  return { status: answer.status, contentType: contentType ?? "application/json", body: answer.body };
-}
-
-function replay(res: ServerResponse, answer: StoredAnswer): void {
-  res.setHeader("Idempotent-Replayed", "true");
-  res.writeHead(answer.status, {
-    "content-type": answer.contentType,
-    "content-length": String(answer.body.length),
-  });
-  res.end(answer.body);
 }
