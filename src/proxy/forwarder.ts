@@ -10,6 +10,7 @@ import https, { type Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import type { Clock } from "../clock.js";
 import type { StoredAnswer } from "../limits/store.js";
+import { injectTraceContext } from "../telemetry/spans.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
 import { UpstreamError } from "./upstreamError.js";
 
@@ -160,7 +161,11 @@ export class Forwarder {
     };
     // A buffered answer is read by the gateway (task id, state), so it must arrive uncompressed; streamed
     // answers pass through as the client negotiated them.
-    if (mode === "buffer") set["accept-encoding"] = "identity";
+    if (mode === "buffer") {
+      set["accept-encoding"] = "identity";
+      // The governed calls continue the trace: `traceparent` of the active (upstream) span.
+      injectTraceContext(set);
+    }
     if (options.body !== undefined) set["content-length"] = String(options.body.length);
     // transfer-encoding is hop-by-hop, so it is dropped; a streamed chunked body is chunked again upstream
     // (Node would not frame a GET's body by itself, and unframed bytes would corrupt the pooled connection).

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { OperationLabel } from "../telemetry/events.js";
-import { endChildSpan, injectTraceContext, runInSpan, startUpstreamSpan } from "../telemetry/spans.js";
+import { endChildSpan, runInSpan, startUpstreamSpan } from "../telemetry/spans.js";
 import type { ProxyDeps } from "./deps.js";
 import type { UpstreamAnswer } from "./forwarder.js";
 import { UpstreamError } from "./upstreamError.js";
@@ -26,15 +26,14 @@ export async function callUpstream(
   const started = deps.clock.monotonicMs();
   const span = startUpstreamSpan(ctx.snapshot.config.upstream.baseUrl, req.method ?? "GET", call);
   try {
-    const answer = await runInSpan(span, () => {
-      injectTraceContext(req.headers);
-      return deps.forwarder.exchange(req, res, {
+    const answer = await runInSpan(span, () =>
+      deps.forwarder.exchange(req, res, {
         upstreamKey: call.upstreamKey,
         requestId: ctx.requestId,
         ...(call.body === undefined ? {} : { body: call.body }),
         ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
-      });
-    });
+      }),
+    );
     endChildSpan(span, answer.status >= 500 ? "status_5xx" : undefined, {
       "http.response.status_code": answer.status,
     });

@@ -140,8 +140,8 @@ export function endChildSpan(
   span.end();
 }
 
-/** Writes `traceparent` (and `tracestate`) for the active span into headers about to be copied upstream. */
-export function injectTraceContext(headers: IncomingHttpHeaders): void {
+/** Writes `traceparent` (and `tracestate`) for the active span into the headers of an upstream request. */
+export function injectTraceContext(headers: Record<string, string>): void {
   if (!enabled) return;
   propagation.inject(context.active(), headers);
 }
