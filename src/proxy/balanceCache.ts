@@ -40,8 +40,4 @@ export class BalanceCache {
     this.pending.set(alias, promise);
     return promise;
   }
-
-  set(alias: string, balanceUsd: number): void {
-    this.entries.set(alias, { balanceUsd, fetchedMs: this.clock.monotonicMs() });
-  }
 }

@@ -44,10 +44,6 @@ export class Breakers {
     }
   }
 
-  state(upstream: string): CircuitState {
-    return this.circuits.get(upstream)?.state ?? "closed";
-  }
-
   acquire(upstream: string, settings: BreakerSettings): Permit {
     if (!settings.enabled) return { kind: "go", probe: false };
     const circuit = this.circuit(upstream);

@@ -13,10 +13,6 @@ export class Coalescer<T> {
     this.pending.set(key, promise);
     return { promise, shared: false };
   }
-
-  get size(): number {
-    return this.pending.size;
-  }
 }
 
 /**

@@ -37,14 +37,6 @@ export class TenantDirectory {
     return this.byId.size;
   }
 
-  tenant(id: string): TenantConfig | undefined {
-    return this.byId.get(id);
-  }
-
-  tenants(): IterableIterator<TenantConfig> {
-    return this.byId.values();
-  }
-
   authenticate(authorization: string | undefined): AuthResult {
     if (authorization === undefined || authorization === "") return { kind: "missing" };
     const match = BEARER.exec(authorization);
