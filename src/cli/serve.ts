@@ -10,9 +10,6 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     process.exitCode = 1;
     return;
   }
-  // First, so the HTTP client and ioredis are instrumented before the gateway uses them; off (and the SDK not
-  // even loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
-  const tracing = await startTracing();
   let config;
   try {
     config = await loadConfigFile(configPath);
@@ -20,9 +17,10 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`apixo-gateway: refusing to start\n${err.message}\n`);
     process.exitCode = 1;
-    await tracing.shutdown();
     return;
   }
+  // Off (and the SDK not even loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+  const tracing = await startTracing();
   const logger = createLogger(logLevelFrom(process.env, config.logging.level));
   // Handlers go in before the gateway starts: a signal that arrives once the port is open must never hit
   // Node's default action (SIGHUP would kill the process).
