@@ -214,7 +214,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   });
   // Zero series for the fixed label sets, so rate() and alerts work before the first event.
   for (const result of ["success", "failure"]) configReloads.labels(result).inc(0);
-  for (const result of ["hit", "miss"]) statusCache.labels(result).inc(0);
+  const cacheHit = statusCache.labels("hit");
+  const cacheMiss = statusCache.labels("miss");
+  cacheHit.inc(0);
+  cacheMiss.inc(0);
 
   registerBudgetGauges({
     registers,
@@ -284,7 +287,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       callbackDelivery.labels(e.outcome).observe(seconds(e.durationMs));
     },
     statusCache(e) {
-      statusCache.labels(e.hit ? "hit" : "miss").inc();
+      (e.hit ? cacheHit : cacheMiss).inc();
     },
     upstreamCircuit(e) {
       circuit
