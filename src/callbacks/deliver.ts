@@ -47,7 +47,6 @@ export async function deliverOnce(delivery: Delivery, policy: UrlPolicy): Promis
     // A fresh connection per delivery: the pinned lookup belongs to this one request.
     agent: false,
     lookup: pinnedLookup(addresses),
-    timeout: delivery.timeoutMs,
     headers: {
       "content-type": "application/json",
       "content-length": String(delivery.body.length),
@@ -78,26 +77,13 @@ export async function deliverOnce(delivery: Delivery, policy: UrlPolicy): Promis
         finish({ ok: false, reason: "answer interrupted" });
       });
     });
-    // `timeout` is per socket inactivity; this bounds the whole exchange.
+    // Bounds the whole exchange (connect, send, answer).
     const deadline = setTimeout(() => {
       req.destroy(new Error("timed out"));
     }, delivery.timeoutMs);
-    req.on("timeout", () => {
-      req.destroy(new Error("timed out"));
-    });
     req.on("error", (err) => {
       finish({ ok: false, reason: err.message });
     });
     req.end(delivery.body);
   });
-}
-
-/** Exponential backoff before try `attempt + 1`, jittered to 50-100 % so failed tenants do not retry in step. */
-export function backoffMs(
-  failedAttempts: number,
-  settings: { readonly baseDelayMs: number; readonly maxDelayMs: number },
-  random: () => number,
-): number {
-  const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.max(0, failedAttempts - 1));
-  return Math.floor(ceiling * (0.5 + random() * 0.5));
 }

@@ -7,7 +7,8 @@ import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
 import { AllowList } from "./addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
-import { backoffMs, deliverOnce } from "./deliver.js";
+import { backoffMs } from "../proxy/retry.js";
+import { deliverOnce } from "./deliver.js";
 import type { CallbackJob, CallbackRoute, CallbackStore } from "./store.js";
 import type { HostResolver, UrlPolicy } from "./urlGuard.js";
 

@@ -37,7 +37,7 @@ export function backoffMs(
   settings: { readonly baseDelayMs: number; readonly maxDelayMs: number },
   random: () => number = Math.random,
 ): number {
-  const step = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (retry - 1));
+  const step = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.round(step / 2 + (random() * step) / 2);
 }
 

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { backoffMs } from "../../src/callbacks/deliver.js";
+import { backoffMs } from "../../src/proxy/retry.js";
 import { replaceCallbackUrl } from "../../src/callbacks/rewrite.js";
 import { signDelivery, verifyDelivery } from "../../src/callbacks/signing.js";
 
