@@ -26,10 +26,6 @@ export function setSpansEnabled(on: boolean): void {
   enabled = on;
 }
 
-export function spansEnabled(): boolean {
-  return enabled;
-}
-
 const tracer = () => trace.getTracer(TRACER_NAME);
 
 /**
@@ -80,13 +76,9 @@ export function endRequestSpan(span: Span | undefined, record: RequestRecord): v
 }
 
 /** A child of the active span (the request's), or undefined when tracing is off. */
-export function startChildSpan(
-  name: string,
-  attributes: Attributes,
-  kind: SpanKind = SpanKind.INTERNAL,
-): Span | undefined {
+export function startChildSpan(name: string, attributes: Attributes): Span | undefined {
   if (!enabled) return undefined;
-  return tracer().startSpan(name, { kind, attributes });
+  return tracer().startSpan(name, { kind: SpanKind.INTERNAL, attributes });
 }
 
 const servers = new Map<string, Attributes>();
