@@ -1,4 +1,3 @@
-import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
 import { startHarness, UPSTREAM_KEY, type Harness } from "../helpers/gatewayHarness.js";
@@ -14,18 +13,6 @@ interface Envelope {
   code: number;
   message: string;
   error: { type: string };
-}
-
-/** node:http, because fetch refuses to send connection-level headers at all. */
-function rawGet(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end();
-  });
 }
 
 const ROUTES = [
@@ -104,13 +91,16 @@ describe("what crosses the gateway", () => {
   it("never forwards the client's Authorization, cookies or hop-by-hop headers upstream", async () => {
     harness = await startHarness();
     const key = harness.keys.acme!;
-    await rawGet(`${harness.url}/api/v1/apikeys/current-balance`, {
-      authorization: `Bearer ${key}`,
-      cookie: "session=secret",
-      "proxy-authorization": "Basic abc",
-      "x-custom": "kept",
-      connection: "keep-alive, x-drop-me",
-      "x-drop-me": "1",
+    // node:http, because fetch refuses to send connection-level headers at all.
+    await sendRaw(harness.url, "/api/v1/apikeys/current-balance", {
+      headers: {
+        authorization: `Bearer ${key}`,
+        cookie: "session=secret",
+        "proxy-authorization": "Basic abc",
+        "x-custom": "kept",
+        connection: "keep-alive, x-drop-me",
+        "x-drop-me": "1",
+      },
     });
     const upstream = harness.simulator.stats.requests[0]!.headers;
     expect(JSON.stringify(upstream)).not.toContain(key);

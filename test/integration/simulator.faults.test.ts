@@ -1,8 +1,9 @@
-import { Agent, request } from "node:http";
+import { Agent } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../src/clock.js";
 import { createSimulator } from "../../src/simulator/index.js";
 import type { Simulator } from "../../src/simulator/index.js";
+import { sendRaw } from "../helpers/rawHttp.js";
 
 const KEY = "sk-sim-test";
 const AUTH = { authorization: `Bearer ${KEY}` };
@@ -166,18 +167,8 @@ describe("simulator faults and stats over HTTP", () => {
 });
 
 describe("simulator connections", () => {
-  function get(agent: Agent): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const url = new URL("/api/v1/apikeys/current-balance", sim!.url);
-      const req = request(url, { agent, headers: AUTH }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          resolve(res.statusCode ?? 0);
-        });
-      });
-      req.on("error", reject);
-      req.end();
-    });
+  async function get(agent: Agent): Promise<number> {
+    return (await sendRaw(sim!.url, "/api/v1/apikeys/current-balance", { agent, headers: AUTH })).status;
   }
 
   it("serves sequential keep-alive requests on one TCP connection", async () => {
