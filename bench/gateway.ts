@@ -24,8 +24,13 @@ export interface GatewaySpec {
   readonly nodeArgs?: readonly string[];
 }
 
-export interface Gateway {
+/** A process the bench measures: its CPU and memory, and its heap when it serves metrics. */
+export interface MeasuredProcess {
   readonly proc: Proc;
+  readonly metricsUrl?: string;
+}
+
+export interface Gateway extends MeasuredProcess {
   readonly url: string;
   readonly metricsUrl: string;
   /** The gateway key of the tenant the load uses. */
@@ -96,7 +101,8 @@ async function waitForMetrics(port: number): Promise<void> {
 }
 
 /** One gauge's value from a Prometheus text scrape (first series), or undefined. */
-export async function scrapeGauge(metricsUrl: string, name: string): Promise<number | undefined> {
+export async function scrapeGauge(metricsUrl: string | undefined, name: string): Promise<number | undefined> {
+  if (metricsUrl === undefined) return undefined;
   try {
     const text = await (await fetch(metricsUrl)).text();
     const match = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, "m").exec(text);

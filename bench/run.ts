@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { scrapeGauge, startGatewayProcess, UPSTREAM_KEY, type Gateway } from "./gateway.js";
+import { scrapeGauge, startGatewayProcess, UPSTREAM_KEY, type MeasuredProcess } from "./gateway.js";
 import { Client, closedLoop, openLoop, type LoadResult } from "./load.js";
 import {
   buildGateway,
@@ -68,7 +68,7 @@ interface Procs {
 /** Runs one phase and reads every process's CPU time around it. */
 async function measured(
   procs: Procs,
-  gateway: Gateway | undefined,
+  gateway: MeasuredProcess | undefined,
   run: () => Promise<LoadResult>,
 ): Promise<{ result: LoadResult; cpu: CpuPerRequest }> {
   const pids = [gateway?.proc.pid, procs.simulator.pid, procs.redis.pid];
@@ -95,7 +95,8 @@ async function measured(
 interface Scenario {
   readonly report: ScenarioReport;
   readonly client: Client;
-  readonly gateway: Gateway | undefined;
+  /** The gateway or floor proxy under load; undefined for the direct scenario. */
+  readonly gateway: MeasuredProcess | undefined;
   readonly logFile: string | undefined;
 }
 
@@ -158,7 +159,7 @@ async function floorScenario(
   return {
     report: { name, description, tenants: undefined, tracing: false },
     client: new Client({ name, url, authorization: "Bearer floor" }),
-    gateway: { proc, url, metricsUrl: "", key: "" },
+    gateway: { proc },
     logFile,
   };
 }

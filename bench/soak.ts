@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { scrapeGauge, type Gateway } from "./gateway.js";
+import { scrapeGauge, type MeasuredProcess } from "./gateway.js";
 import { percentiles, type Percentiles } from "./histogram.js";
 import { openLoop, type Client } from "./load.js";
 import { cpuMicros, memory } from "./procs.js";
@@ -38,7 +38,7 @@ function slopePerMin(points: readonly [number, number][]): number {
 /** A long fixed-rate run with the gateway's RSS and V8 heap sampled every few seconds, to catch leaks. */
 export async function runSoak(options: {
   client: Client;
-  gateway: Gateway;
+  gateway: MeasuredProcess;
   rate: number;
   durationSec: number;
   sampleEverySec: number;
