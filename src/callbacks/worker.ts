@@ -1,7 +1,8 @@
 import type { Clock } from "../clock.js";
 import type { Snapshot } from "../gateway/snapshot.js";
 import type { Governor } from "../limits/governor.js";
-import { settleOutcome } from "../proxy/settle.js";
+import type { LedgerWriter } from "../ledger/writer.js";
+import { settleOutcome } from "../ledger/settle.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
@@ -15,6 +16,7 @@ import type { HostResolver, UrlPolicy } from "./urlGuard.js";
 export interface CallbackWorkerDeps {
   readonly store: CallbackStore;
   readonly governor: Governor;
+  readonly ledger: LedgerWriter;
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -189,7 +191,10 @@ export class CallbackWorker {
     await this.deliver(job, route, result.envelope.toString("utf8"));
   }
 
-  /** Settles as a poll would; throws when the store could not do it (a fault, not a decision). */
+  /**
+   * Settles as a poll would; throws when the store cannot be read (a fault, not a decision). A settle the
+   * store cannot take now is kept by the ledger writer's journal and applied when it is back.
+   */
   private async settle(
     route: CallbackRoute,
     result: Extract<Confirmation, { kind: "confirmed" }>,
@@ -201,14 +206,12 @@ export class CallbackWorker {
     );
     if (task === null) return;
     const cache = result.fromStatus && snapshot.config.upstream.protection.statusCache;
-    const unsettled = task.state === "pending" || task.state === "expired";
-    const settled = await settleOutcome(this.deps, snapshot.config, task, {
+    await settleOutcome(this.deps, snapshot.config, task, {
       state: outcome.state,
       failCode: outcome.failCode,
       costTimeMs: outcome.costTimeMs,
       ...(cache ? { answer: { status: 200, contentType: "application/json", body: result.envelope } } : {}),
     });
-    if (unsettled && settled === undefined) throw new Error("the limit store did not settle the task");
   }
 
   private async deliver(job: CallbackJob, route: CallbackRoute, envelope: string): Promise<void> {

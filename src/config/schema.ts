@@ -2,6 +2,7 @@ import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
 import { callbacksSchema } from "./callbacks.js";
+import { DEFAULT_SILENCE_MS } from "../limits/silence.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
@@ -107,8 +108,24 @@ export const configSchema = z.strictObject({
       kind: z.enum(["memory", "redis"]).default("memory"),
       redisUrl: z.string().optional(),
       keyPrefix: z.string().min(1).default("agw"),
-      commandTimeoutMs: z.int().positive().default(250),
+      /**
+       * A store command fails when Redis has sent nothing at all for this long (a stalled, paused or
+       * unreachable server). A busy Redis that keeps answering never trips it (src/limits/silence.ts).
+       */
+      commandTimeoutMs: z.int().positive().default(DEFAULT_SILENCE_MS),
       failurePolicy: z.enum(["fail-closed", "fail-open"]).default("fail-closed"),
+      /** Admissions one process has out to the store at once; more wait for a turn. */
+      maxConcurrentCalls: z.int().positive().default(256),
+      /** Admissions that may wait for a turn; past this the gateway sheds load (503 OVERLOADED). */
+      maxQueuedCalls: z.int().nonnegative().default(4096),
+      /** The write-behind journal for ledger writes the store cannot take (src/ledger/journal.ts). */
+      journal: z
+        .strictObject({
+          maxEntries: z.int().positive().default(100_000),
+          /** A file per process that keeps the journal across a crash; unset: memory only. */
+          path: z.string().min(1).optional(),
+        })
+        .prefault({}),
     })
     .prefault({})
     .refine((s) => s.kind !== "redis" || (s.redisUrl !== undefined && s.redisUrl !== ""), {
@@ -120,6 +137,11 @@ export const configSchema = z.strictObject({
       ledgerTtlHours: z.number().positive().default(168),
       taskMaxAgeMinutes: z.number().positive().default(60),
       idempotencyTtlHours: z.number().positive().default(24),
+      /**
+       * How often each process looks for reservations nobody settled (a gateway that died mid-submit) and
+       * marks them unknown; 0 turns the sweep off.
+       */
+      orphanSweepSeconds: z.number().nonnegative().default(60),
       refundFailedTasks: z.boolean().default(true),
       /** failCodes whose tasks are not refunded even when refunds are on. */
       noRefundFailCodes: z.array(z.string()).default([]),

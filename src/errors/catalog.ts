@@ -14,6 +14,7 @@ export const errorCatalog = {
   RATE_LIMITED: { status: 429, retryable: true },
   CONCURRENCY_LIMITED: { status: 429, retryable: true },
   LIMITS_UNAVAILABLE: { status: 503, retryable: true },
+  OVERLOADED: { status: 503, retryable: true },
   UPSTREAM_UNAVAILABLE: { status: 502, retryable: true },
   UPSTREAM_TIMEOUT: { status: 504, retryable: true },
   INTERNAL: { status: 500, retryable: true },

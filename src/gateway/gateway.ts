@@ -14,6 +14,9 @@ import type { GatewayConfig } from "../config/schema.js";
 import { Contexts } from "../http/context.js";
 import { createApp } from "../http/app.js";
 import { Governor } from "../limits/governor.js";
+import { Journal } from "../ledger/journal.js";
+import { OrphanSweeper, orphanAfterMs } from "../ledger/sweeper.js";
+import { LedgerWriter } from "../ledger/writer.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { BalanceCache } from "../proxy/balanceCache.js";
 import { createUpstreamProtection } from "../proxy/protection.js";
@@ -116,6 +119,40 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     events,
     logger,
     failurePolicy: () => holder.snapshot().config.store.failurePolicy,
+    gate: () => {
+      const s = holder.snapshot().config.store;
+      return { maxConcurrent: s.maxConcurrentCalls, maxQueued: s.maxQueuedCalls };
+    },
+  });
+  const journal = new Journal({
+    maxEntries: config.store.journal.maxEntries,
+    path: config.store.journal.path,
+    onChange: (depth, dropped) => {
+      events.ledgerJournal({ depth, dropped });
+    },
+  });
+  const ledger = new LedgerWriter({
+    store,
+    journal,
+    events,
+    clock,
+    logger,
+    observe: (operation, call) => governor.observe(operation, call),
+  });
+  // A journal kept on disk by an earlier run of this process is applied as soon as the store answers.
+  ledger.resume();
+  const sweeper = new OrphanSweeper({
+    store,
+    events,
+    logger,
+    settings: () => {
+      const c = holder.snapshot().config;
+      return {
+        tenants: c.tenants.map((t) => t.id),
+        intervalMs: c.governance.orphanSweepSeconds * 1000,
+        orphanAfterMs: orphanAfterMs(c.upstream.timeoutMs),
+      };
+    },
   });
   let draining = false;
   const protection = createUpstreamProtection(clock, events);
@@ -126,6 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const callbackWorker = new CallbackWorker({
     store: callbackStore,
     governor,
+    ledger,
     events,
     clock,
     logger,
@@ -146,6 +184,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     contexts,
     callbacks,
     governor,
+    ledger,
     forwarder,
     balances: new BalanceCache(clock, BALANCE_CACHE_MS),
     protection,
@@ -210,6 +249,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (poller !== undefined) metrics.setBalanceRefresher(() => poller.pollNow());
   // Picks up deliveries a previous run (or another replica) left due.
   callbackWorker.start();
+  sweeper.start();
   logger.info(
     {
       event: "listening",
@@ -235,6 +275,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Unfinished callback work stays in the store for the next run or another replica.
       await callbackWorker.stop();
       await callbackStore.close();
+      await sweeper.stop();
+      // What the journal still holds is applied now if the store answers; otherwise it stays in the
+      // journal file (store.journal.path) for the next start, or is lost with the process (docs say which).
+      await ledger.flush(config.server.shutdownGraceMs);
+      journal.close();
       // After the drain, so the last requests' metrics can still be scraped while it runs.
       await ops.close();
       agent.destroy();

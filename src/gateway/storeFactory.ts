@@ -21,7 +21,6 @@ export async function createStore(
   const url = config.redisUrl ?? "";
   let lastLoggedMs = 0;
   const redis = createRedisClient(url, {
-    commandTimeoutMs: config.commandTimeoutMs,
     onError: (err) => {
       // Reconnect attempts fail in a loop while Redis is down: log at most once a second.
       const now = clock.now();
@@ -38,5 +37,5 @@ export async function createStore(
       "starting without Redis",
     );
   }
-  return new RedisStore({ redis, prefix: config.keyPrefix });
+  return new RedisStore({ redis, prefix: config.keyPrefix, silenceMs: config.commandTimeoutMs });
 }

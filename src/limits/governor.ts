@@ -4,21 +4,19 @@ import type { Logger } from "../telemetry/logger.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import { endChildSpan, runInSpan, startStoreSpan } from "../telemetry/spans.js";
 import { DayWindowCache } from "./days.js";
-import {
-  StoreUnavailable,
-  type DayWindow,
-  type GovernanceStore,
-  type SettleRequest,
-  type SettleResult,
-} from "./store.js";
+import { AdmissionGate, type GateLimits, type Overloaded } from "./gate.js";
+import { StoreUnavailable, type DayWindow, type GovernanceStore } from "./store.js";
 
 export type FailurePolicy = "fail-closed" | "fail-open";
 
-/** Returned instead of a decision when the store is down and the policy is fail-open. */
-export interface Unguarded {
-  readonly kind: "unguarded";
+/** Returned instead of a decision when the store cannot be asked: the caller applies the failure policy. */
+export interface StoreDown {
+  readonly kind: "store_down";
+  readonly failOpen: boolean;
+  /** The call may still run in the store later (see StoreUnavailable.maybeApplied). */
+  readonly maybeApplied: boolean;
+  readonly cause: StoreUnavailable;
 }
-export const UNGUARDED: Unguarded = { kind: "unguarded" };
 
 export interface GovernorDeps {
   readonly store: GovernanceStore;
@@ -26,16 +24,21 @@ export interface GovernorDeps {
   readonly events: GatewayEvents;
   readonly logger: Logger;
   readonly failurePolicy: () => FailurePolicy;
+  readonly gate: () => GateLimits;
 }
 
 /**
- * The store as the request path sees it: every call timed and counted, and an unreachable store turned into
- * the configured policy (503 LIMITS_UNAVAILABLE, or proceed unguarded) instead of a hung or failed request.
+ * The store as the request path sees it: every call timed and counted, admissions bounded (past the bound:
+ * shed before anything is reserved), and an unreachable store turned into a value the route maps to its
+ * answer, instead of a hung or failed request.
  */
 export class Governor {
   private readonly days = new DayWindowCache();
+  private readonly gate: AdmissionGate;
 
-  constructor(private readonly deps: GovernorDeps) {}
+  constructor(private readonly deps: GovernorDeps) {
+    this.gate = new AdmissionGate(deps.gate);
+  }
 
   get store(): GovernanceStore {
     return this.deps.store;
@@ -45,17 +48,21 @@ export class Governor {
     return this.days.get(timeZone, this.deps.clock.now());
   }
 
-  /** A decision call on the request path: fails closed or open per policy. */
-  async decide<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T | Unguarded> {
+  /** An admission on the request path; the route decides what a down store or an overload means. */
+  async decide<T>(
+    operation: string,
+    call: (store: GovernanceStore) => Promise<T>,
+  ): Promise<T | StoreDown | Overloaded> {
     try {
-      return await this.timed(operation, call);
+      return await this.gate.run(() => this.observe(operation, () => call(this.deps.store)));
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
-      if (this.deps.failurePolicy() === "fail-open") {
-        this.deps.logger.warn({ event: "store_unavailable", operation, policy: "fail-open" }, err.message);
-        return UNGUARDED;
-      }
-      throw limitsUnavailable(err);
+      const failOpen = this.deps.failurePolicy() === "fail-open";
+      this.deps.logger.warn(
+        { event: "store_unavailable", operation, policy: failOpen ? "fail-open" : "fail-closed" },
+        err.message,
+      );
+      return { kind: "store_down", failOpen, maybeApplied: err.maybeApplied, cause: err };
     }
   }
 
@@ -64,40 +71,19 @@ export class Governor {
    * the store it cannot be made, so it fails closed whatever the policy says.
    */
   async decideStrict<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T> {
-    try {
-      return await this.timed(operation, call);
-    } catch (err) {
-      if (err instanceof StoreUnavailable) throw limitsUnavailable(err);
-      throw err;
-    }
+    const result = await this.decide(operation, call);
+    if (isOverloaded(result)) throw overloadedError();
+    if (isStoreDown(result)) throw limitsUnavailable(result.cause);
+    return result;
   }
 
-  /**
-   * A bookkeeping call after APIXO answered (record, release, settle): the client's answer must still go out,
-   * so a store fault is logged and counted, never thrown.
-   */
-  async record<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T | undefined> {
-    try {
-      return await this.timed(operation, call);
-    } catch (err) {
-      this.deps.logger.error(
-        { event: "store_write_failed", operation, err: err instanceof Error ? err.message : String(err) },
-        "ledger write failed; the store will be reconciled by expiry",
-      );
-      return undefined;
-    }
-  }
-
-  settle(request: SettleRequest): Promise<SettleResult | undefined> {
-    return this.record("settle", (store) => store.settleTask(request));
-  }
-
-  private async timed<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T> {
+  /** Times and counts one store call (metrics and a span), for every caller of the store. */
+  async observe<T>(operation: string, call: () => Promise<T>): Promise<T> {
     const started = this.deps.clock.monotonicMs();
     const span = startStoreSpan(operation);
     let ok = false;
     try {
-      const result = await runInSpan(span, () => call(this.deps.store));
+      const result = await runInSpan(span, call);
       ok = true;
       return result;
     } finally {
@@ -107,10 +93,26 @@ export class Governor {
   }
 }
 
-function limitsUnavailable(cause: StoreUnavailable): GatewayError {
+export function isStoreDown(value: unknown): value is StoreDown {
+  return typeof value === "object" && value !== null && "kind" in value && value.kind === "store_down";
+}
+
+export function isOverloaded(value: unknown): value is Overloaded {
+  return typeof value === "object" && value !== null && "kind" in value && value.kind === "overloaded";
+}
+
+export function limitsUnavailable(cause: StoreUnavailable): GatewayError {
   return new GatewayError(
     "LIMITS_UNAVAILABLE",
     "The gateway cannot check limits right now (limit store unreachable); retry shortly.",
     { retryAfterSec: 1, cause },
+  );
+}
+
+export function overloadedError(): GatewayError {
+  return new GatewayError(
+    "OVERLOADED",
+    "The gateway is overloaded and did not take this request (nothing was reserved or charged); retry shortly.",
+    { retryAfterSec: 1 },
   );
 }

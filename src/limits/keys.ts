@@ -6,6 +6,13 @@
 /** Spend keys outlive their day so the admin can show the last weeks. */
 export const DAY_KEY_TTL_SEC = 40 * 86_400;
 
+/**
+ * How long a tombstone refuses a late admission. A late admission is a command Redis had not yet run when the
+ * gateway stopped waiting (a stalled or paused server, a connection lost mid-command); a day is far beyond any
+ * stall a gateway outlives, and tombstones are written only on those fault paths.
+ */
+export const TOMBSTONE_TTL_SEC = 86_400;
+
 export interface TenantKeys {
   /** Token bucket state (hash {tokens, ts}). */
   bucket(name: string): string;
@@ -23,6 +30,15 @@ export interface TenantKeys {
   task(taskId: string): string;
   /** Idempotency record of one Idempotency-Key (hash). */
   idem(key: string): string;
+  /** Reservations not yet charged to a task nor released (hash reservationId -> JSON record). */
+  readonly reservations: string;
+  /**
+   * Marks a reservation id that was released or charged without the store holding its reservation (string,
+   * with a TTL): an admission of that id that Redis runs later, after the gateway gave up on it, takes nothing.
+   */
+  tombstone(reservationId: string): string;
+  /** Every recorded task (zset `<day>|<taskId>` -> record time ms), pruned past the ledger TTL: the check's index. */
+  readonly tasks: string;
 }
 
 export function inflightReservation(reservationId: string): string {
@@ -48,5 +64,8 @@ export function tenantKeys(prefix: string, tenantId: string): TenantKeys {
     inflightModels: `${base}inflightm`,
     task: (taskId) => `${base}task:${taskId}`,
     idem: (key) => `${base}idem:${key}`,
+    reservations: `${base}resv`,
+    tombstone: (reservationId) => `${base}resvx:${reservationId}`,
+    tasks: `${base}tasks`,
   };
 }

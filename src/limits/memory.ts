@@ -8,6 +8,7 @@ import {
   type BucketState,
 } from "./bucket.js";
 import { MemoryAccounts } from "./memoryAccount.js";
+import { MemoryReservations } from "./memoryReservations.js";
 import { TtlMap } from "./ttlMap.js";
 import { DAY_KEY_TTL_SEC, inflightReservation, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
 import type {
@@ -15,8 +16,12 @@ import type {
   DaySpend,
   ExpiredTask,
   GovernanceStore,
+  LedgerAudit,
   NewTask,
   RateInfo,
+  ReleaseRequest,
+  ReleaseResult,
+  ReservationRecord,
   SettleRequest,
   SettleResult,
   SimpleDecision,
@@ -26,6 +31,7 @@ import type {
   SubmitRequest,
   TaskRecord,
   TenantSnapshot,
+  UnknownOutcome,
 } from "./store.js";
 
 type IdemRecord =
@@ -49,7 +55,10 @@ export class MemoryStore implements GovernanceStore {
   private readonly idem: TtlMap<IdemRecord>;
   /** tenant inflight key -> member -> slot; like the Redis zset it has no TTL. */
   private readonly inflight = new Map<string, Map<string, Slot>>();
+  /** tenant -> `<day>|<taskId>` -> record time: the ledger check's index (pruned past the ledger TTL). */
+  private readonly taskIndex = new Map<string, Map<string, number>>();
   private readonly accounts: MemoryAccounts;
+  private readonly reservations_: MemoryReservations;
   /** Terminal answers (the status cache), held by the ledger record so they share its TTL. */
   private readonly answers = new WeakMap<Ledger, StoredAnswer>();
 
@@ -61,6 +70,7 @@ export class MemoryStore implements GovernanceStore {
     this.tasks = new TtlMap(this.clock);
     this.idem = new TtlMap(this.clock);
     this.accounts = new MemoryAccounts(this.clock);
+    this.reservations_ = new MemoryReservations(this.clock);
   }
 
   private keys(tenantId: string): TenantKeys {
@@ -85,6 +95,12 @@ export class MemoryStore implements GovernanceStore {
     if (net === 0) byModel.delete(model);
     else byModel.set(model, net);
     this.models.set(key, byModel, DAY_TTL_MS);
+  }
+
+  /** Adds to a day's spend and its per-model split, as one charge (or, negative, one give-back). */
+  private charge(k: TenantKeys, day: string, model: string, micros: number): number {
+    if (micros !== 0) this.addModel(k.spendByModel(day), model, micros);
+    return this.addCounter(k.spend(day), micros, DAY_TTL_MS);
   }
 
   private checkBuckets(k: TenantKeys, specs: readonly BucketSpec[]): BucketCheck {
@@ -112,7 +128,9 @@ export class MemoryStore implements GovernanceStore {
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
     await Promise.resolve();
-    const k = this.keys(request.tenantId);
+    const { tenantId, reservationId } = request;
+    if (this.reservations_.isVoid(tenantId, reservationId)) return { kind: "void" };
+    const k = this.keys(tenantId);
     const now = this.clock.now();
     const cutoff = now - request.taskMaxAgeMs;
     const slots = this.slots(k);
@@ -152,51 +170,80 @@ export class MemoryStore implements GovernanceStore {
     const accountDenial = account === undefined ? null : this.accounts.check(account, rate, cutoff);
     if (accountDenial !== null) return accountDenial;
     const after = this.take(k, request.buckets, tokens);
-    if (account !== undefined)
-      this.accounts.take(account, { reservationId: request.reservationId, cutoffMs: cutoff });
+    if (account !== undefined) this.accounts.take(account, { reservationId, cutoffMs: cutoff });
     const expired = this.expire(k, request.taskMaxAgeMs);
-    slots.set(inflightReservation(request.reservationId), { atMs: now, model: request.model });
-    const spentMicros = this.addCounter(k.spend(day), request.costMicros, DAY_TTL_MS);
-    this.addModel(k.spendByModel(day), request.model, request.costMicros);
+    slots.set(inflightReservation(reservationId), { atMs: now, model: request.model });
+    this.reservations_.put({
+      tenantId,
+      reservationId,
+      day,
+      model: request.model,
+      costMicros: request.costMicros,
+      upstream: request.upstream,
+      idempotencyKey: request.idempotency?.key,
+      account: account !== undefined,
+      admittedAtMs: now,
+      state: "open",
+      reason: undefined,
+    });
+    const spentMicros = this.charge(k, day, request.model, request.costMicros);
     if (idemKey !== null && request.idempotency !== undefined) {
-      this.idem.set(
-        idemKey,
-        { state: "held", res: request.reservationId },
-        request.idempotency.ttlSec * 1000,
-      );
+      this.idem.set(idemKey, { state: "held", res: reservationId }, request.idempotency.ttlSec * 1000);
     }
     return { kind: "admitted", day, spentMicros, rate: after, expired };
   }
 
-  async releaseReservation(request: Parameters<GovernanceStore["releaseReservation"]>[0]): Promise<void> {
+  async releaseReservation(request: ReleaseRequest): Promise<ReleaseResult> {
     await Promise.resolve();
-    const k = this.keys(request.tenantId);
-    if (this.slots(k).delete(inflightReservation(request.reservationId))) {
-      this.addCounter(k.spend(request.day), -request.costMicros, DAY_TTL_MS);
-      if (request.costMicros > 0)
-        this.addModel(k.spendByModel(request.day), request.model, -request.costMicros);
+    const { tenantId, reservationId } = request;
+    const reservation = this.reservations_.get(tenantId, reservationId);
+    if (reservation === undefined) {
+      if (!this.reservations_.hasTombstone(tenantId, reservationId)) {
+        this.reservations_.tombstone(tenantId, reservationId);
+      }
+      return { released: false, reservation: null };
     }
-    if (request.account !== undefined) this.accounts.release(request.account.upstream, request.reservationId);
-    if (request.idempotencyKey === undefined) return;
-    const held = this.idem.get(k.idem(request.idempotencyKey));
-    if (held?.state === "held" && held.res === request.reservationId)
-      this.idem.delete(k.idem(request.idempotencyKey));
+    if (!request.days.includes(reservation.day)) {
+      throw new Error("release: the reservation is charged to a day not given");
+    }
+    const k = this.keys(tenantId);
+    this.slots(k).delete(inflightReservation(reservationId));
+    this.charge(k, reservation.day, reservation.model, -reservation.costMicros);
+    this.reservations_.delete(tenantId, reservationId);
+    if (request.account !== undefined) this.accounts.release(request.account.upstream, reservationId);
+    if (request.idempotencyKey !== undefined) {
+      const held = this.idem.get(k.idem(request.idempotencyKey));
+      if (held?.state === "held" && held.res === reservationId)
+        this.idem.delete(k.idem(request.idempotencyKey));
+    }
+    return { released: true, reservation };
   }
 
-  async recordTask(task: NewTask): Promise<void> {
+  async recordTask(task: NewTask): Promise<{ readonly recorded: boolean }> {
     await Promise.resolve();
     const k = this.keys(task.tenantId);
-    if (this.tasks.get(k.task(task.taskId)) !== undefined) return;
+    if (this.tasks.get(k.task(task.taskId)) !== undefined) return { recorded: false };
+    const { tenantId, taskId, model, reservationId, upstream } = task;
     const slots = this.slots(k);
-    const reserved = slots.get(inflightReservation(task.reservationId));
-    if (reserved !== undefined) {
-      slots.delete(inflightReservation(task.reservationId));
-      slots.set(inflightTask(task.taskId), { atMs: reserved.atMs, model: task.model });
+    const now = this.clock.now();
+    const reservation = this.reservations_.get(tenantId, reservationId);
+    let state: TaskRecord["state"] = "pending";
+    let { day, costMicros } = task;
+    if (reservation !== undefined) {
+      // The reservation becomes the task's charge: it is already in its day's spend.
+      ({ day, costMicros } = reservation);
+      this.reservations_.delete(tenantId, reservationId);
+      const reserved = slots.get(inflightReservation(reservationId));
+      slots.delete(inflightReservation(reservationId));
+      // A reservation that outlived the max age already gave its slot back: the task is born expired.
+      if (reserved === undefined) state = "expired";
+      else slots.set(inflightTask(taskId), { atMs: reserved.atMs, model });
+    } else {
+      // No reservation (the admission never ran): charged here, and a late admission of the id takes nothing.
+      this.charge(k, day, model, costMicros);
+      slots.set(inflightTask(taskId), { atMs: now, model });
+      this.reservations_.tombstone(tenantId, reservationId);
     }
-    const { tenantId, taskId, model, costMicros, day, reservationId, upstream } = task;
-    // A reservation that outlived the max age already gave its slot back: the task is born expired.
-    const state = reserved === undefined ? "expired" : "pending";
-    const submittedAtMs = this.clock.now();
     const ledger: Ledger = {
       taskId,
       tenantId,
@@ -206,12 +253,13 @@ export class MemoryStore implements GovernanceStore {
       reservationId,
       upstream,
       state,
-      submittedAtMs,
+      submittedAtMs: now,
       refundedMicros: 0,
     };
     this.tasks.set(k.task(taskId), ledger, task.ttlSec * 1000);
+    this.index(tenantId, task.ttlSec * 1000).set(`${day}|${taskId}`, now);
     const idem = task.idempotency;
-    if (idem === undefined) return;
+    if (idem === undefined) return { recorded: true };
     const holder = this.idem.get(k.idem(idem.key));
     if (holder === undefined || holder.res === reservationId) {
       this.idem.set(
@@ -220,6 +268,42 @@ export class MemoryStore implements GovernanceStore {
         idem.ttlSec * 1000,
       );
     }
+    return { recorded: true };
+  }
+
+  /** The tenant's task index, pruned of entries older than `ttlMs`. */
+  private index(tenantId: string, ttlMs: number): Map<string, number> {
+    let index = this.taskIndex.get(tenantId);
+    if (index === undefined) this.taskIndex.set(tenantId, (index = new Map<string, number>()));
+    const cutoff = this.clock.now() - ttlMs;
+    for (const [member, atMs] of index) if (atMs < cutoff) index.delete(member);
+    return index;
+  }
+
+  async markUnknown(outcome: UnknownOutcome): Promise<void> {
+    await Promise.resolve();
+    const { tenantId, reservationId, reason, charge } = outcome;
+    const reservation = this.reservations_.get(tenantId, reservationId);
+    if (reservation !== undefined) {
+      this.reservations_.put({ ...reservation, state: "unknown", reason });
+      return;
+    }
+    if (this.reservations_.hasTombstone(tenantId, reservationId)) return;
+    const k = this.keys(tenantId);
+    const now = this.clock.now();
+    this.charge(k, charge.day, charge.model, charge.costMicros);
+    this.slots(k).set(inflightReservation(reservationId), { atMs: now, model: charge.model });
+    this.reservations_.put({
+      tenantId,
+      reservationId,
+      ...charge,
+      idempotencyKey: undefined,
+      account: false,
+      admittedAtMs: now,
+      state: "unknown",
+      reason,
+    });
+    this.reservations_.tombstone(tenantId, reservationId);
   }
 
   private view(k: TenantKeys, tenantId: string, taskId: string): TaskRecord | null {
@@ -279,8 +363,7 @@ export class MemoryStore implements GovernanceStore {
     let refundedMicros = 0;
     if (request.state === "failed" && request.refund && ledger.costMicros > 0) {
       refundedMicros = ledger.costMicros;
-      this.addCounter(k.spend(ledger.day), -refundedMicros, DAY_TTL_MS);
-      this.addModel(k.spendByModel(ledger.day), ledger.model, -refundedMicros);
+      this.charge(k, ledger.day, ledger.model, -refundedMicros);
       this.addCounter(k.refund(ledger.day), refundedMicros, DAY_TTL_MS);
     }
     ledger.state = request.state;
@@ -294,9 +377,30 @@ export class MemoryStore implements GovernanceStore {
     return this.expire(this.keys(tenantId), maxAgeMs);
   }
 
+  async markOrphans(tenantId: string, olderThanMs: number): Promise<readonly ReservationRecord[]> {
+    await Promise.resolve();
+    const now = this.clock.now();
+    const marked: ReservationRecord[] = [];
+    for (const reservation of this.reservations_.list(tenantId)) {
+      if (reservation.admittedAtMs < now - DAY_TTL_MS) {
+        this.reservations_.delete(tenantId, reservation.reservationId);
+      } else if (reservation.state === "open" && reservation.admittedAtMs < now - olderThanMs) {
+        const orphan: ReservationRecord = { ...reservation, state: "unknown", reason: "orphaned" };
+        this.reservations_.put(orphan);
+        marked.push(orphan);
+      }
+    }
+    return marked;
+  }
+
   async getTask(tenantId: string, taskId: string): Promise<TaskRecord | null> {
     await Promise.resolve();
     return this.view(this.keys(tenantId), tenantId, taskId);
+  }
+
+  async reservations(tenantId: string): Promise<readonly ReservationRecord[]> {
+    await Promise.resolve();
+    return this.reservations_.list(tenantId);
   }
 
   async spendOfDays(tenantId: string, days: readonly string[]): Promise<readonly DaySpend[]> {
@@ -313,7 +417,35 @@ export class MemoryStore implements GovernanceStore {
   async snapshot(tenantId: string, day: string): Promise<TenantSnapshot> {
     await Promise.resolve();
     const k = this.keys(tenantId);
-    return { tenantId, spentMicros: this.counters.get(k.spend(day)) ?? 0, inFlight: this.slots(k).size };
+    return {
+      tenantId,
+      spentMicros: this.counters.get(k.spend(day)) ?? 0,
+      inFlight: this.slots(k).size,
+      unknownOutcomes: this.reservations_.list(tenantId).filter((r) => r.state === "unknown").length,
+    };
+  }
+
+  async audit(tenantId: string, day: string): Promise<LedgerAudit> {
+    const [spend] = await this.spendOfDays(tenantId, [day]);
+    const k = this.keys(tenantId);
+    const inFlight = [...this.slots(k)].map(([member, slot]) => ({ member, atMs: slot.atMs }));
+    const slotTasks: Record<string, TaskRecord | null> = {};
+    for (const { member } of inFlight) {
+      if (member.startsWith("t:")) slotTasks[member.slice(2)] = this.view(k, tenantId, member.slice(2));
+    }
+    const prefix = `${day}|`;
+    const indexed = [...(this.taskIndex.get(tenantId)?.keys() ?? [])].filter((m) => m.startsWith(prefix));
+    return {
+      day: spend ?? { day, spentMicros: 0, refundedMicros: 0, byModel: {} },
+      tasks: indexed.map((member) => {
+        const taskId = member.slice(prefix.length);
+        return { taskId, record: this.view(k, tenantId, taskId) };
+      }),
+      reservations: this.reservations_.list(tenantId),
+      inFlight,
+      slotTasks,
+      nowMs: this.clock.now(),
+    };
   }
 
   async ping(): Promise<void> {

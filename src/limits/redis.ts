@@ -1,10 +1,20 @@
 import type { Redis } from "ioredis";
 import { accountKeys } from "./accountKeys.js";
-import { DAY_KEY_TTL_SEC, type TenantKeys } from "./keys.js";
 import { CallCache } from "./callCache.js";
+import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
-import { toStoreError } from "./redisClient.js";
+import {
+  RECORD_ARGS,
+  RECORD_KEYS,
+  RELEASE_ARGS,
+  RELEASE_KEYS,
+  SETTLE_ARGS,
+  SETTLE_KEYS,
+  UNKNOWN_ARGS,
+  UNKNOWN_KEYS,
+} from "./lua/tasks.js";
+import { auditFrom, reservationFrom, reservationsFrom } from "./redisLedger.js";
 import { accountDenialFrom, answerArgs, cachedAnswerFrom } from "./redisProtection.js";
 import {
   asReply,
@@ -19,11 +29,16 @@ import {
   taskFrom,
   type Reply,
 } from "./redisReplies.js";
+import { DEFAULT_SILENCE_MS, SilenceGuard } from "./silence.js";
 import type {
   DaySpend,
   ExpiredTask,
   GovernanceStore,
+  LedgerAudit,
   NewTask,
+  ReleaseRequest,
+  ReleaseResult,
+  ReservationRecord,
   SettleRequest,
   SettleResult,
   SimpleDecision,
@@ -32,26 +47,36 @@ import type {
   SubmitRequest,
   TaskRecord,
   TenantSnapshot,
+  UnknownOutcome,
 } from "./store.js";
 
 export interface RedisStoreOptions {
   readonly redis: Redis;
   readonly prefix: string;
+  /** A command fails when Redis has sent nothing for this long (store.commandTimeoutMs; see silence.ts). */
+  readonly silenceMs?: number;
   /** close() quits the client unless the caller keeps using it elsewhere (default true). */
   readonly ownsClient?: boolean;
 }
+
+const AUDIT_ATTEMPTS = 5;
 
 export class RedisStore implements GovernanceStore {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly ownsClient: boolean;
   private readonly calls: CallCache;
+  private readonly guard: SilenceGuard;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ownsClient = options.ownsClient ?? true;
     this.calls = new CallCache(options.prefix);
+    this.guard = new SilenceGuard(options.redis, {
+      silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
+      nowMs: () => performance.now(),
+    });
     // Defined once per client: ioredis sends EVALSHA and falls back to EVAL after a restart emptied the cache.
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua });
   }
@@ -63,21 +88,10 @@ export class RedisStore implements GovernanceStore {
   private async run(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<Reply> {
     const command: unknown = Reflect.get(this.redis, name);
     if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
-    let reply: unknown;
-    try {
-      reply = await Reflect.apply(command, this.redis, [keys.length, ...keys, ...args]);
-    } catch (err) {
-      throw toStoreError(err, name);
-    }
+    const reply = await this.guard.run(name, () =>
+      Promise.resolve(Reflect.apply(command, this.redis, [keys.length, ...keys, ...args]) as unknown),
+    );
     return asReply(reply);
-  }
-
-  private async guard<T>(operation: string, work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
-      throw toStoreError(err, operation);
-    }
   }
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
@@ -88,37 +102,92 @@ export class RedisStore implements GovernanceStore {
     return accountDenialFrom(r, request.account?.upstream ?? "") ?? submitDecisionFrom(r);
   }
 
-  async releaseReservation(request: Parameters<GovernanceStore["releaseReservation"]>[0]): Promise<void> {
+  async releaseReservation(request: ReleaseRequest): Promise<ReleaseResult> {
     const k = this.keys(request.tenantId);
-    const keys = [k.inflight, k.inflightModels, k.spend(request.day), k.spendByModel(request.day)];
-    if (request.idempotencyKey !== undefined) keys.push(k.idem(request.idempotencyKey));
-    const args = [request.reservationId, request.model, String(request.costMicros)];
-    if (request.account !== undefined) {
-      keys.push(accountKeys(this.prefix, request.account.upstream).inflight);
-      args.push("1");
-    }
-    await this.run("agwRelease", keys, args);
+    const { idempotencyKey, account } = request;
+    const keys = RELEASE_KEYS.encode({
+      inflight: k.inflight,
+      models: k.inflightModels,
+      resv: k.reservations,
+      tomb: k.tombstone(request.reservationId),
+      // Placeholders in the tenant's slot when absent (the flags below say which are real).
+      idem: idempotencyKey === undefined ? k.inflight : k.idem(idempotencyKey),
+      acct: account === undefined ? k.inflight : accountKeys(this.prefix, account.upstream).inflight,
+    });
+    for (const day of request.days) keys.push(k.spend(day), k.spendByModel(day));
+    const args = RELEASE_ARGS.encode({
+      reservation: request.reservationId,
+      tombTtlSec: String(TOMBSTONE_TTL_SEC),
+      idem: idempotencyKey === undefined ? "0" : "1",
+      acct: account === undefined ? "0" : "1",
+      n: String(request.days.length),
+    });
+    args.push(...request.days);
+    const r = await this.run("agwRelease", keys, args);
+    const released = num(r, 0) === 1;
+    return {
+      released,
+      reservation: released ? reservationFrom(request.tenantId, request.reservationId, str(r, 1)) : null,
+    };
   }
 
-  async recordTask(task: NewTask): Promise<void> {
+  async recordTask(task: NewTask): Promise<{ readonly recorded: boolean }> {
     const k = this.keys(task.tenantId);
-    const keys = [k.task(task.taskId), k.inflight, k.inflightModels];
     const idem = task.idempotency;
-    if (idem !== undefined) keys.push(k.idem(idem.key));
-    await this.run("agwRecordTask", keys, [
-      task.taskId,
-      task.tenantId,
-      task.model,
-      String(task.costMicros),
-      task.day,
-      task.reservationId,
-      task.upstream,
-      String(task.ttlSec),
-      String(idem?.ttlSec ?? 0),
-      String(idem?.answer.status ?? 0),
-      idem?.answer.contentType ?? "",
-      idem?.answer.body.toString("base64") ?? "",
-    ]);
+    const keys = RECORD_KEYS.encode({
+      task: k.task(task.taskId),
+      inflight: k.inflight,
+      models: k.inflightModels,
+      resv: k.reservations,
+      tomb: k.tombstone(task.reservationId),
+      spend: k.spend(task.day),
+      spendm: k.spendByModel(task.day),
+      tasks: k.tasks,
+      idem: idem === undefined ? k.task(task.taskId) : k.idem(idem.key),
+    });
+    const args = RECORD_ARGS.encode({
+      taskId: task.taskId,
+      tenantId: task.tenantId,
+      model: task.model,
+      cost: String(task.costMicros),
+      day: task.day,
+      reservation: task.reservationId,
+      upstream: task.upstream,
+      ttlSec: String(task.ttlSec),
+      idem: idem === undefined ? "0" : "1",
+      idemTtlSec: String(idem?.ttlSec ?? 0),
+      status: String(idem?.answer.status ?? 0),
+      ctype: idem?.answer.contentType ?? "",
+      body: idem?.answer.body.toString("base64") ?? "",
+      dayTtlSec: String(DAY_KEY_TTL_SEC),
+      tombTtlSec: String(TOMBSTONE_TTL_SEC),
+    });
+    const r = await this.run("agwRecordTask", keys, args);
+    return { recorded: num(r, 0) === 1 };
+  }
+
+  async markUnknown(outcome: UnknownOutcome): Promise<void> {
+    const k = this.keys(outcome.tenantId);
+    const { charge } = outcome;
+    const keys = UNKNOWN_KEYS.encode({
+      inflight: k.inflight,
+      models: k.inflightModels,
+      resv: k.reservations,
+      tomb: k.tombstone(outcome.reservationId),
+      spend: k.spend(charge.day),
+      spendm: k.spendByModel(charge.day),
+    });
+    const args = UNKNOWN_ARGS.encode({
+      reservation: outcome.reservationId,
+      reason: outcome.reason,
+      day: charge.day,
+      model: charge.model,
+      cost: String(charge.costMicros),
+      upstream: charge.upstream,
+      dayTtlSec: String(DAY_KEY_TTL_SEC),
+      tombTtlSec: String(TOMBSTONE_TTL_SEC),
+    });
+    await this.run("agwMarkUnknown", keys, args);
   }
 
   async admitStatus(request: Parameters<GovernanceStore["admitStatus"]>[0]): Promise<StatusDecision> {
@@ -162,24 +231,29 @@ export class RedisStore implements GovernanceStore {
       day = before.day;
     }
     const k = this.keys(request.tenantId);
-    const keys = [
-      k.task(request.taskId),
-      k.inflight,
-      k.inflightModels,
-      k.spend(day),
-      k.spendByModel(day),
-      k.refund(day),
-    ];
-    if (request.account !== undefined) keys.push(accountKeys(this.prefix, request.account.upstream).inflight);
-    const args = [
-      request.taskId,
-      request.state,
-      request.failCode ?? "",
-      request.refund ? "1" : "0",
+    const { account } = request;
+    const keys = SETTLE_KEYS.encode({
+      task: k.task(request.taskId),
+      inflight: k.inflight,
+      models: k.inflightModels,
+      spend: k.spend(day),
+      spendm: k.spendByModel(day),
+      refund: k.refund(day),
+      acct: account === undefined ? k.inflight : accountKeys(this.prefix, account.upstream).inflight,
+    });
+    const [ansStatus, ansCtype, ansBody] = answerArgs(request.answer);
+    const args = SETTLE_ARGS.encode({
+      taskId: request.taskId,
+      state: request.state,
+      failCode: request.failCode ?? "",
+      refund: request.refund ? "1" : "0",
       day,
-      String(DAY_KEY_TTL_SEC),
-      ...answerArgs(request.answer),
-    ];
+      dayTtlSec: String(DAY_KEY_TTL_SEC),
+      acct: account === undefined ? "0" : "1",
+      ansStatus,
+      ansCtype,
+      ansBody,
+    });
     const r = await this.run("agwSettle", keys, args);
     return {
       settled: num(r, 0) === 1,
@@ -194,14 +268,26 @@ export class RedisStore implements GovernanceStore {
     return expiredFrom(await this.run("agwSweep", [k.inflight, k.inflightModels], [String(maxAgeMs)]), 0);
   }
 
+  async markOrphans(tenantId: string, olderThanMs: number): Promise<readonly ReservationRecord[]> {
+    const k = this.keys(tenantId);
+    const args = [String(olderThanMs), String(DAY_KEY_TTL_SEC * 1000)];
+    return reservationsFrom(tenantId, await this.run("agwMarkOrphans", [k.reservations], args));
+  }
+
   async getTask(tenantId: string, taskId: string): Promise<TaskRecord | null> {
     const k = this.keys(tenantId);
     return recordFrom(await this.run("agwGetTask", [k.task(taskId), k.inflight], [taskId]), 0, tenantId);
   }
 
+  async reservations(tenantId: string): Promise<readonly ReservationRecord[]> {
+    const k = this.keys(tenantId);
+    const all = await this.guard.run("reservations", () => this.redis.hgetall(k.reservations));
+    return Object.entries(all).map(([id, json]) => reservationFrom(tenantId, id, json));
+  }
+
   async spendOfDays(tenantId: string, days: readonly string[]): Promise<readonly DaySpend[]> {
     const k = this.keys(tenantId);
-    return this.guard("spendOfDays", async () => {
+    return this.guard.run("spendOfDays", async () => {
       const pipeline = this.redis.pipeline();
       for (const day of days) pipeline.get(k.spend(day)).get(k.refund(day)).hgetall(k.spendByModel(day));
       const results = (await pipeline.exec()) ?? [];
@@ -226,17 +312,48 @@ export class RedisStore implements GovernanceStore {
 
   async snapshot(tenantId: string, day: string): Promise<TenantSnapshot> {
     const k = this.keys(tenantId);
-    return this.guard("snapshot", async () => {
-      const [spent, inFlight] = await Promise.all([
+    return this.guard.run("snapshot", async () => {
+      const [spent, inFlight, reservations] = await Promise.all([
         this.redis.get(k.spend(day)),
         this.redis.zcard(k.inflight),
+        this.redis.hvals(k.reservations),
       ]);
-      return { tenantId, spentMicros: Number(spent ?? 0), inFlight };
+      const unknownOutcomes = reservations.filter((json) => json.includes('"state":"unknown"')).length;
+      return { tenantId, spentMicros: Number(spent ?? 0), inFlight, unknownOutcomes };
     });
   }
 
+  /**
+   * Two steps: the task index and the in-flight set say which records to read, then one script reads them
+   * and the day's counters atomically, and asks for another try if either set changed in between.
+   */
+  async audit(tenantId: string, day: string): Promise<LedgerAudit> {
+    const k = this.keys(tenantId);
+    for (let attempt = 1; ; attempt++) {
+      const [index, inflight] = await this.guard.run("audit", () =>
+        Promise.all([this.redis.zrange(k.tasks, 0, -1), this.redis.zrange(k.inflight, 0, -1)]),
+      );
+      const taskIds = new Set<string>();
+      for (const member of index) if (member.startsWith(`${day}|`)) taskIds.add(member.slice(day.length + 1));
+      for (const member of inflight) if (member.startsWith("t:")) taskIds.add(member.slice(2));
+      const ids = [...taskIds];
+      const keys = [
+        k.spend(day),
+        k.refund(day),
+        k.spendByModel(day),
+        k.reservations,
+        k.inflight,
+        k.tasks,
+        ...ids.map((id) => k.task(id)),
+      ];
+      const r = await this.run("agwAudit", keys, [day, String(index.length), String(inflight.length)]);
+      if (str(r, 0) === "ok") return auditFrom(tenantId, day, ids, str(r, 1));
+      if (attempt >= AUDIT_ATTEMPTS) throw new Error("ledger audit: the ledger kept changing; try again");
+    }
+  }
+
   async ping(): Promise<void> {
-    await this.guard("ping", () => this.redis.ping());
+    await this.guard.run("ping", () => this.redis.ping());
   }
 
   async close(): Promise<void> {

@@ -4,18 +4,30 @@ import { StoreUnavailable } from "./store.js";
 /** Replies that mean "Redis cannot serve right now" rather than "our script is wrong". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|READONLY|OOM|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|NOREPLICAS|MOVED|ASK)\b/;
 
-/** Connection loss, timeouts and transient replies become StoreUnavailable; a script bug stays a bug. */
+/** ioredis refuses a command it did not send (offline queue off, not connected) with this message. */
+const NOT_SENT = "Stream isn't writeable";
+
+/**
+ * Connection loss, timeouts and transient replies become StoreUnavailable; a script bug stays a bug. A
+ * transient reply or a command refused unsent was not applied; a connection lost mid-command may have been.
+ */
 export function toStoreError(err: unknown, operation: string): Error {
   if (err instanceof StoreUnavailable) return err;
   const isReply = err instanceof Error && err.name === "ReplyError";
   if (isReply && !TRANSIENT_REPLY.test(err.message)) return err;
   const reason = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailable(`governance store unavailable (${operation}): ${reason}`, { cause: err });
+  return new StoreUnavailable(`governance store unavailable (${operation}): ${reason}`, {
+    cause: err,
+    maybeApplied: !isReply && !reason.includes(NOT_SENT),
+  });
 }
 
 export interface RedisClientOptions {
-  /** A command without an answer in this time rejects (the store turns it into StoreUnavailable). */
-  readonly commandTimeoutMs: number;
+  /**
+   * ioredis's own per-command timeout, for background clients; the governance store leaves it unset and
+   * times commands out only on a silent connection (silence.ts).
+   */
+  readonly commandTimeoutMs?: number;
   readonly connectTimeoutMs?: number;
   /** Connection errors are reported here; without a listener ioredis would crash the process on 'error'. */
   readonly onError?: (err: Error) => void;
@@ -25,14 +37,14 @@ export interface RedisClientOptions {
 
 /**
  * A client that fails fast and heals itself: while disconnected commands reject at once instead of queueing,
- * a silent server trips the command timeout, and reconnection continues forever with capped backoff.
+ * and reconnection continues forever with capped backoff.
  */
 export function createRedisClient(url: string, options: RedisClientOptions): Redis {
   const maxDelayMs = options.maxReconnectDelayMs ?? 1000;
   const client = new Redis(url, {
     enableOfflineQueue: false,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: options.connectTimeoutMs ?? Math.max(options.commandTimeoutMs, 1000),
+    ...(options.commandTimeoutMs === undefined ? {} : { commandTimeout: options.commandTimeoutMs }),
+    connectTimeout: options.connectTimeoutMs ?? Math.max(options.commandTimeoutMs ?? 0, 1000),
     maxRetriesPerRequest: 0,
     lazyConnect: false,
     enableReadyCheck: true,

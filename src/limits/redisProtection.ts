@@ -29,7 +29,7 @@ export function cachedAnswerFrom(fields: ReadonlyMap<string, string>): StoredAns
 }
 
 /** ARGV tail of LUA_SETTLE for an answer to keep (empty status: none). */
-export function answerArgs(answer: StoredAnswer | undefined): string[] {
+export function answerArgs(answer: StoredAnswer | undefined): [string, string, string] {
   if (answer === undefined) return ["", "", ""];
   return [String(answer.status), answer.contentType, answer.body.toString("base64")];
 }

@@ -113,6 +113,8 @@ export function submitDecisionFrom(r: Reply): SubmitDecision {
       return { kind: "replay", answer: answerFrom(r, 1) };
     case "in_progress":
       return { kind: "in_progress" };
+    case "void":
+      return { kind: "void" };
     case "rate_limited":
       return rateLimitedFrom(r);
     case "concurrency_limited":

@@ -78,6 +78,8 @@ export interface SubmitRequest {
   readonly idempotency?: { readonly key: string; readonly ttlSec: number };
   /** Checked after every tenant check; its in-flight slot is named by `reservationId` until settled. */
   readonly account?: AccountLimits;
+  /** The upstream key's alias, kept on the reservation (an operator's release frees its account slot). */
+  readonly upstream: string;
 }
 
 /** An upstream answer kept for replay (Idempotency-Key): status, the headers worth replaying, exact body bytes. */
@@ -125,6 +127,11 @@ export type SubmitDecision =
   | { readonly kind: "replay"; readonly answer: StoredAnswer }
   /** The idempotency key is held by a request still in progress: wait for its answer. */
   | { readonly kind: "in_progress" }
+  /**
+   * The reservation id was released (or charged) before this admission ran: a late admission, sent before a
+   * store timeout and run by Redis afterwards, takes nothing.
+   */
+  | { readonly kind: "void" }
   | AccountDenial;
 
 export type TerminalState = "success" | "failed";
@@ -224,28 +231,98 @@ export interface TenantSnapshot {
   readonly tenantId: string;
   readonly spentMicros: number;
   readonly inFlight: number;
+  /** Reservations kept as unknown outcomes (all days). */
+  readonly unknownOutcomes: number;
 }
 
-export interface GovernanceStore {
-  /** One round trip: idempotency, buckets, in-flight cap and spend cap; takes/reserves only if all pass. */
-  admitSubmit(request: SubmitRequest): Promise<SubmitDecision>;
-  /** APIXO refused the submit: give back the reservation and the slot, drop the idempotency hold. */
-  releaseReservation(request: {
-    readonly tenantId: string;
-    readonly reservationId: string;
+/** What a reservation that has not become a task is: in progress (`open`) or kept as `unknown` outcome. */
+export type ReservationState = "open" | "unknown";
+
+/**
+ * A reservation the store still holds: admitted, and neither charged to a task nor released. `unknown` ones
+ * may have reached APIXO (a timeout or reset after sending, an unreadable 200, a gateway that died): they
+ * stay charged until an operator releases them; their in-flight slot ages out after the task max age.
+ */
+export interface ReservationRecord {
+  readonly tenantId: string;
+  readonly reservationId: string;
+  readonly day: string;
+  readonly model: string;
+  readonly costMicros: number;
+  readonly upstream: string;
+  readonly idempotencyKey: string | undefined;
+  /** Holds a slot in the upstream account's in-flight set too. */
+  readonly account: boolean;
+  readonly admittedAtMs: number;
+  readonly state: ReservationState;
+  /** Why the outcome is unknown (`timeout`, `reset`, `bad_response`, `orphaned`, ...). */
+  readonly reason: string | undefined;
+}
+
+export interface ReleaseRequest {
+  readonly tenantId: string;
+  readonly reservationId: string;
+  /**
+   * The days the reservation may have been charged to (the admission's day window): the store takes the
+   * reservation's own day from its record, and refuses a record whose day is not among these.
+   */
+  readonly days: readonly string[];
+  /** Dropped too when a request of this reservation holds it. */
+  readonly idempotencyKey?: string;
+  /** Frees the reservation's slot in this upstream account's in-flight set too. */
+  readonly account?: { readonly upstream: string };
+}
+
+export interface ReleaseResult {
+  /** True only for the call that gave the charge and slot back; false when there was nothing (left) to release. */
+  readonly released: boolean;
+  readonly reservation: ReservationRecord | null;
+}
+
+/** A submit that may have reached APIXO and has no known answer: its reservation is kept as `unknown`. */
+export interface UnknownOutcome {
+  readonly tenantId: string;
+  readonly reservationId: string;
+  readonly reason: string;
+  /**
+   * What to charge when the store holds no reservation (the admission never ran: fail-open): the outcome is
+   * charged all the same, so an unknown outcome costs the same whatever failed before it.
+   */
+  readonly charge: {
     readonly day: string;
     readonly model: string;
     readonly costMicros: number;
-    readonly idempotencyKey?: string;
-    /** Frees the reservation's slot in this upstream account's in-flight set too. */
-    readonly account?: { readonly upstream: string };
-  }): Promise<void>;
-  /** APIXO accepted: the ledger record, the slot renamed to the task, the idempotent answer stored. */
-  recordTask(task: NewTask): Promise<void>;
+    readonly upstream: string;
+  };
+}
+
+/** The facts of one tenant-day and its open state, read in one atomic step for the ledger check. */
+export interface LedgerAudit {
+  readonly day: DaySpend;
+  /** Tasks charged to the day (the day's task index), with what their ledger records say. */
+  readonly tasks: readonly {
+    readonly taskId: string;
+    /** null: the index names a task whose record has expired (ledgerTtlHours). */
+    readonly record: TaskRecord | null;
+  }[];
+  /** Every reservation the store holds for the tenant (all days). */
+  readonly reservations: readonly ReservationRecord[];
+  /** In-flight slots: `r:<reservationId>` or `t:<taskId>`, with admission time (store clock). */
+  readonly inFlight: readonly { readonly member: string; readonly atMs: number }[];
+  /** Pending state of the tasks named by `t:` slots (null: no record). */
+  readonly slotTasks: Readonly<Record<string, TaskRecord | null>>;
+  /** The store's clock when it read all this. */
+  readonly nowMs: number;
+}
+
+/** The hot path's decisions: one round trip each, taking or reserving only when every check passes. */
+export interface Admission {
+  /** Idempotency, buckets, in-flight cap, spend cap and account; reserves the cost under `reservationId`. */
+  admitSubmit(request: SubmitRequest): Promise<SubmitDecision>;
   /**
-   * One round trip: the status bucket and the caller's ledger record of `taskId` (null if not the caller's),
-   * with its cached terminal answer. The account bucket is taken only when APIXO will be asked: the task is
-   * the caller's and has no cached answer.
+   * The status bucket and the caller's ledger record of `taskId` (null if not the caller's), with its cached
+   * terminal answer. The account bucket is taken only when APIXO will be asked: the task is the caller's and
+   * has no cached answer.
    */
   admitStatus(request: {
     readonly tenantId: string;
@@ -257,13 +334,36 @@ export interface GovernanceStore {
     readonly tenantId: string;
     readonly buckets: readonly BucketSpec[];
   }): Promise<SimpleDecision>;
+}
+
+/**
+ * The ledger: what became of each reservation and task. Every write is idempotent and commutes with a late
+ * admission of the same reservation id (a tombstone refuses it), so writes can be replayed from a journal.
+ */
+export interface Ledger {
+  /**
+   * APIXO accepted: the reservation becomes the task's charge (slot renamed, idempotent answer stored). With no
+   * reservation in the store (fail-open), the task is charged to `task.day` here. Once per task id.
+   */
+  recordTask(task: NewTask): Promise<{ readonly recorded: boolean }>;
+  /** The request never reached APIXO, or APIXO refused it: charge, slot and idempotency hold go back. */
+  releaseReservation(request: ReleaseRequest): Promise<ReleaseResult>;
+  /** The outcome is unknown: the reservation stays charged, marked so, listed, and releasable by an operator. */
+  markUnknown(outcome: UnknownOutcome): Promise<void>;
   /** Exactly once per task, however many callers see the terminal state. */
   settleTask(request: SettleRequest): Promise<SettleResult>;
   /** Expire in-flight entries older than `maxAgeMs` (slot released, charge kept). */
   sweepExpired(tenantId: string, maxAgeMs: number): Promise<readonly ExpiredTask[]>;
+  /** Marks `open` reservations admitted more than `olderThanMs` ago as `unknown` (`orphaned`); returns them. */
+  markOrphans(tenantId: string, olderThanMs: number): Promise<readonly ReservationRecord[]>;
   getTask(tenantId: string, taskId: string): Promise<TaskRecord | null>;
+  reservations(tenantId: string): Promise<readonly ReservationRecord[]>;
   spendOfDays(tenantId: string, days: readonly string[]): Promise<readonly DaySpend[]>;
   snapshot(tenantId: string, day: string): Promise<TenantSnapshot>;
+  audit(tenantId: string, day: string): Promise<LedgerAudit>;
+}
+
+export interface GovernanceStore extends Admission, Ledger {
   /** Cheap liveness probe for /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -271,8 +371,16 @@ export interface GovernanceStore {
 
 /** The store could not be reached or did not answer in time; the caller applies the failure policy. */
 export class StoreUnavailable extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * False only when the command provably never reached the store (not connected, refused by a transient
+   * reply): then nothing it would have written can appear later. True after a timeout or a connection lost
+   * mid-command: the store may still run it.
+   */
+  readonly maybeApplied: boolean;
+
+  constructor(message: string, options: { cause?: unknown; maybeApplied?: boolean } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "StoreUnavailable";
+    this.maybeApplied = options.maybeApplied ?? true;
   }
 }

@@ -2,6 +2,7 @@ import type { CallbackService } from "../callbacks/service.js";
 import type { Clock } from "../clock.js";
 import type { Contexts } from "../http/context.js";
 import type { Governor } from "../limits/governor.js";
+import type { LedgerWriter } from "../ledger/writer.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { BalanceCache } from "./balanceCache.js";
@@ -12,6 +13,8 @@ import type { UpstreamProtection } from "./protection.js";
 export interface ProxyDeps {
   readonly contexts: Contexts;
   readonly governor: Governor;
+  /** Every ledger write (record, release, unknown, settle), with the journal behind it. */
+  readonly ledger: LedgerWriter;
   readonly forwarder: Forwarder;
   readonly balances: BalanceCache;
   /** Circuit breakers, poll coalescing and early-poll pacing (per process). */

@@ -22,20 +22,22 @@ function settled(result: Result): UpstreamAnswer {
   return result.answer;
 }
 
-/** 503 UPSTREAM_UNAVAILABLE while the upstream's circuit is open; APIXO is not asked. */
-export function circuitOpenError(retryAfterMs: number): GatewayError {
-  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new GatewayError(
-    "UPSTREAM_UNAVAILABLE",
-    `APIXO has been failing, so the gateway pauses calls to it for a moment; retry in ${seconds} s.`,
-    { status: 503, retryAfterSec: seconds },
-  );
+/** 503 UPSTREAM_UNAVAILABLE while the upstream's circuit is open: APIXO was not asked, nothing was sent. */
+export class CircuitOpenError extends GatewayError {
+  constructor(retryAfterMs: number) {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    super(
+      "UPSTREAM_UNAVAILABLE",
+      `APIXO has been failing, so the gateway pauses calls to it for a moment; retry in ${seconds} s.`,
+      { status: 503, retryAfterSec: seconds },
+    );
+  }
 }
 
 /**
  * callUpstream behind the upstream's circuit breaker, with retries where they are safe (see retry.ts), all
  * within the request's deadline (upstream.timeoutMs from its start). Returns APIXO's last answer or throws
- * its last failure; a GatewayError when the circuit is open before the first try.
+ * its last failure; a CircuitOpenError when the circuit is open before the first try.
  */
 export async function callProtected(
   deps: ProxyDeps,
@@ -54,7 +56,7 @@ export async function callProtected(
       // Opened while this request was retrying: its own last result is the better answer.
       if (last !== undefined) return settled(last);
       ctx.decisions.push("circuit_open");
-      throw circuitOpenError(permit.retryAfterMs);
+      throw new CircuitOpenError(permit.retryAfterMs);
     }
     const remainingMs = Math.max(1, deadlineMs - deps.clock.monotonicMs());
     let result: Result;

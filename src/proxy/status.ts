@@ -8,7 +8,7 @@ import type { ProxyDeps } from "./deps.js";
 import { sendAnswer, toStored } from "./forwarder.js";
 import { isJsonObject } from "./json.js";
 import { accountDeniedError } from "./account.js";
-import { settleObserved } from "./settle.js";
+import { settleObserved } from "../ledger/settle.js";
 import { answerFromCache, answerPaced, fetchStatus, rememberForPacing } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
 

@@ -112,6 +112,11 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
     "Tasks submitted and not yet seen to finish, read from the limit store.",
     (t) => t.inFlight,
   );
+  storeGauge(
+    "reservations_unknown",
+    "Reservations kept charged as unknown outcomes (may have reached APIXO), read from the limit store; an operator releases them with `apixo-gateway ledger release`.",
+    (t) => t.unknownOutcomes,
+  );
   const cap: Gauge = new Gauge({
     name: name("spend_cap_usd"),
     help: "The tenant's daily spend cap in USD (no series for uncapped tenants).",

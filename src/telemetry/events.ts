@@ -8,7 +8,8 @@ export type RejectionReason =
   | "spend_cap"
   | "model_not_allowed"
   | "invalid_request"
-  | "unauthenticated";
+  | "unauthenticated"
+  | "overloaded";
 
 /** Everything the audit log line and the request metrics need; never a key, a header value or a prompt. */
 export interface RequestRecord {
@@ -76,6 +77,15 @@ export interface GatewayEvents {
   }): void;
   /** APIXO refused a request because the upstream account hit its own limits. */
   accountLimited(event: { readonly upstream: string; readonly reason: "rate" | "concurrency" }): void;
+  /** A submit's reservation got its one fate (CONTRACTS.md section 5). */
+  reservationFate(event: {
+    readonly tenant: string;
+    readonly fate: "charged" | "released" | "unknown";
+  }): void;
+  /** The write-behind journal changed: its depth now, and writes dropped by this change. */
+  ledgerJournal(event: { readonly depth: number; readonly dropped: number }): void;
+  /** The orphan sweep marked reservations nobody settled as unknown outcomes. */
+  ledgerOrphans(event: { readonly tenant: string; readonly count: number }): void;
 }
 
 export const noEvents: GatewayEvents = {
@@ -90,6 +100,9 @@ export const noEvents: GatewayEvents = {
   statusCache: () => undefined,
   upstreamCircuit: () => undefined,
   accountLimited: () => undefined,
+  reservationFate: () => undefined,
+  ledgerJournal: () => undefined,
+  ledgerOrphans: () => undefined,
 };
 
 /** Fans one event out to several subscribers (metrics, audit log, traces). */
@@ -106,5 +119,8 @@ export function combineEvents(...subscribers: GatewayEvents[]): GatewayEvents {
     statusCache: (e) => subscribers.forEach((s) => s.statusCache(e)),
     upstreamCircuit: (e) => subscribers.forEach((s) => s.upstreamCircuit(e)),
     accountLimited: (e) => subscribers.forEach((s) => s.accountLimited(e)),
+    reservationFate: (e) => subscribers.forEach((s) => s.reservationFate(e)),
+    ledgerJournal: (e) => subscribers.forEach((s) => s.ledgerJournal(e)),
+    ledgerOrphans: (e) => subscribers.forEach((s) => s.ledgerOrphans(e)),
   };
 }

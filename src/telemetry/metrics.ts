@@ -212,6 +212,30 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ["result"],
     registers,
   });
+  const reservations = new Counter({
+    name: name("reservations_total"),
+    help: "Submit reservations by fate: charged (APIXO accepted), released (never left, or refused), unknown (may have reached APIXO).",
+    labelNames: ["tenant", "fate"],
+    registers,
+  });
+  const journalDepth = new Gauge({
+    name: name("ledger_journal_depth"),
+    help: "Ledger writes waiting in this process's write-behind journal for the store to come back.",
+    registers,
+  });
+  const journalDropped = new Counter({
+    name: name("ledger_journal_dropped_total"),
+    help: "Ledger writes lost because the journal was full or the store refused them as invalid.",
+    registers,
+  });
+  const orphans = new Counter({
+    name: name("ledger_orphans_total"),
+    help: "Reservations found open past the upstream timeout with nothing to settle them, marked unknown.",
+    labelNames: ["tenant"],
+    registers,
+  });
+  journalDepth.set(0);
+  journalDropped.inc(0);
   // Zero series for the fixed label sets, so rate() and alerts work before the first event.
   for (const result of ["success", "failure"]) configReloads.labels(result).inc(0);
   const cacheHit = statusCache.labels("hit");
@@ -244,6 +268,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const rejectionsBy = new ChildCache(2, (v) => rejections.labels(...v));
   const storeDurationBy = new ChildCache(1, (v) => storeDuration.labels(...v));
   const storeErrorsBy = new ChildCache(1, (v) => storeErrors.labels(...v));
+  const reservationsBy = new ChildCache(2, (v) => reservations.labels(...v));
 
   const events: GatewayEvents = {
     requestFinished(r) {
@@ -296,6 +321,16 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     },
     accountLimited(e) {
       accountLimited.labels(labels.upstream(e.upstream), e.reason).inc();
+    },
+    reservationFate(e) {
+      reservationsBy.get(labels.tenant(e.tenant), e.fate).inc();
+    },
+    ledgerJournal(e) {
+      journalDepth.set(e.depth);
+      if (e.dropped > 0) journalDropped.inc(e.dropped);
+    },
+    ledgerOrphans(e) {
+      orphans.labels(labels.tenant(e.tenant)).inc(e.count);
     },
   };
 

@@ -87,6 +87,7 @@ async function seedTask(
     days: windowFor(day),
     reservationId,
     taskMaxAgeMs: HOUR_MS,
+    upstream: "main",
   });
   if (decision.kind !== "admitted") throw new Error(`seed: expected admitted, got ${decision.kind}`);
   expect(decision.day).toBe(day);

@@ -182,7 +182,7 @@ describe("delivery retries", () => {
 });
 
 describe("a callback whose settlement fails", () => {
-  it("is settled on a later try and delivered once: the failed task is still refunded", async () => {
+  it("is settled from the ledger journal once the store answers, and delivered once: the failed task is still refunded", async () => {
     receiver = await startReceiver();
     const clock = systemClock;
     const store = new MemoryStore({ clock });
@@ -202,6 +202,7 @@ describe("a callback whose settlement fails", () => {
     expect(failures).toBe(1);
     expect(receiver.deliveries).toHaveLength(1);
     expect(await store.getTask("acme", taskId!)).toMatchObject({ state: "failed", refundedMicros: PRICE });
-    expect(harness.logs.lines.some((l) => l.includes('"callback_settle_failed"'))).toBe(true);
+    await eventually(() => harness!.logs.lines.some((l) => l.includes('"ledger_journal_drained"')));
+    expect(harness.logs.lines.some((l) => l.includes('"ledger_journal_started"'))).toBe(true);
   });
 });

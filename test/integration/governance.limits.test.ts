@@ -163,7 +163,7 @@ describe("when Redis goes away", () => {
     expect(harness.simulator.stats.count("statusTask")).toBe(0);
   });
 
-  it("records a task submitted unguarded, at no cost, so its owner can poll it when the store returns", async () => {
+  it("records and charges a task submitted unguarded (fail-open), so its owner can poll it and its cost counts", async () => {
     redis = await startRedisServer();
     harness = await startHarness({ redisUrl: redis.url, config: { store: { failurePolicy: "fail-open" } } });
     // The admission fails as in an outage, the ledger write after APIXO's answer succeeds.
@@ -179,7 +179,9 @@ describe("when Redis goes away", () => {
     });
     expect(poll.status).toBe(200);
     const record = await store.getTask("acme", data.taskId);
-    expect(record).toMatchObject({ costMicros: 0 });
+    expect(record).toMatchObject({ costMicros: 30_000, state: "success" });
+    const today = new Date().toISOString().slice(0, 10);
+    expect((await store.snapshot("acme", today)).spentMicros).toBe(30_000);
   });
 });
 

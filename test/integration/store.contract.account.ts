@@ -66,9 +66,7 @@ export function registerAccountCases(ctx: () => ContractContext): void {
     await store.releaseReservation({
       tenantId: "globex",
       reservationId: held.reservationId,
-      day: heldDecision.day,
-      model: held.model,
-      costMicros: held.costMicros,
+      days: [heldDecision.day],
       account: { upstream: "main" },
     });
     expect((await store.admitSubmit(submit({ account }))).kind).toBe("admitted");

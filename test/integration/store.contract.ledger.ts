@@ -135,6 +135,7 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
       tenantId: "acme",
       spentMicros: 600,
       inFlight: 0,
+      unknownOutcomes: 0,
     });
     expect(await store.getTask("acme", taskId)).toMatchObject({ state: "expired" });
     expect(await spendToday()).toBe(600);
@@ -200,7 +201,12 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     const decision = await store.admitSubmit(first);
     expect(decision.kind).toBe("admitted");
     const day = decision.kind === "admitted" ? decision.day : "";
-    await store.releaseReservation({ ...first, day, costMicros: 1000, idempotencyKey: "k-2" });
+    await store.releaseReservation({
+      tenantId: first.tenantId,
+      reservationId: first.reservationId,
+      days: [day],
+      idempotencyKey: "k-2",
+    });
     expect((await store.admitSubmit(submit({ idempotency }))).kind).toBe("admitted");
     expect((await store.admitSubmit(submit({ idempotency }))).kind).toBe("in_progress");
     expect((await store.admitSubmit(submit({ idempotency, taskMaxAgeMs: 0 }))).kind).toBe("admitted");
@@ -220,11 +226,13 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
       tenantId: "acme",
       spentMicros: 4000,
       inFlight: 2,
+      unknownOutcomes: 0,
     });
     expect(await store.snapshot("globex", days.today)).toEqual({
       tenantId: "globex",
       spentMicros: 0,
       inFlight: 0,
+      unknownOutcomes: 0,
     });
   });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerAccountCases } from "./store.contract.account.js";
+import { registerFateCases } from "./store.contract.fates.js";
 import { registerLedgerCases } from "./store.contract.ledger.js";
 import type {
   BucketSpec,
@@ -56,6 +57,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       days,
       reservationId: randomUUID(),
       taskMaxAgeMs: HOUR_MS,
+      upstream: "main",
       ...over,
     });
     const admitted = async (request: SubmitRequest) => {
@@ -126,6 +128,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         tenantId: "acme",
         spentMicros: 1000,
         inFlight: 1,
+        unknownOutcomes: 0,
       });
       // Both denials left the two remaining tokens in place.
       expect(await store.admitSimple({ tenantId: "acme", buckets: [bucket] })).toMatchObject({
@@ -144,6 +147,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         tenantId: "acme",
         spentMicros: 1000,
         inFlight: 1,
+        unknownOutcomes: 0,
       });
     });
 
@@ -211,19 +215,22 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       const request = submit({ costMicros: 500, maxInFlight: 1 });
       const decision = await admitted(request);
       expect(decision.spentMicros).toBe(500);
-      const release = {
-        tenantId: "acme",
-        reservationId: request.reservationId,
-        day: decision.day,
-        model: "flux2",
-        costMicros: 500,
-      };
-      await store.releaseReservation(release);
-      await store.releaseReservation(release);
+      const release = { tenantId: "acme", reservationId: request.reservationId, days: [decision.day] };
+      expect(await store.releaseReservation(release)).toMatchObject({
+        released: true,
+        reservation: {
+          reservationId: request.reservationId,
+          costMicros: 500,
+          day: decision.day,
+          state: "open",
+        },
+      });
+      expect(await store.releaseReservation(release)).toEqual({ released: false, reservation: null });
       expect(await store.snapshot("acme", days.today)).toEqual({
         tenantId: "acme",
         spentMicros: 0,
         inFlight: 0,
+        unknownOutcomes: 0,
       });
       expect(await store.spendOfDays("acme", [days.today])).toEqual([
         { day: days.today, spentMicros: 0, refundedMicros: 0, byModel: {} },
@@ -233,6 +240,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     registerLedgerCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
     registerAccountCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
+    registerFateCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
   });
 }
 

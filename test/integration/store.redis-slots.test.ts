@@ -73,6 +73,7 @@ describe("RedisStore scripts and cluster slots", () => {
         capMicros: 10_000,
         costMicros: 100,
         days,
+        upstream: "main",
       };
       const idempotency = { key: "idem-1", ttlSec: 60 };
       const admitted = await store.admitSubmit({
@@ -93,7 +94,20 @@ describe("RedisStore scripts and cluster slots", () => {
         idempotency: { ...idempotency, answer },
       });
       await store.admitSubmit({ ...base, reservationId: "r2", taskMaxAgeMs: 60_000 });
-      await store.releaseReservation({ ...base, reservationId: "r2", day, idempotencyKey: "idem-2" });
+      await store.releaseReservation({
+        tenantId,
+        reservationId: "r2",
+        days: [day],
+        idempotencyKey: "idem-2",
+      });
+      await store.markUnknown({
+        tenantId,
+        reservationId: "r6",
+        reason: "timeout",
+        charge: { day, model: "flux2", costMicros: 100, upstream: "main" },
+      });
+      await store.markOrphans(tenantId, 0);
+      await store.audit(tenantId, day);
       await store.admitStatus({ tenantId, buckets, taskId: "t1" });
       await store.admitSimple({ tenantId, buckets });
       await store.getTask(tenantId, "t1");
@@ -125,7 +139,12 @@ describe("RedisStore scripts and cluster slots", () => {
         account: { upstream: "main" },
       });
       await store.admitSubmit({ ...base, reservationId: "r5", taskMaxAgeMs: 60_000, account });
-      await store.releaseReservation({ ...base, reservationId: "r5", day, account: { upstream: "main" } });
+      await store.releaseReservation({
+        tenantId,
+        reservationId: "r5",
+        days: [day],
+        account: { upstream: "main" },
+      });
       expect(r4.kind).toBe("admitted");
     }
     await redis.echo(marker);

@@ -91,6 +91,7 @@ describe("apixo-gateway usage", () => {
           days,
           reservationId,
           taskMaxAgeMs: 3_600_000,
+          upstream: "main",
         });
         if (decision.kind !== "admitted") throw new Error(`seed: ${decision.kind}`);
         await store.recordTask({

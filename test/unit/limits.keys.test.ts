@@ -14,6 +14,9 @@ describe("tenant keys", () => {
     expect(k.inflightModels).toBe("agw:{acme}:inflightm");
     expect(k.task("task_123")).toBe("agw:{acme}:task:task_123");
     expect(k.idem("key-1")).toBe("agw:{acme}:idem:key-1");
+    expect(k.reservations).toBe("agw:{acme}:resv");
+    expect(k.tombstone("r-1")).toBe("agw:{acme}:resvx:r-1");
+    expect(k.tasks).toBe("agw:{acme}:tasks");
   });
 
   it("names in-flight members by reservation, then by task", () => {

@@ -2,7 +2,10 @@ import { LUA_ADMIT_SUBMIT } from "./submit.js";
 import {
   LUA_ADMIT_SIMPLE,
   LUA_ADMIT_STATUS,
+  LUA_AUDIT,
   LUA_GET_TASK,
+  LUA_MARK_ORPHANS,
+  LUA_MARK_UNKNOWN,
   LUA_RECORD_TASK,
   LUA_RELEASE,
   LUA_SETTLE,
@@ -16,9 +19,12 @@ export const SCRIPTS = {
   agwAdmitSimple: LUA_ADMIT_SIMPLE,
   agwRecordTask: LUA_RECORD_TASK,
   agwRelease: LUA_RELEASE,
+  agwMarkUnknown: LUA_MARK_UNKNOWN,
+  agwMarkOrphans: LUA_MARK_ORPHANS,
   agwGetTask: LUA_GET_TASK,
   agwSettle: LUA_SETTLE,
   agwSweep: LUA_SWEEP,
+  agwAudit: LUA_AUDIT,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

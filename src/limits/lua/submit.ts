@@ -1,31 +1,71 @@
 import { DAY_KEY_TTL_SEC, type TenantKeys } from "../keys.js";
 import type { SubmitRequest } from "../store.js";
-import { LUA_ACCOUNT } from "./account.js";
 import type { ScriptArgs } from "../callCache.js";
+import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
+import { layout } from "./layout.js";
+import { LUA_RESERVATIONS } from "./reservations.js";
+
+const KEYS = layout("K", [
+  "inflight",
+  "models",
+  "resv",
+  "tomb",
+  "spendY",
+  "spendT",
+  "spendTm",
+  "modelY",
+  "modelT",
+  "modelTm",
+]);
+const ARGS = layout("A", [
+  "model",
+  "cost",
+  "cap",
+  "maxInFlight",
+  "reservation",
+  "maxAgeMs",
+  "startTodayMs",
+  "startTomorrowMs",
+  "yesterday",
+  "today",
+  "tomorrow",
+  "idemKey",
+  "idemTtlSec",
+  "dayTtlSec",
+  "upstream",
+  "acct",
+  "n",
+]);
 
 /**
- * admitSubmit in one round trip.
- * KEYS: inflight, inflightModels, spend[y,t,tm], spendByModel[y,t,tm], buckets[n], (account bucket,
- *       account inflight), (idem)
- * ARGV: model, cost, cap|'', maxInFlight|'', reservationId, maxAgeMs, startTodayMs, startTomorrowMs,
- *       yesterday, today, tomorrow, idemTtlSec, dayTtlSec, n, (name, rate, burst) x n, (account: see account.ts)
- * Checks run in order idempotency, buckets, in-flight, spend, account; writes happen only after all pass.
+ * admitSubmit in one round trip. After the named KEYS: buckets[n], then the account's bucket and in-flight
+ * set when `acct` is '1', then the idempotency record when `idemKey` is set. After the named ARGV: a
+ * (name, rate, burst) triple per bucket, then the account's arguments (account.ts).
+ * Checks run in order: late admission, idempotency, buckets, in-flight, spend, account; writes happen only
+ * after all pass, and include the reservation record.
  */
 export const LUA_ADMIT_SUBMIT =
   LUA_COMMON +
   LUA_ACCOUNT +
+  LUA_RESERVATIONS +
+  KEYS.lua +
+  ARGS.lua +
   `
-local inflight, models = KEYS[1], KEYS[2]
-local model, cost, cap, max_in_flight = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local reservation, max_age = ARGV[5], tonumber(ARGV[6])
-local n = tonumber(ARGV[14])
-local acct_a = 15 + 3 * n
-local acct_n = 0
-if ARGV[acct_a] then acct_n = 2 end
-local idem = KEYS[9 + n + acct_n]
+local inflight, models, resv = KEYS[K.inflight], KEYS[K.models], KEYS[K.resv]
+local reservation = ARGV[A.reservation]
+if resv_void(resv, KEYS[K.tomb], reservation) then return { 'void' } end
+
+local cost, cap, max_in_flight = tonumber(ARGV[A.cost]), tonumber(ARGV[A.cap]), tonumber(ARGV[A.maxInFlight])
+local n = tonumber(ARGV[A.n])
+local acct_k = K.rest + n
+local has_acct = ARGV[A.acct] == '1'
+local idem = nil
+if ARGV[A.idemKey] ~= '' then
+  if has_acct then idem = KEYS[acct_k + 2] else idem = KEYS[acct_k] end
+end
 local now = now_ms()
-local cutoff = now - max_age
+local cutoff = now - tonumber(ARGV[A.maxAgeMs])
 
 if idem then
   local h = redis.call('HMGET', idem, 'state', 'res', 'status', 'ctype', 'body')
@@ -37,7 +77,7 @@ if idem then
   end
 end
 
-local buckets = read_buckets(9, n, 15, now)
+local buckets = read_buckets(K.rest, n, A.rest, now)
 local limited = rate_limited(buckets)
 if limited then return limited end
 local rate = tightest(buckets, 0)
@@ -47,17 +87,20 @@ if max_in_flight and live >= max_in_flight then
   return { 'concurrency_limited', live, max_in_flight, 1, rate[1], rate[2], rate[3] }
 end
 
-local d = 2
-if now < tonumber(ARGV[7]) then d = 1 elseif now >= tonumber(ARGV[8]) then d = 3 end
-local spend_key, model_key, day = KEYS[2 + d], KEYS[5 + d], ARGV[8 + d]
+local spend_key, model_key, day = KEYS[K.spendT], KEYS[K.modelT], ARGV[A.today]
+if now < tonumber(ARGV[A.startTodayMs]) then
+  spend_key, model_key, day = KEYS[K.spendY], KEYS[K.modelY], ARGV[A.yesterday]
+elseif now >= tonumber(ARGV[A.startTomorrowMs]) then
+  spend_key, model_key, day = KEYS[K.spendTm], KEYS[K.modelTm], ARGV[A.tomorrow]
+end
 local spent = tonumber(redis.call('GET', spend_key) or '0')
 if cap and spent + cost > cap then
-  return { 'spend_cap', ARGV[3], int(spent), ARGV[2], rate[1], rate[2], rate[3] }
+  return { 'spend_cap', ARGV[A.cap], int(spent), ARGV[A.cost], rate[1], rate[2], rate[3] }
 end
 
 local acct = nil
-if acct_n > 0 then
-  acct = account_open(9 + n, acct_a, now)
+if has_acct then
+  acct = account_open(acct_k, A.rest + 3 * n, now)
   local denied = account_denial(acct, cutoff, rate)
   if denied then return denied end
 end
@@ -79,15 +122,19 @@ for _, member in ipairs(stale) do
 end
 
 redis.call('ZADD', inflight, int(now), 'r:' .. reservation)
-redis.call('HSET', models, 'r:' .. reservation, model)
-local total = redis.call('INCRBY', spend_key, ARGV[2])
-redis.call('EXPIRE', spend_key, ARGV[13])
-add_model(model_key, model, ARGV[2])
-redis.call('EXPIRE', model_key, ARGV[13])
+redis.call('HSET', models, 'r:' .. reservation, ARGV[A.model])
+resv_put(resv, reservation, {
+  day = day, cost = ARGV[A.cost], model = ARGV[A.model], upstream = ARGV[A.upstream],
+  idem = ARGV[A.idemKey], acct = ARGV[A.acct], at = int(now), state = 'open', reason = ''
+})
+local total = redis.call('INCRBY', spend_key, ARGV[A.cost])
+redis.call('EXPIRE', spend_key, ARGV[A.dayTtlSec])
+add_model(model_key, ARGV[A.model], ARGV[A.cost])
+redis.call('EXPIRE', model_key, ARGV[A.dayTtlSec])
 if idem then
   redis.call('DEL', idem)
   redis.call('HSET', idem, 'state', 'held', 'res', reservation)
-  redis.call('EXPIRE', idem, ARGV[12])
+  redis.call('EXPIRE', idem, ARGV[A.idemTtlSec])
 end
 
 local reply = { 'admitted', day, total, rate[1], rate[2], rate[3] }
@@ -106,19 +153,39 @@ export function submitCall(
   account: ScriptArgs,
 ): { keys: string[]; args: string[] } {
   const { days, idempotency } = request;
-  const dayNames = [days.yesterday, days.today, days.tomorrow];
-  const keys = [k.inflight, k.inflightModels, ...dayNames.map((d) => k.spend(d))];
-  keys.push(...dayNames.map((d) => k.spendByModel(d)), ...b.keys, ...account.keys);
+  const keys = KEYS.encode({
+    inflight: k.inflight,
+    models: k.inflightModels,
+    resv: k.reservations,
+    tomb: k.tombstone(request.reservationId),
+    spendY: k.spend(days.yesterday),
+    spendT: k.spend(days.today),
+    spendTm: k.spend(days.tomorrow),
+    modelY: k.spendByModel(days.yesterday),
+    modelT: k.spendByModel(days.today),
+    modelTm: k.spendByModel(days.tomorrow),
+  });
+  keys.push(...b.keys, ...account.keys);
   if (idempotency !== undefined) keys.push(k.idem(idempotency.key));
-  const args = [request.model, String(request.costMicros), optional(request.capMicros)];
-  args.push(optional(request.maxInFlight), request.reservationId, String(request.taskMaxAgeMs));
-  args.push(String(days.startTodayMs), String(days.startTomorrowMs), ...dayNames);
-  args.push(
-    String(idempotency?.ttlSec ?? 0),
-    String(DAY_KEY_TTL_SEC),
-    String(request.buckets.length),
-    ...b.args,
-    ...account.args,
-  );
+  const args = ARGS.encode({
+    model: request.model,
+    cost: String(request.costMicros),
+    cap: optional(request.capMicros),
+    maxInFlight: optional(request.maxInFlight),
+    reservation: request.reservationId,
+    maxAgeMs: String(request.taskMaxAgeMs),
+    startTodayMs: String(days.startTodayMs),
+    startTomorrowMs: String(days.startTomorrowMs),
+    yesterday: days.yesterday,
+    today: days.today,
+    tomorrow: days.tomorrow,
+    idemKey: idempotency?.key ?? "",
+    idemTtlSec: String(idempotency?.ttlSec ?? 0),
+    dayTtlSec: String(DAY_KEY_TTL_SEC),
+    upstream: request.upstream,
+    acct: account.keys.length > 0 ? "1" : "0",
+    n: String(request.buckets.length),
+  });
+  args.push(...b.args, ...account.args);
   return { keys, args };
 }

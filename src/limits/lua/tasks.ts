@@ -1,5 +1,7 @@
 import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
+import { layout } from "./layout.js";
+import { LUA_RESERVATIONS } from "./reservations.js";
 
 /**
  * Ledger scripts. A ledger record stays `pending` until settled; a pending record whose `t:` slot is no longer
@@ -27,58 +29,211 @@ for _, v in ipairs(rec) do reply[#reply + 1] = v end
 return reply`;
 }
 
-/** KEYS: task, inflight, inflightModels, (idem). ARGV: taskId, tenantId, model, cost, day, reservationId,
- * upstream, ttlSec, idemTtlSec, status, contentType, bodyBase64. Reply: { 1 } if written, { 0 } if already recorded. */
-export const LUA_RECORD_TASK = `${LUA_COMMON}
-local task, inflight, models, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+export const RECORD_KEYS = layout("K", [
+  "task",
+  "inflight",
+  "models",
+  "resv",
+  "tomb",
+  "spend",
+  "spendm",
+  "tasks",
+  "idem",
+]);
+export const RECORD_ARGS = layout("A", [
+  "taskId",
+  "tenantId",
+  "model",
+  "cost",
+  "day",
+  "reservation",
+  "upstream",
+  "ttlSec",
+  "idem",
+  "idemTtlSec",
+  "status",
+  "ctype",
+  "body",
+  "dayTtlSec",
+  "tombTtlSec",
+]);
+
+/**
+ * recordTask. `spend`, `spendm` are the keys of `day`, used only when the store holds no reservation (the
+ * admission never ran: fail-open), and then the task is charged here. `idem` is '1' when KEYS[K.idem] is set.
+ * Reply: { 1 } if written, { 0 } if already recorded.
+ */
+export const LUA_RECORD_TASK =
+  LUA_COMMON +
+  LUA_RESERVATIONS +
+  RECORD_KEYS.lua +
+  RECORD_ARGS.lua +
+  `
+local task, inflight, models, resv = KEYS[K.task], KEYS[K.inflight], KEYS[K.models], KEYS[K.resv]
 if redis.call('EXISTS', task) == 1 then return { 0 } end
-local reservation = ARGV[6]
+local task_id, model, reservation = ARGV[A.taskId], ARGV[A.model], ARGV[A.reservation]
 local now = now_ms()
 local state = 'pending'
-local admitted_at = redis.call('ZSCORE', inflight, 'r:' .. reservation)
-if admitted_at then
-  redis.call('ZREM', inflight, 'r:' .. reservation)
-  redis.call('HDEL', models, 'r:' .. reservation)
-  redis.call('ZADD', inflight, admitted_at, 't:' .. ARGV[1])
-  redis.call('HSET', models, 't:' .. ARGV[1], ARGV[3])
+local day, cost = ARGV[A.day], ARGV[A.cost]
+local r = resv_get(resv, reservation)
+if r then
+  -- The reservation becomes the task's charge: it is already in its day's spend.
+  day, cost = r.day, r.cost
+  redis.call('HDEL', resv, reservation)
+  local admitted_at = redis.call('ZSCORE', inflight, 'r:' .. reservation)
+  if admitted_at then
+    redis.call('ZREM', inflight, 'r:' .. reservation)
+    redis.call('HDEL', models, 'r:' .. reservation)
+    redis.call('ZADD', inflight, admitted_at, 't:' .. task_id)
+    redis.call('HSET', models, 't:' .. task_id, model)
+  else
+    -- The reservation outlived the max age and its slot was already given back: record it as expired.
+    state = 'expired'
+  end
 else
-  -- The reservation outlived the max age and its slot was already given back: record it as expired.
-  state = 'expired'
+  -- No reservation: charged here, and an admission of this id that Redis runs later takes nothing.
+  redis.call('INCRBY', KEYS[K.spend], cost)
+  redis.call('EXPIRE', KEYS[K.spend], ARGV[A.dayTtlSec])
+  add_model(KEYS[K.spendm], model, cost)
+  redis.call('EXPIRE', KEYS[K.spendm], ARGV[A.dayTtlSec])
+  redis.call('ZADD', inflight, int(now), 't:' .. task_id)
+  redis.call('HSET', models, 't:' .. task_id, model)
+  redis.call('SET', KEYS[K.tomb], 'charged', 'EX', ARGV[A.tombTtlSec])
 end
-redis.call('HSET', task, 'taskId', ARGV[1], 'tenantId', ARGV[2], 'model', ARGV[3], 'cost', ARGV[4], 'day', ARGV[5],
-  'res', reservation, 'upstream', ARGV[7], 'submittedAt', int(now), 'state', state, 'refunded', '0')
-redis.call('EXPIRE', task, ARGV[8])
-if idem then
+redis.call('HSET', task, 'taskId', task_id, 'tenantId', ARGV[A.tenantId], 'model', model, 'cost', cost, 'day', day,
+  'res', reservation, 'upstream', ARGV[A.upstream], 'submittedAt', int(now), 'state', state, 'refunded', '0')
+redis.call('EXPIRE', task, ARGV[A.ttlSec])
+redis.call('ZADD', KEYS[K.tasks], int(now), day .. '|' .. task_id)
+redis.call('ZREMRANGEBYSCORE', KEYS[K.tasks], '-inf', int(now - tonumber(ARGV[A.ttlSec]) * 1000))
+redis.call('EXPIRE', KEYS[K.tasks], ARGV[A.ttlSec])
+if ARGV[A.idem] == '1' then
+  local idem = KEYS[K.idem]
   local holder = redis.call('HGET', idem, 'res')
   if not holder or holder == reservation then
     redis.call('DEL', idem)
-    redis.call('HSET', idem, 'state', 'done', 'res', reservation, 'status', ARGV[10], 'ctype', ARGV[11], 'body', ARGV[12])
-    redis.call('EXPIRE', idem, ARGV[9])
+    redis.call('HSET', idem, 'state', 'done', 'res', reservation, 'status', ARGV[A.status], 'ctype', ARGV[A.ctype],
+      'body', ARGV[A.body])
+    redis.call('EXPIRE', idem, ARGV[A.idemTtlSec])
   end
 end
 return { 1 }
 `;
 
-/** KEYS: inflight, inflightModels, spend(day), spendByModel(day), (idem), (account inflight).
- * ARGV: reservationId, model, cost, '1' when the last key is the account's in-flight set. */
-export const LUA_RELEASE = `${LUA_COMMON}
-local inflight, models, spend, by_model, idem = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-if ARGV[4] == '1' then
-  redis.call('ZREM', KEYS[#KEYS], ARGV[1])
-  if #KEYS == 5 then idem = nil end
+export const RELEASE_KEYS = layout("K", ["inflight", "models", "resv", "tomb", "idem", "acct"]);
+export const RELEASE_ARGS = layout("A", ["reservation", "tombTtlSec", "idem", "acct", "n"]);
+
+/**
+ * releaseReservation. After the named KEYS: (spend, spendm) per candidate day; after the named ARGV: the n
+ * candidate days. `idem` / `acct` are '1' when KEYS[K.idem] / KEYS[K.acct] are real keys.
+ * Reply: { 1, record JSON } when released now; { 0 } when there was nothing to release (a tombstone then
+ * refuses a late admission of the id).
+ */
+export const LUA_RELEASE =
+  LUA_COMMON +
+  LUA_RESERVATIONS +
+  RELEASE_KEYS.lua +
+  RELEASE_ARGS.lua +
+  `
+local resv, reservation = KEYS[K.resv], ARGV[A.reservation]
+local raw = redis.call('HGET', resv, reservation)
+if not raw then
+  redis.call('SET', KEYS[K.tomb], 'released', 'EX', ARGV[A.tombTtlSec], 'NX')
+  return { 0 }
 end
-local member = 'r:' .. ARGV[1]
-local released = redis.call('ZREM', inflight, member)
-if released == 1 then
-  redis.call('HDEL', models, member)
-  redis.call('DECRBY', spend, ARGV[3])
-  if tonumber(ARGV[3]) > 0 then add_model(by_model, ARGV[2], '-' .. ARGV[3]) end
+local r = cjson.decode(raw)
+local spend, spendm = nil, nil
+for i = 1, tonumber(ARGV[A.n]) do
+  if ARGV[A.rest + i - 1] == r.day then
+    spend, spendm = KEYS[K.rest + 2 * (i - 1)], KEYS[K.rest + 2 * (i - 1) + 1]
+  end
 end
-if idem then
-  local h = redis.call('HMGET', idem, 'state', 'res')
-  if h[1] == 'held' and h[2] == ARGV[1] then redis.call('DEL', idem) end
+if not spend then return redis.error_reply('release: the reservation is charged to a day not given') end
+local member = 'r:' .. reservation
+redis.call('ZREM', KEYS[K.inflight], member)
+redis.call('HDEL', KEYS[K.models], member)
+redis.call('DECRBY', spend, r.cost)
+if tonumber(r.cost) > 0 then add_model(spendm, r.model, '-' .. r.cost) end
+redis.call('HDEL', resv, reservation)
+if ARGV[A.idem] == '1' then
+  local h = redis.call('HMGET', KEYS[K.idem], 'state', 'res')
+  if h[1] == 'held' and h[2] == reservation then redis.call('DEL', KEYS[K.idem]) end
 end
-return { released }
+if ARGV[A.acct] == '1' then redis.call('ZREM', KEYS[K.acct], reservation) end
+return { 1, raw }
+`;
+
+export const UNKNOWN_KEYS = layout("K", ["inflight", "models", "resv", "tomb", "spend", "spendm"]);
+export const UNKNOWN_ARGS = layout("A", [
+  "reservation",
+  "reason",
+  "day",
+  "model",
+  "cost",
+  "upstream",
+  "dayTtlSec",
+  "tombTtlSec",
+]);
+
+/**
+ * markUnknown. The reservation stays charged with state 'unknown'; with no reservation in the store (its
+ * admission never ran) it is charged here to `day`, whose spend keys are KEYS[K.spend], KEYS[K.spendm].
+ * Reply: { 1 } marked, { 2 } charged and marked, { 0 } already released or charged (nothing to do).
+ */
+export const LUA_MARK_UNKNOWN =
+  LUA_COMMON +
+  LUA_RESERVATIONS +
+  UNKNOWN_KEYS.lua +
+  UNKNOWN_ARGS.lua +
+  `
+local resv, reservation = KEYS[K.resv], ARGV[A.reservation]
+local r = resv_get(resv, reservation)
+if r then
+  r.state = 'unknown'
+  r.reason = ARGV[A.reason]
+  resv_put(resv, reservation, r)
+  return { 1 }
+end
+if redis.call('EXISTS', KEYS[K.tomb]) == 1 then return { 0 } end
+local now = now_ms()
+redis.call('INCRBY', KEYS[K.spend], ARGV[A.cost])
+redis.call('EXPIRE', KEYS[K.spend], ARGV[A.dayTtlSec])
+add_model(KEYS[K.spendm], ARGV[A.model], ARGV[A.cost])
+redis.call('EXPIRE', KEYS[K.spendm], ARGV[A.dayTtlSec])
+redis.call('ZADD', KEYS[K.inflight], int(now), 'r:' .. reservation)
+redis.call('HSET', KEYS[K.models], 'r:' .. reservation, ARGV[A.model])
+resv_put(resv, reservation, {
+  day = ARGV[A.day], cost = ARGV[A.cost], model = ARGV[A.model], upstream = ARGV[A.upstream],
+  idem = '', acct = '0', at = int(now), state = 'unknown', reason = ARGV[A.reason]
+})
+redis.call('SET', KEYS[K.tomb], 'unknown', 'EX', ARGV[A.tombTtlSec])
+return { 2 }
+`;
+
+/**
+ * markOrphans. KEYS: resv. ARGV: olderThanMs, pruneAfterMs. Open reservations admitted more than olderThanMs
+ * ago become 'unknown' ('orphaned'); records older than pruneAfterMs (their day keys have expired) are
+ * dropped. Reply: the JSON records marked now.
+ */
+export const LUA_MARK_ORPHANS = `${LUA_COMMON}${LUA_RESERVATIONS}
+local resv = KEYS[1]
+local now = now_ms()
+local orphan_before, prune_before = now - tonumber(ARGV[1]), now - tonumber(ARGV[2])
+local out = {}
+local all = redis.call('HGETALL', resv)
+for i = 1, #all, 2 do
+  local id, r = all[i], cjson.decode(all[i + 1])
+  local at = tonumber(r.at)
+  if at < prune_before then
+    redis.call('HDEL', resv, id)
+  elseif r.state == 'open' and at < orphan_before then
+    r.state = 'unknown'
+    r.reason = 'orphaned'
+    resv_put(resv, id, r)
+    out[#out + 1] = id
+    out[#out + 1] = cjson.encode(r)
+  end
+end
+return out
 `;
 
 /** KEYS: task, inflight, buckets[n], (account bucket, account inflight).
@@ -118,41 +273,62 @@ export const LUA_GET_TASK = withRecord(`
 return record(KEYS[1], KEYS[2], ARGV[1])
 `);
 
-/** KEYS: task, inflight, inflightModels, spend(day), spendByModel(day), refund(day), (account inflight).
- * ARGV: taskId, state, failCode, refund '1'|'0', day, dayTtlSec, answerStatus|'', answerCtype, answerBase64.
+export const SETTLE_KEYS = layout("K", ["task", "inflight", "models", "spend", "spendm", "refund", "acct"]);
+export const SETTLE_ARGS = layout("A", [
+  "taskId",
+  "state",
+  "failCode",
+  "refund",
+  "day",
+  "dayTtlSec",
+  "acct",
+  "ansStatus",
+  "ansCtype",
+  "ansBody",
+]);
+
+/** settleTask; the day keys are the record's charge day. `acct` is '1' when KEYS[K.acct] is real.
  * Reply: settled, refunded, slotReleased, record. A task settled without an answer gets it stored now. */
-export const LUA_SETTLE = withRecord(`
-local task, inflight, models = KEYS[1], KEYS[2], KEYS[3]
+export const LUA_SETTLE = withRecord(
+  SETTLE_KEYS.lua +
+    SETTLE_ARGS.lua +
+    `
+local task, inflight, models = KEYS[K.task], KEYS[K.inflight], KEYS[K.models]
 local h = redis.call('HMGET', task, 'state', 'cost', 'model', 'day', 'res')
-local answer = ARGV[7] and ARGV[7] ~= ''
+local answer = ARGV[A.ansStatus] ~= ''
 local rec
 if not h[1] or h[1] == 'success' or h[1] == 'failed' then
   if h[1] and answer and redis.call('HEXISTS', task, 'ansStatus') == 0 then
-    redis.call('HSET', task, 'ansStatus', ARGV[7], 'ansCtype', ARGV[8], 'ansBody', ARGV[9])
+    redis.call('HSET', task, 'ansStatus', ARGV[A.ansStatus], 'ansCtype', ARGV[A.ansCtype], 'ansBody', ARGV[A.ansBody])
   end
-  rec = record(task, inflight, ARGV[1])
+  rec = record(task, inflight, ARGV[A.taskId])
   ${appendRecord("{ 0, 0, 0 }")}
 end
-if h[4] ~= ARGV[5] then return redis.error_reply('settle: day keys do not match the ledger') end
-local member = 't:' .. ARGV[1]
+if h[4] ~= ARGV[A.day] then return redis.error_reply('settle: day keys do not match the ledger') end
+local member = 't:' .. ARGV[A.taskId]
 local slot = redis.call('ZREM', inflight, member)
 redis.call('HDEL', models, member)
-if KEYS[7] and h[5] then redis.call('ZREM', KEYS[7], h[5]) end
-if answer then redis.call('HSET', task, 'ansStatus', ARGV[7], 'ansCtype', ARGV[8], 'ansBody', ARGV[9]) end
+if ARGV[A.acct] == '1' and h[5] then redis.call('ZREM', KEYS[K.acct], h[5]) end
+if answer then
+  redis.call('HSET', task, 'ansStatus', ARGV[A.ansStatus], 'ansCtype', ARGV[A.ansCtype], 'ansBody', ARGV[A.ansBody])
+end
 local refunded = 0
-if ARGV[2] == 'failed' and ARGV[4] == '1' and tonumber(h[2]) > 0 then
-  redis.call('DECRBY', KEYS[4], h[2])
-  add_model(KEYS[5], h[3], '-' .. h[2])
-  redis.call('INCRBY', KEYS[6], h[2])
-  for i = 4, 6 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
+if ARGV[A.state] == 'failed' and ARGV[A.refund] == '1' and tonumber(h[2]) > 0 then
+  redis.call('DECRBY', KEYS[K.spend], h[2])
+  add_model(KEYS[K.spendm], h[3], '-' .. h[2])
+  redis.call('INCRBY', KEYS[K.refund], h[2])
+  for _, key in ipairs({ KEYS[K.spend], KEYS[K.spendm], KEYS[K.refund] }) do
+    redis.call('EXPIRE', key, ARGV[A.dayTtlSec])
+  end
   redis.call('HSET', task, 'refunded', h[2])
   refunded = tonumber(h[2])
 end
-redis.call('HSET', task, 'state', ARGV[2], 'settledAt', int(now_ms()))
-if ARGV[3] ~= '' then redis.call('HSET', task, 'failCode', ARGV[3]) end
-rec = record(task, inflight, ARGV[1])
+redis.call('HSET', task, 'state', ARGV[A.state], 'settledAt', int(now_ms()))
+if ARGV[A.failCode] ~= '' then redis.call('HSET', task, 'failCode', ARGV[A.failCode]) end
+rec = record(task, inflight, ARGV[A.taskId])
 ${appendRecord("{ 1, refunded, slot }")}
-`);
+`,
+);
 
 /** KEYS: inflight, inflightModels. ARGV: maxAgeMs. Reply: taskId, model pairs of expired tasks. */
 export const LUA_SWEEP = `${LUA_COMMON}
@@ -169,4 +345,28 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', inflight, '-inf', int(cutoff
   end
 end
 return out
+`;
+
+/**
+ * The ledger check's atomic read of one tenant-day. KEYS: spend, refund, spendm, resv, inflight, tasks, then
+ * the task records to read. ARGV: day, expected ZCARD of tasks, expected ZCARD of inflight (read before the
+ * caller chose which records to pass: if either changed, the reply is { 'retry' }).
+ * Reply: { 'ok', JSON } with now, spent, refunded, models, resv, inflight and tasks (HGETALL per record).
+ */
+export const LUA_AUDIT = `${LUA_COMMON}
+if redis.call('ZCARD', KEYS[6]) ~= tonumber(ARGV[2]) or redis.call('ZCARD', KEYS[5]) ~= tonumber(ARGV[3]) then
+  return { 'retry' }
+end
+local out = {
+  now = int(now_ms()),
+  spent = redis.call('GET', KEYS[1]) or '0',
+  refunded = redis.call('GET', KEYS[2]) or '0',
+  models = redis.call('HGETALL', KEYS[3]),
+  resv = redis.call('HGETALL', KEYS[4]),
+  inflight = redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES'),
+  index = redis.call('ZRANGE', KEYS[6], 0, -1),
+  tasks = {}
+}
+for i = 7, #KEYS do out.tasks[#out.tasks + 1] = redis.call('HGETALL', KEYS[i]) end
+return { 'ok', cjson.encode(out) }
 `;

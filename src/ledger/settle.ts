@@ -2,7 +2,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { RequestContext } from "../http/context.js";
 import type { SettleResult, StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
 import { accountSlotOf } from "../config/protection.js";
-import type { ProxyDeps } from "./deps.js";
+import type { LedgerWriter } from "./writer.js";
 
 export interface ObservedOutcome {
   readonly state: TerminalState;
@@ -23,7 +23,7 @@ export function shouldRefund(governance: GatewayConfig["governance"], outcome: O
  * (or callbacks) race here, and only that one reports the outcome.
  */
 export async function settleObserved(
-  deps: ProxyDeps,
+  deps: { readonly ledger: LedgerWriter },
   ctx: RequestContext,
   task: TaskRecord,
   outcome: ObservedOutcome,
@@ -36,10 +36,11 @@ export async function settleObserved(
 
 /**
  * The request-free core of settleObserved, shared with callbacks (no client request exists there): settles
- * once, refunds per policy, and only the call that settled reports taskFinished.
+ * once, refunds per policy, and only the call that settled reports taskFinished (the writer does, when the
+ * settle is applied: at once, or from the journal once the store is back). Undefined when not applied now.
  */
 export async function settleOutcome(
-  deps: Pick<ProxyDeps, "governor" | "events">,
+  deps: { readonly ledger: LedgerWriter },
   config: GatewayConfig,
   task: TaskRecord,
   outcome: ObservedOutcome,
@@ -47,24 +48,19 @@ export async function settleOutcome(
   // A settled task is visited again only to keep its answer (it settled before the cache had it).
   if ((task.state === "success" || task.state === "failed") && outcome.answer === undefined) return undefined;
   const account = accountSlotOf(config, task.upstream);
-  const result = await deps.governor.settle({
-    tenantId: task.tenantId,
-    taskId: task.taskId,
-    state: outcome.state,
-    ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
-    refund: shouldRefund(config.governance, outcome),
-    day: task.day,
-    ...(outcome.answer === undefined ? {} : { answer: outcome.answer }),
-    ...(account === undefined ? {} : { account }),
+  const written = await deps.ledger.settle({
+    kind: "settle",
+    settle: {
+      tenantId: task.tenantId,
+      taskId: task.taskId,
+      state: outcome.state,
+      ...(outcome.failCode === undefined ? {} : { failCode: outcome.failCode }),
+      refund: shouldRefund(config.governance, outcome),
+      day: task.day,
+      ...(outcome.answer === undefined ? {} : { answer: outcome.answer }),
+      ...(account === undefined ? {} : { account }),
+    },
+    report: { tenant: task.tenantId, model: task.model, costTimeMs: outcome.costTimeMs },
   });
-  if (!result?.settled) return result;
-  deps.events.taskFinished({
-    tenant: task.tenantId,
-    model: task.model,
-    state: outcome.state,
-    failCode: outcome.failCode,
-    refundedMicros: result.refundedMicros,
-    costTimeMs: outcome.costTimeMs,
-  });
-  return result;
+  return written.applied ? written.result : undefined;
 }
