@@ -3,8 +3,18 @@ import { startGateway } from "../gateway/gateway.js";
 import { createSimulator } from "../simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../tenants/keys.js";
 import { createLogger } from "../telemetry/logger.js";
+import { busyPortMessage } from "./busyPort.js";
 
 const SIMULATOR_KEY = "sk-sim-demo";
+
+/** Prints the shared busy-port line (with the flag that moves the port) and sets a failing exit code. */
+function reportBusyPort(err: unknown, flag: "--port" | "--simulator-port"): boolean {
+  const busy = busyPortMessage(err, (suggestion) => `npm run demo -- ${flag} ${suggestion}`);
+  if (busy === undefined) return false;
+  process.stderr.write(`${busy}\n`);
+  process.exitCode = 1;
+  return true;
+}
 
 /**
  * The two-minute tour: the simulator as APIXO, a gateway in front of it with one demo tenant and the embedded
@@ -16,7 +26,13 @@ export async function demoCommand(options: { port: number; simulatorPort: number
     pendingMs: 1_000,
     processingMs: 3_000,
   });
-  const simulatorUrl = await simulator.listen(options.simulatorPort, "127.0.0.1");
+  let simulatorUrl: string;
+  try {
+    simulatorUrl = await simulator.listen(options.simulatorPort, "127.0.0.1");
+  } catch (err) {
+    if (!reportBusyPort(err, "--simulator-port")) throw err;
+    return;
+  }
   const demoKey = generateGatewayKey();
   const config = configSchema.parse({
     server: { port: options.port, metricsPort: 0 },
@@ -38,14 +54,8 @@ export async function demoCommand(options: { port: number; simulatorPort: number
     gateway = await startGateway({ config, logger });
   } catch (err) {
     await simulator.close();
-    if (typeof err === "object" && err !== null && "code" in err && err.code === "EADDRINUSE") {
-      process.stderr.write(
-        `Port ${options.port} is in use: run it on another one, e.g. npm run demo -- --port 8081\n`,
-      );
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
+    if (!reportBusyPort(err, "--port")) throw err;
+    return;
   }
   const base = gateway.url.replace("127.0.0.1", "localhost");
   process.stdout.write(

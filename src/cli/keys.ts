@@ -1,4 +1,13 @@
+import { InvalidArgumentError } from "commander";
+import { tenantIdSchema } from "../config/schema.js";
 import { generateGatewayKey, hashGatewayKey } from "../tenants/keys.js";
+
+/** Commander parser for `--tenant`: the schema's own rule, so no key is made for an id the config refuses. */
+export function parseTenantId(value: string): string {
+  const result = tenantIdSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new InvalidArgumentError(result.error.issues[0]?.message ?? "is not a valid tenant id");
+}
 
 /** Prints the key once, to stdout; only its hash belongs in the config file. */
 export function keysCreateCommand(options: { tenant: string; label?: string }): void {

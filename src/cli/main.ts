@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from "commander";
+import { GATEWAY_VERSION } from "../version.js";
 import { configCheckCommand } from "./configCheck.js";
 import { demoCommand } from "./demo.js";
-import { keysCreateCommand } from "./keys.js";
+import { keysCreateCommand, parseTenantId } from "./keys.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
 import { parseDays, usageCommand } from "./usage.js";
@@ -27,6 +28,7 @@ function collect(value: string, previous: string[]): string[] {
 const program = new Command()
   .name("apixo-gateway")
   .description("A governed, drop-in reverse proxy in front of the APIXO API.")
+  .version(GATEWAY_VERSION, "-V, --version", "print the version")
   .showHelpAfterError();
 
 program
@@ -70,7 +72,7 @@ const keys = program.command("keys").description("gateway keys");
 keys
   .command("create")
   .description("make a new gateway key: prints the key once and the hash line for the config")
-  .requiredOption("-t, --tenant <id>", "the tenant the key is for")
+  .requiredOption("-t, --tenant <id>", "the tenant the key is for", parseTenantId)
   .option("--label <text>", "a label to find the key by when rotating it")
   .action((opts: { tenant: string; label?: string }) => {
     keysCreateCommand(opts);

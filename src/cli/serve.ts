@@ -2,6 +2,7 @@ import { ConfigError, loadConfigFile } from "../config/load.js";
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { createLogger, logLevelFrom } from "../telemetry/logger.js";
 import { startTracing } from "../telemetry/tracing.js";
+import { busyPortMessage } from "./busyPort.js";
 
 /** Runs until SIGTERM/SIGINT; SIGHUP re-reads the config file. */
 export async function serveCommand(configPath: string | undefined): Promise<void> {
@@ -53,5 +54,16 @@ export async function serveCommand(configPath: string | undefined): Promise<void
   process.on("SIGINT", () => {
     stop("SIGINT");
   });
-  running.gateway = await startGateway({ config, configPath, logger });
+  try {
+    running.gateway = await startGateway({ config, configPath, logger });
+  } catch (err) {
+    const busy = busyPortMessage(err, (suggestion, port) => {
+      const field = port === config.server.metricsPort ? "server.metricsPort" : "server.port";
+      return `set ${field}: ${suggestion} in ${configPath}`;
+    });
+    if (busy === undefined) throw err;
+    process.stderr.write(`${busy}\n`);
+    process.exitCode = 1;
+    await tracing.shutdown();
+  }
 }

@@ -1,4 +1,5 @@
 import { createSimulator, parseKeySpecs } from "../simulator/index.js";
+import { busyPortMessage } from "./busyPort.js";
 
 export async function simulateCommand(options: {
   port: number;
@@ -13,7 +14,16 @@ export async function simulateCommand(options: {
     pendingMs: options.pendingMs,
     ...(options.processingMs === undefined ? {} : { processingMs: options.processingMs }),
   });
-  const url = await simulator.listen(options.port, options.host);
+  let url: string;
+  try {
+    url = await simulator.listen(options.port, options.host);
+  } catch (err) {
+    const busy = busyPortMessage(err, (suggestion) => `apixo-gateway simulate --port ${suggestion}`);
+    if (busy === undefined) throw err;
+    process.stderr.write(`${busy}\n`);
+    process.exitCode = 1;
+    return;
+  }
   process.stdout.write(`APIXO simulator listening on ${url} (${specs.length} key(s))\n`);
   const stop = (): void => {
     void simulator.close().then(() => process.exit(0));

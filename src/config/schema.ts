@@ -12,6 +12,11 @@ import { DEFAULT_SILENCE_MS } from "../limits/silence.js";
 const SHA256_HASH = /^sha256:[0-9a-f]{64}$/;
 const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** The one tenant id rule: the config's tenants[].id and `keys create --tenant` both use it. */
+export const tenantIdSchema = z
+  .string()
+  .regex(ID, "must be 1-63 characters of a-z, 0-9, _ or -, starting with a letter or digit");
+
 const bucket = z.strictObject({
   ratePerSec: z.number().positive(),
   burst: z.int().positive(),
@@ -43,7 +48,7 @@ const tenantKey = z.strictObject({
 });
 
 const tenant = z.strictObject({
-  id: z.string().regex(ID, "must be 1-63 characters of a-z, 0-9, _ or -, starting with a letter or digit"),
+  id: tenantIdSchema,
   name: z.string().min(1).optional(),
   enabled: z.boolean().default(true),
   keys: z.array(tenantKey).min(1, "a tenant needs at least one gateway key"),

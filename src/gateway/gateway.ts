@@ -209,13 +209,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const server: Server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs }, app);
   server.headersTimeout = config.server.keepAliveTimeoutMs + 5_000;
   server.requestTimeout = config.upstream.timeoutMs + 30_000;
+  // A start that fails (a port is taken) releases what this call opened, so a CLI process can exit.
+  const releaseOnFailure = async (err: unknown): Promise<never> => {
+    agent.destroy();
+    if (options.callbacks?.store === undefined) await callbackStore.close();
+    if (options.store === undefined) await store.close();
+    throw err;
+  };
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.server.port, config.server.host, () => {
       server.off("error", reject);
       resolve();
     });
-  });
+  }).catch(releaseOnFailure);
   const address = server.address() as AddressInfo;
   const url = `http://${address.address}:${address.port}`;
   const ops = await startOpsServer({
@@ -228,7 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   }).catch(async (err: unknown) => {
     // e.g. the metrics port is taken: do not leave the public port open behind a failed start.
     await new Promise((resolve) => server.close(resolve));
-    throw err;
+    return releaseOnFailure(err);
   });
   const poller: BalancePoller | undefined =
     config.telemetry.balancePollSeconds > 0

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
 import type { Snapshot } from "../gateway/snapshot.js";
 import type { GovernanceStore } from "../limits/store.js";
+import { GATEWAY_VERSION } from "../version.js";
 import { registerBudgetGauges } from "./budgetGauges.js";
 import type { GatewayEvents } from "./events.js";
 import type { Logger } from "./logger.js";
@@ -67,6 +68,15 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     // carry the same numbers (sum them for the total).
     for (const gauge of MISNAMED_DEFAULTS) registry.removeSingleMetric(gauge);
   }
+  // One series per process naming what runs: join on it, or count versions during a rollout.
+  new Gauge({
+    name: name("build_info"),
+    help: "Always 1; the labels name the gateway version (package.json) and the Node.js version running it.",
+    labelNames: ["version", "node"],
+    registers,
+  })
+    .labels(GATEWAY_VERSION, process.version)
+    .set(1);
 
   const requests = new Counter({
     name: name("requests_total"),

@@ -1,8 +1,11 @@
 import { execFile } from "node:child_process";
-import { createServer, type AddressInfo } from "node:net";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Server } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
 import { hashGatewayKey, isWellFormedKey } from "../../src/tenants/keys.js";
 import { REPO, spawnCli, type CliProcess } from "../helpers/cli.js";
 
@@ -14,6 +17,8 @@ async function cli(args: string[], env: Record<string, string> = {}) {
     const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
       cwd: REPO,
       env: { ...process.env, ...env },
+      // A command that should have exited but hangs fails here, not at the test's timeout.
+      timeout: 20_000,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -28,6 +33,47 @@ afterEach(async () => {
   demo = undefined;
 });
 
+/** A port something else listens on, for the duration of `body`. */
+async function withBusyPort<T>(body: (port: number) => Promise<T>): Promise<T> {
+  const blocker: Server = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  try {
+    return await body((blocker.address() as AddressInfo).port);
+  } finally {
+    await new Promise((resolve) => blocker.close(resolve));
+  }
+}
+
+function configFile(yaml: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), "agw-cli-")), "gateway.yaml");
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function serveConfig(server: { port: number; metricsPort: number }, store = "{ kind: memory }"): string {
+  return configFile(
+    [
+      `server: { port: ${server.port}, metricsPort: ${server.metricsPort} }`,
+      `store: ${store}`,
+      "upstream:",
+      "  keys: [{ alias: main, key: sk-test }]",
+      "tenants:",
+      "  - id: acme",
+      `    keys: [{ hash: "sha256:${"0".repeat(63)}1" }]`,
+      "    upstreamKey: main",
+      "",
+    ].join("\n"),
+  );
+}
+
+/** The one line every command prints for a taken port: no stack, nothing else on stderr. */
+function expectBusyPortHint(result: { code: number; stderr: string }, port: number, howToMove: string): void {
+  expect(result.code).toBe(1);
+  expect(result.stderr.trimEnd().split("\n")).toEqual([
+    `Port ${port} is in use: run it on another one, e.g. ${howToMove}`,
+  ]);
+}
+
 describe("apixo-gateway keys create", () => {
   it("prints a new key once and the hash line that matches it", async () => {
     const { code, stdout } = await cli(["keys", "create", "--tenant", "acme", "--label", "ci"]);
@@ -37,6 +83,104 @@ describe("apixo-gateway keys create", () => {
     expect(isWellFormedKey(key!)).toBe(true);
     expect(stdout).toContain(`- hash: ${hashGatewayKey(key!)}`);
     expect(stdout.split(key!).length).toBe(2);
+  });
+
+  it("accepts exactly the tenant ids the config accepts, and makes no key for the others", async () => {
+    const valid = readFileSync(join(FIXTURES, "valid.yaml"), "utf8");
+    const configAccepts = (id: string): boolean => {
+      try {
+        parseConfig(valid.replace(/^(\s+- id: ).+$/m, `$1${JSON.stringify(id)}`), { APIXO_API_KEY: "sk-x" });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const id of ["bad tenant!", "Acme", "-acme", "a".repeat(64), "a".repeat(63), "acme_2-b"]) {
+      const { code, stdout, stderr } = await cli(["keys", "create", "--tenant", id]);
+      expect(code === 0, id).toBe(configAccepts(id));
+      if (code === 0) continue;
+      expect(stdout, id).not.toContain("agw_");
+      expect(stderr, id).toContain(
+        "must be 1-63 characters of a-z, 0-9, _ or -, starting with a letter or digit",
+      );
+    }
+  });
+});
+
+describe("apixo-gateway --version", () => {
+  const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string })
+    .version;
+
+  it("prints package.json's version when run from source", async () => {
+    const result = await cli(["--version"]);
+    expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
+  });
+
+  it("prints the version of the package.json next to the build, read when it runs", async () => {
+    // The layout of the npm package and the image: package.json, dist/, node_modules/.
+    const root = mkdtempSync(join(tmpdir(), "agw-dist-"));
+    try {
+      const tsc = join(REPO, "node_modules/typescript/bin/tsc");
+      await run(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", join(root, "dist")], {
+        cwd: REPO,
+      });
+      const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as Record<string, unknown>;
+      writeFileSync(join(root, "package.json"), JSON.stringify({ ...pkg, version: "9.8.7-test" }));
+      symlinkSync(join(REPO, "node_modules"), join(root, "node_modules"));
+      const { stdout } = await run(process.execPath, [join(root, "dist/cli/main.js"), "--version"]);
+      expect(stdout).toBe("9.8.7-test\n");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe("a busy port gets one line saying so, not a stack, and a failing exit code", () => {
+  it("serve: the gateway port, named by its config field", async () => {
+    await withBusyPort(async (port) => {
+      const file = serveConfig({ port, metricsPort: 0 });
+      expectBusyPortHint(
+        await cli(["serve", "--config", file]),
+        port,
+        `set server.port: ${port + 1} in ${file}`,
+      );
+    });
+  });
+
+  it("serve: the metrics port, named by its config field", async () => {
+    await withBusyPort(async (port) => {
+      const file = serveConfig({ port: 0, metricsPort: port });
+      const result = await cli(["serve", "--config", file]);
+      expectBusyPortHint(result, port, `set server.metricsPort: ${port + 1} in ${file}`);
+    });
+  });
+
+  it("serve with a Redis store: exits instead of hanging on the connection it opened", async () => {
+    await withBusyPort(async (port) => {
+      const file = serveConfig(
+        { port, metricsPort: 0 },
+        `{ kind: redis, redisUrl: "${inject("redisUrl")}" }`,
+      );
+      expectBusyPortHint(
+        await cli(["serve", "--config", file]),
+        port,
+        `set server.port: ${port + 1} in ${file}`,
+      );
+    });
+  });
+
+  it("simulate", async () => {
+    await withBusyPort(async (port) => {
+      const result = await cli(["simulate", "--port", String(port)]);
+      expectBusyPortHint(result, port, `apixo-gateway simulate --port ${port + 1}`);
+    });
+  });
+
+  it("demo: the simulator port", async () => {
+    await withBusyPort(async (port) => {
+      const result = await cli(["demo", "--port", "0", "--simulator-port", String(port)]);
+      expectBusyPortHint(result, port, `npm run demo -- --simulator-port ${port + 1}`);
+    });
   });
 });
 
@@ -52,6 +196,28 @@ describe("apixo-gateway config check", () => {
     expect(result.code).toBe(1);
     for (const path of ["server.port", "upstream.baseUrl", "tenants[0].keys", "tenants[2].keys[0].hash"]) {
       expect(result.stderr).toContain(path);
+    }
+  });
+
+  it("lists schema problems and cross-checks together, and serve refuses to start with the same list", async () => {
+    const file = join(FIXTURES, "invalid/schema-and-cross-check.yaml");
+    const check = await cli(["config", "check", file]);
+    const serve = await cli(["serve", "--config", file]);
+    for (const result of [check, serve]) {
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain("5 problem(s)");
+      expect(result.stderr).toContain('tenants[0].keys[0].hash: must be "sha256:"');
+      expect(result.stderr).toContain("tenants[0].upstreamKey: not an alias in upstream.keys (known: main)");
+    }
+  });
+
+  it("counts one YAML syntax error and one unset variable as one problem each", async () => {
+    for (const fixture of ["unquoted-placeholder-in-flow-map.yaml", "missing-env.yaml"]) {
+      const result = await cli(["config", "check", join(FIXTURES, "invalid", fixture)], {
+        APIXO_API_KEY: "sk-x",
+      });
+      expect(result.code, fixture).toBe(1);
+      expect(result.stderr, fixture).toContain(": 1 problem(s)\n");
     }
   });
 });

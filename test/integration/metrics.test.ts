@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
@@ -17,9 +19,11 @@ import {
   valueOf,
   type TelemetryGatewayOptions,
 } from "../helpers/telemetry.js";
+import { REPO } from "../helpers/cli.js";
 
 /** CONTRACTS.md section 4, name and labels, exactly. */
 const CONTRACT: Record<string, string[]> = {
+  build_info: ["version", "node"],
   requests_total: ["tenant", "model", "operation", "code"],
   request_duration_seconds: ["model", "operation"],
   upstream_duration_seconds: ["model", "operation"],
@@ -47,6 +51,7 @@ const CONTRACT: Record<string, string[]> = {
 };
 
 const CONTRACT_TYPES: Record<string, string> = {
+  build_info: "gauge",
   tasks_in_flight: "gauge",
   spend_today_usd: "gauge",
   spend_cap_usd: "gauge",
@@ -103,6 +108,15 @@ describe("metrics exposure", () => {
     const onPublic = await fetch(`${gw.url}/metrics`);
     expect(onPublic.status).toBe(404);
     await onPublic.body?.cancel();
+  });
+
+  it("says which build runs: build_info is 1 with package.json's version and the Node.js version", async () => {
+    const gw = await gateway();
+    const samples = parseSamples(await scrape(gw)).filter((s) => s.name === metric("build_info"));
+    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    expect(samples).toHaveLength(1);
+    expect(samples[0]?.labels).toEqual({ version: pkg.version, node: process.version });
+    expect(samples[0]?.value).toBe(1);
   });
 
   it("keeps each gateway's series on its own injected registry", async () => {

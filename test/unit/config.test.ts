@@ -63,10 +63,13 @@ describe("an invalid configuration is refused with every problem and its path", 
   for (const file of files) {
     const text = readFileSync(join(FIXTURES, "invalid", file), "utf8");
     const expected = [...text.matchAll(/^# expect: (.+)$/gm)].map((m) => m[1]!);
-    it(`${file}: ${expected.join(" | ")}`, () => {
+    // `# problems: N` where the count is the guarantee (one syntax error is one problem, not 205).
+    const count = /^# problems: (\d+)$/m.exec(text)?.[1];
+    it(`${file}: ${expected.join(" | ")}${count === undefined ? "" : ` (${count} problem(s))`}`, () => {
       expect(expected.length).toBeGreaterThan(0);
       const problems = problemsOf(text);
-      expect(problems.length).toBeGreaterThanOrEqual(expected.length);
+      if (count !== undefined) expect(problems, problems.join("\n")).toHaveLength(Number(count));
+      else expect(problems.length).toBeGreaterThanOrEqual(expected.length);
       for (const message of expected) {
         expect(
           problems.some((p) => p.includes(message)),
@@ -84,6 +87,28 @@ describe("an invalid configuration is refused with every problem and its path", 
     const problems = problemsOf(text);
     expect(problems.some((p) => p.startsWith("tenants[0].upstreamKey"))).toBe(true);
     expect(problems.join("\n")).not.toContain("sk-live-0123456789abcdef");
+  });
+
+  it("reports one unquoted ${VAR} in a flow map of the example file as one problem, not one per token after it", () => {
+    const text = readFileSync(join(import.meta.dirname, "../../config/gateway.example.yaml"), "utf8");
+    const broken = text.replace(
+      "submit: { ratePerSec: 5, burst: 10 }",
+      "submit: { ratePerSec: ${RATE}, burst: 10 }",
+    );
+    expect(broken).not.toBe(text);
+    const line = broken.split("\n").findIndex((l) => l.includes("${RATE}")) + 1;
+    const problems = problemsOf(broken);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^line ${line}, column \\d+: YAML syntax: `));
+  });
+
+  it("never echoes the content of the line a syntax error is on (it may hold a pasted secret)", () => {
+    const problems = problemsOf(
+      "upstream:\n  keys: [{ alias: main, key: sk-live-0123456789abcdef }\ntenants: []\n",
+    );
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain("YAML syntax");
+    expect(problems[0]).not.toContain("sk-live-0123456789abcdef");
   });
 
   it("reports an unreadable file as a problem, not a crash", async () => {
