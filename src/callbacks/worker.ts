@@ -5,7 +5,7 @@ import { settleOutcome } from "../proxy/settle.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
-import { AllowList } from "./addresses.js";
+import { allowListOf } from "../net/addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
 import { backoffMs } from "../proxy/retry.js";
 import { deliverOnce } from "./deliver.js";
@@ -30,7 +30,7 @@ const LEASE_MARGIN_MS = 30_000;
 
 export function urlPolicyOf(snapshot: Snapshot, resolve: HostResolver): UrlPolicy {
   const { allowHttp, allowPrivateNetworks } = snapshot.config.callbacks;
-  return { allowHttp, allowList: new AllowList(allowPrivateNetworks), resolve };
+  return { allowHttp, allowList: allowListOf(allowPrivateNetworks), resolve };
 }
 
 /**

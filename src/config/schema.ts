@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
-import { callbacksSchema } from "./callbacks.js";
+import { callbacksSchema, privateNetworksSchema } from "./callbacks.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
@@ -125,6 +125,8 @@ export const configSchema = z.strictObject({
       noRefundFailCodes: z.array(z.string()).default([]),
       /** Overrides and additions to the built-in price table (see docs/pricing.md). */
       prices: priceOverridesSchema.default({}),
+      /** URLs in a submit's `input` that APIXO fetches (image_urls, ...): networks allowed although not public. */
+      mediaUrls: z.strictObject({ allowPrivateNetworks: privateNetworksSchema }).prefault({}),
     })
     .prefault({}),
   logging: z
