@@ -9,6 +9,7 @@ import { allowListOf } from "../net/addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
 import { backoffMs } from "../proxy/retry.js";
 import { deliverOnce } from "./deliver.js";
+import { webhookId } from "./signing.js";
 import type { CallbackJob, CallbackRoute, CallbackStore } from "./store.js";
 import type { HostResolver, UrlPolicy } from "./urlGuard.js";
 
@@ -223,6 +224,7 @@ export class CallbackWorker {
               url: route.tenantUrl,
               body: Buffer.from(envelope, "utf8"),
               secret,
+              id: webhookId(job.id),
               timestampSec: Math.floor(this.deps.clock.now() / 1000),
               timeoutMs: snapshot.config.callbacks.delivery.timeoutMs,
               taskId: route.taskId ?? "",

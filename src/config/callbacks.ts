@@ -1,5 +1,14 @@
 import { z } from "zod";
+import { webhookKey } from "../callbacks/signing.js";
 import { isAllowListEntry } from "../net/addresses.js";
+
+/** A tenant's callbackSecret: a Standard Webhooks `whsec_` secret or a raw one (callbacks/signing.ts). */
+export const callbackSecretSchema = z
+  .string()
+  .refine(
+    (secret) => webhookKey(secret) !== undefined,
+    "must be whsec_ followed by base64 of at least 16 bytes, or at least 16 visible ASCII characters",
+  );
 
 /** An `allowPrivateNetworks` list (callbacks, media URLs): exceptions to the public-addresses-only rule. */
 export const privateNetworksSchema = z

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
-import { callbacksSchema, privateNetworksSchema } from "./callbacks.js";
+import { callbackSecretSchema, callbacksSchema, privateNetworksSchema } from "./callbacks.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
@@ -54,8 +54,8 @@ const tenant = z.strictObject({
   dailyCapUsd: z.number().nonnegative().nullable().default(null),
   unpricedModels: unpriced.default("reject"),
   limits,
-  /** Signs callback deliveries to this tenant (docs/callbacks.md); at least 16 characters, from ${ENV}. */
-  callbackSecret: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Signs callback deliveries to this tenant (Standard Webhooks; docs/callbacks.md), from ${ENV}. */
+  callbackSecret: callbackSecretSchema.optional(),
 });
 
 const upstreamKey = z.strictObject({

@@ -110,6 +110,8 @@ describe("pending deliveries live in the store", () => {
     expect(JSON.parse(receiver.deliveries[1]!.body.toString("utf8"))).toMatchObject({
       data: { taskId, state: "success" },
     });
+    // The restarted gateway's try is the same delivery to the receiver: the same webhook-id.
+    expect(receiver.deliveries[1]!.headers["webhook-id"]).toBe(receiver.deliveries[0]!.headers["webhook-id"]);
     // The harness closes its gateway again: a second close must be harmless.
     harness = { ...harness, close: () => harness!.simulator.close() };
   });
