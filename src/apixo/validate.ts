@@ -1,8 +1,9 @@
 /**
- * Checks on a submit body that stop requests which are certainly wrong (shape, size, count, URL scheme) before
- * they cost a reservation and an upstream call. Docs generations disagree on parameters, so unknown fields and
+ * Checks on a submit body that stop requests which are certainly wrong (shape, size, count, URL scheme) or
+ * unsafe to forward (media URLs into private networks) before they cost a reservation and an upstream call. Docs generations disagree on parameters, so unknown fields and
  * values pass through untouched (shared/reference/apixo-api.md).
  */
+import { checkMediaUrls, PUBLIC_MEDIA_ONLY, type MediaUrlPolicy } from "./mediaUrls.js";
 import type { ModelSpec } from "./models.js";
 
 export type RequestType = "async" | "callback";
@@ -89,16 +90,20 @@ function checkImageUrls(model: ModelSpec | undefined, input: Record<string, unkn
     const count = urls.length === 1 ? "1 URL" : `${urls.length} URLs`;
     return fail("input.image_urls", `input.image_urls has ${count}; ${name} ${limit}.`);
   }
-  const bad = urls.findIndex((url) => !isHttpUrl(url));
-  if (bad !== -1) return fail(`input.image_urls[${bad}]`, `input.image_urls[${bad}] must be an http(s) URL.`);
+  // Each URL's scheme and host: checkMediaUrls, with every other media field.
   return undefined;
 }
 
 /**
  * Validates a parsed submit body for `model` (undefined when models.ts does not know it: generic limits apply).
- * The first failure wins; its message names the field and the limit so a person can fix the request.
+ * The first failure wins; its message names the field and the limit so a person can fix the request. `media`
+ * says which private networks media URLs may point at (the operator's governance.mediaUrls; none by default).
  */
-export function validateSubmit(model: ModelSpec | undefined, body: unknown): SubmitCheck {
+export function validateSubmit(
+  model: ModelSpec | undefined,
+  body: unknown,
+  media: MediaUrlPolicy = PUBLIC_MEDIA_ONLY,
+): SubmitCheck {
   if (!isRecord(body)) return fail("body", 'body must be a JSON object with an "input" object.');
   const input = body.input;
   if (input === undefined) return fail("input", 'body must be a JSON object with an "input" object.');
@@ -121,6 +126,8 @@ export function validateSubmit(model: ModelSpec | undefined, body: unknown): Sub
 
   const failure = checkPrompt(model, input) ?? checkImageUrls(model, input);
   if (failure !== undefined) return failure;
+  const unsafe = checkMediaUrls(input, media);
+  if (unsafe !== undefined) return fail(unsafe.field, unsafe.message);
 
   const result: SubmitCheck = { ok: true, requestType };
   if (requestType === "callback" && typeof callbackUrl === "string") result.callbackUrl = callbackUrl;

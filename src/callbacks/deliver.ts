@@ -1,7 +1,7 @@
 import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, signDelivery } from "./signing.js";
+import { ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signDelivery } from "./signing.js";
 import { checkTenantUrl, type ResolvedAddress, type UrlPolicy } from "./urlGuard.js";
 
 export type DeliveryResult =
@@ -28,13 +28,15 @@ export interface Delivery {
   readonly url: string;
   readonly body: Buffer;
   readonly secret: string;
+  /** `webhook-id`: the same on every try of this delivery. */
+  readonly id: string;
   readonly timestampSec: number;
   readonly timeoutMs: number;
   readonly taskId: string;
 }
 
 /**
- * One signed POST of the envelope to the tenant's URL. The URL is checked again first (DNS may have changed since
+ * One signed POST (Standard Webhooks headers, signing.ts) of the envelope to the tenant's URL. The URL is checked again first (DNS may have changed since
  * the submit: rebinding). Redirects are not followed (node's client never does): a 3xx is a failed try. Only a
  * 2xx counts as delivered; the answer body is drained and ignored.
  */
@@ -52,8 +54,9 @@ export async function deliverOnce(delivery: Delivery, policy: UrlPolicy): Promis
       "content-length": String(delivery.body.length),
       "user-agent": "apixo-gateway-callbacks",
       "x-apixo-gateway-task-id": delivery.taskId,
+      [ID_HEADER]: delivery.id,
       [TIMESTAMP_HEADER]: String(delivery.timestampSec),
-      [SIGNATURE_HEADER]: signDelivery(delivery.secret, delivery.timestampSec, delivery.body),
+      [SIGNATURE_HEADER]: signDelivery(delivery.secret, delivery.id, delivery.timestampSec, delivery.body),
     },
   };
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;

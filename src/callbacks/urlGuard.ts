@@ -1,5 +1,6 @@
 import { Resolver } from "node:dns/promises";
-import { forbiddenReason, parseAddress, type AllowList } from "./addresses.js";
+import { parseIp, refusalReason, type AllowList } from "../net/addresses.js";
+import { checkUrlLiterally } from "../net/urls.js";
 
 /** One resolved address, as dns.lookup({all: true}) gives it. */
 export interface ResolvedAddress {
@@ -39,47 +40,44 @@ export type UrlCheck =
   | { readonly ok: false; readonly message: string };
 
 const refuse = (message: string): UrlCheck => ({ ok: false, message });
+const PUBLIC_ONLY = "callbacks go only to public addresses.";
 
 /**
- * Whether the gateway may POST to a tenant's callback URL, and the addresses it may connect to. Every address
- * the name resolves to must be public (or allow-listed): one private answer is enough for a rebinding attack.
- * The caller connects only to the returned addresses, so a second, different DNS answer is never used.
+ * Whether the gateway may POST to a tenant's callback URL, and the addresses it may connect to. The URL is
+ * first checked as written (the same check media URLs get, src/net/urls.ts); a host name is then resolved, and
+ * every address it resolves to must be public (or allow-listed): one private answer is enough for a rebinding
+ * attack. The caller connects only to the returned addresses, so a second, different DNS answer is never used.
+ * Unlike media URLs (fetched by APIXO), here the gateway itself connects, so resolving is the point.
  */
 export async function checkTenantUrl(raw: string, policy: UrlPolicy): Promise<UrlCheck> {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return refuse("callback_url is not a valid URL.");
+  const { allowList } = policy;
+  const literal = checkUrlLiterally(raw, {
+    schemes: policy.allowHttp ? ["https:", "http:"] : ["https:"],
+    allowList,
+  });
+  if (!literal.ok) {
+    const hint = literal.reason.startsWith("points at") ? `; ${PUBLIC_ONLY}` : ".";
+    return refuse(`callback_url ${literal.reason}${hint}`);
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && policy.allowHttp)) {
-    return refuse("callback_url must use https.");
+  const { url, host } = literal;
+  if (literal.address !== undefined) {
+    const family = literal.address.kind() === "ipv4" ? 4 : 6;
+    return { ok: true, url, addresses: [{ address: host, family }] };
   }
-  if (url.username !== "" || url.password !== "") {
-    return refuse("callback_url must not carry a user name or password.");
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, "");
-  const literal = parseAddress(host);
-  const hostAllowed = policy.allowList.allowsHost(host);
   let addresses: readonly ResolvedAddress[];
-  if (literal !== undefined) addresses = [{ address: host, family: literal.length === 4 ? 4 : 6 }];
-  else {
-    try {
-      addresses = await policy.resolve(host);
-    } catch {
-      return refuse(`callback_url host '${host}' does not resolve.`);
-    }
-    if (addresses.length === 0) return refuse(`callback_url host '${host}' does not resolve.`);
+  try {
+    addresses = await policy.resolve(host);
+  } catch {
+    return refuse(`callback_url host '${host}' does not resolve.`);
   }
-  if (hostAllowed) return { ok: true, url, addresses };
+  if (addresses.length === 0) return refuse(`callback_url host '${host}' does not resolve.`);
+  if (allowList.allowsHost(host)) return { ok: true, url, addresses };
   for (const { address } of addresses) {
-    const bytes = parseAddress(address);
-    if (bytes === undefined) return refuse(`callback_url host '${host}' resolves to an unreadable address.`);
-    const reason = forbiddenReason(bytes);
-    if (reason !== undefined && !policy.allowList.allowsAddress(bytes)) {
-      return refuse(
-        `callback_url host '${host}' resolves to ${address}, ${reason}; callbacks go only to public addresses.`,
-      );
+    const parsed = parseIp(address);
+    if (parsed === undefined) return refuse(`callback_url host '${host}' resolves to an unreadable address.`);
+    const reason = refusalReason(parsed);
+    if (reason !== undefined && !allowList.allowsAddress(parsed)) {
+      return refuse(`callback_url host '${host}' resolves to ${address}, ${reason}; ${PUBLIC_ONLY}`);
     }
   }
   return { ok: true, url, addresses };

@@ -6,10 +6,11 @@ import { settleOutcome } from "../ledger/settle.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
-import { AllowList } from "./addresses.js";
+import { allowListOf } from "../net/addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
 import { backoffMs } from "../proxy/retry.js";
 import { deliverOnce } from "./deliver.js";
+import { webhookId } from "./signing.js";
 import type { CallbackJob, CallbackRoute, CallbackStore } from "./store.js";
 import type { HostResolver, UrlPolicy } from "./urlGuard.js";
 
@@ -32,7 +33,7 @@ const LEASE_MARGIN_MS = 30_000;
 
 export function urlPolicyOf(snapshot: Snapshot, resolve: HostResolver): UrlPolicy {
   const { allowHttp, allowPrivateNetworks } = snapshot.config.callbacks;
-  return { allowHttp, allowList: new AllowList(allowPrivateNetworks), resolve };
+  return { allowHttp, allowList: allowListOf(allowPrivateNetworks), resolve };
 }
 
 /**
@@ -226,6 +227,7 @@ export class CallbackWorker {
               url: route.tenantUrl,
               body: Buffer.from(envelope, "utf8"),
               secret,
+              id: webhookId(job.id),
               timestampSec: Math.floor(this.deps.clock.now() / 1000),
               timeoutMs: snapshot.config.callbacks.delivery.timeoutMs,
               taskId: route.taskId ?? "",

@@ -1,5 +1,19 @@
 import { z } from "zod";
-import { isAllowListEntry } from "../callbacks/addresses.js";
+import { webhookKey } from "../callbacks/signing.js";
+import { isAllowListEntry } from "../net/addresses.js";
+
+/** A tenant's callbackSecret: a Standard Webhooks `whsec_` secret or a raw one (callbacks/signing.ts). */
+export const callbackSecretSchema = z
+  .string()
+  .refine(
+    (secret) => webhookKey(secret) !== undefined,
+    "must be whsec_ followed by base64 of at least 16 bytes, or at least 16 visible ASCII characters",
+  );
+
+/** An `allowPrivateNetworks` list (callbacks, media URLs): exceptions to the public-addresses-only rule. */
+export const privateNetworksSchema = z
+  .array(z.string().refine(isAllowListEntry, "must be a CIDR, an IP address or a host name"))
+  .default([]);
 
 /**
  * `callbacks`: callback-mode tasks (docs/callbacks.md). APIXO calls the gateway at `publicBaseUrl`; the gateway
@@ -24,9 +38,7 @@ export const callbacksSchema = z
     /** Accept http:// tenant callback URLs (development only). */
     allowHttp: z.boolean().default(false),
     /** CIDRs, addresses or host names tenant callback URLs may reach although they are not public. */
-    allowPrivateNetworks: z
-      .array(z.string().refine(isAllowListEntry, "must be a CIDR, an IP address or a host name"))
-      .default([]),
+    allowPrivateNetworks: privateNetworksSchema,
     delivery: delivery.prefault({}),
     /** How often the worker looks for due deliveries (a callback arriving wakes it at once). */
     workerPollMs: z.int().positive().default(1_000),

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
-import { callbacksSchema } from "./callbacks.js";
+import { callbackSecretSchema, callbacksSchema, privateNetworksSchema } from "./callbacks.js";
 import { DEFAULT_SILENCE_MS } from "../limits/silence.js";
 
 /**
@@ -60,8 +60,8 @@ const tenant = z.strictObject({
   dailyCapUsd: z.number().nonnegative().nullable().default(null),
   unpricedModels: unpriced.default("reject"),
   limits,
-  /** Signs callback deliveries to this tenant (docs/callbacks.md); at least 16 characters, from ${ENV}. */
-  callbackSecret: z.string().min(16, "must be at least 16 characters").optional(),
+  /** Signs callback deliveries to this tenant (Standard Webhooks; docs/callbacks.md), from ${ENV}. */
+  callbackSecret: callbackSecretSchema.optional(),
 });
 
 const upstreamKey = z.strictObject({
@@ -152,6 +152,8 @@ export const configSchema = z.strictObject({
       noRefundFailCodes: z.array(z.string()).default([]),
       /** Overrides and additions to the built-in price table (see docs/pricing.md). */
       prices: priceOverridesSchema.default({}),
+      /** URLs in a submit's `input` that APIXO fetches (image_urls, ...): networks allowed although not public. */
+      mediaUrls: z.strictObject({ allowPrivateNetworks: privateNetworksSchema }).prefault({}),
     })
     .prefault({}),
   logging: z

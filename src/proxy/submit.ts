@@ -7,6 +7,7 @@ import { validateSubmit } from "../apixo/validate.js";
 import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../gateway/snapshot.js";
 import { parseJsonBody, readBody } from "../http/body.js";
+import { allowListOf } from "../net/addresses.js";
 import type { RequestContext } from "../http/context.js";
 import { SubmitReservation } from "../ledger/reservation.js";
 import { setRateHeaders } from "./decisions.js";
@@ -38,7 +39,8 @@ export function submitHandler(deps: ProxyDeps) {
 
     const body = await readBody(req, ctx.snapshot.config.server.bodyLimitBytes);
     const parsed = parseJsonBody(body);
-    const validation = validateSubmit(findModel(model), parsed);
+    const media = { allowList: allowListOf(ctx.snapshot.config.governance.mediaUrls.allowPrivateNetworks) };
+    const validation = validateSubmit(findModel(model), parsed, media);
     if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
     const canonical = canonicalModel(model);
     // Callback mode: the tenant's URL is checked and swapped for the gateway's (src/callbacks).

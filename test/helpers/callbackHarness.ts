@@ -4,7 +4,8 @@ import type { HostResolver } from "../../src/callbacks/urlGuard.js";
 import { freePort } from "./ports.js";
 import { startHarness, type Harness, type HarnessOptions } from "./gatewayHarness.js";
 
-export const CALLBACK_SECRET = "whsec-test-0123456789abcdef";
+/** A Standard Webhooks secret, as a tenant would be given one: whsec_ + base64 of 24 random bytes. */
+export const CALLBACK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 export interface ReceivedDelivery {
   readonly headers: IncomingHttpHeaders;

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
 import { MemoryStore } from "../../src/limits/memory.js";
@@ -25,23 +25,19 @@ afterEach(async () => {
 });
 
 const PRICE = 30_000;
+const OTHER_SECRET = "whsec_QW5vdGhlclRlbmFudHNTZWNyZXRLZXk=";
 const today = (): string => new Date().toISOString().slice(0, 10);
 
-/** Exactly the receiver code docs/callbacks.md shows. */
-function verifyAsDocumented(secret: string, timestamp: string, signature: string, rawBody: Buffer): boolean {
-  const expected = Buffer.from(
-    "sha256=" + createHmac("sha256", secret).update(`${timestamp}.`).update(rawBody).digest("hex"),
-  );
-  const given = Buffer.from(signature);
-  const fresh = Math.abs(Date.now() / 1000 - Number(timestamp)) <= 300;
-  return fresh && given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-function signatureOf(delivery: Receiver["deliveries"][number]): [string, string] {
-  return [
-    String(delivery.headers["x-apixo-gateway-timestamp"]),
-    String(delivery.headers["x-apixo-gateway-signature"]),
-  ];
+/** Exactly the receiver code docs/callbacks.md shows: the standardwebhooks library, throwing when not verified. */
+function verifyAsDocumented(secret: string, delivery: Receiver["deliveries"][number], raw = false): boolean {
+  const wh = raw ? new Webhook(secret, { format: "raw" }) : new Webhook(secret);
+  try {
+    wh.verify(delivery.body, delivery.headers as Record<string, string>);
+    return true;
+  } catch (err) {
+    if (err instanceof WebhookVerificationError) return false;
+    throw err;
+  }
 }
 
 describe("callback mode, end to end", () => {
@@ -57,10 +53,12 @@ describe("callback mode, end to end", () => {
     await pause(200);
     expect(receiver.deliveries).toHaveLength(1);
     const [delivery] = receiver.deliveries;
-    const [timestamp, signature] = signatureOf(delivery!);
-    expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
-    expect(verifyAsDocumented(CALLBACK_SECRET, timestamp, signature, delivery!.body)).toBe(true);
-    expect(verifyAsDocumented("another-tenant-secret-xx", timestamp, signature, delivery!.body)).toBe(false);
+    expect(delivery!.headers["webhook-id"]).toMatch(/^msg_[A-Za-z0-9_-]{32}$/);
+    expect(delivery!.headers["webhook-timestamp"]).toMatch(/^\d{10}$/);
+    expect(delivery!.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+    expect(delivery!.headers["x-apixo-gateway-signature"]).toBeUndefined();
+    expect(verifyAsDocumented(CALLBACK_SECRET, delivery!)).toBe(true);
+    expect(verifyAsDocumented(OTHER_SECRET, delivery!)).toBe(false);
     const apixoCallback = harness.simulator.stats.callbacks[0]!;
     expect(delivery!.body.toString("utf8")).toBe(apixoCallback.body);
     expect(JSON.parse(apixoCallback.body)).toMatchObject({
@@ -139,10 +137,10 @@ describe("delivery retries", () => {
     expect(receiver.deliveries.map((d) => d.status)).toEqual([503, 503, 200]);
     const bodies = new Set(receiver.deliveries.map((d) => d.body.toString("utf8")));
     expect(bodies.size).toBe(1);
-    for (const d of receiver.deliveries) {
-      const [timestamp, signature] = signatureOf(d);
-      expect(verifyAsDocumented(CALLBACK_SECRET, timestamp, signature, d.body)).toBe(true);
-    }
+    // One delivery, three tries: one webhook-id (the receiver's idempotency key), each try verifiable.
+    const ids = new Set(receiver.deliveries.map((d) => d.headers["webhook-id"]));
+    expect(ids.size).toBe(1);
+    for (const d of receiver.deliveries) expect(verifyAsDocumented(CALLBACK_SECRET, d)).toBe(true);
     // Jitter is pinned to its top (random = 1): the waits are base * 2^(n-1).
     const waits = harness.logs
       .records()
@@ -204,5 +202,30 @@ describe("a callback whose settlement fails", () => {
     expect(await store.getTask("acme", taskId!)).toMatchObject({ state: "failed", refundedMicros: PRICE });
     await eventually(() => harness!.logs.lines.some((l) => l.includes('"ledger_journal_drained"')));
     expect(harness.logs.lines.some((l) => l.includes('"ledger_journal_started"'))).toBe(true);
+  });
+});
+
+describe("Standard Webhooks signatures", () => {
+  it("give each delivery its own webhook-id", async () => {
+    receiver = await startReceiver();
+    harness = await startCallbackHarness();
+    await submitCallback(harness, receiver.url, "first");
+    await submitCallback(harness, receiver.url, "second");
+    await eventually(() => receiver!.deliveries.length === 2);
+    const [a, b] = receiver.deliveries;
+    expect(a!.headers["webhook-id"]).not.toBe(b!.headers["webhook-id"]);
+    for (const d of receiver.deliveries) expect(verifyAsDocumented(CALLBACK_SECRET, d)).toBe(true);
+  });
+
+  it("take a raw (non-whsec_) callbackSecret as the key bytes, as the library's raw mode does", async () => {
+    const raw = "acme-raw-secret-0123456789";
+    receiver = await startReceiver();
+    harness = await startCallbackHarness({ tenants: [{ id: "acme", callbackSecret: raw }] });
+    await submitCallback(harness, receiver.url);
+    await eventually(() => receiver!.deliveries.length === 1);
+    const [delivery] = receiver.deliveries;
+    expect(verifyAsDocumented(raw, delivery!, true)).toBe(true);
+    expect(verifyAsDocumented(`whsec_${Buffer.from(raw, "ascii").toString("base64")}`, delivery!)).toBe(true);
+    expect(verifyAsDocumented(CALLBACK_SECRET, delivery!)).toBe(false);
   });
 });

@@ -110,6 +110,8 @@ describe("pending deliveries live in the store", () => {
     expect(JSON.parse(receiver.deliveries[1]!.body.toString("utf8"))).toMatchObject({
       data: { taskId, state: "success" },
     });
+    // The restarted gateway's try is the same delivery to the receiver: the same webhook-id.
+    expect(receiver.deliveries[1]!.headers["webhook-id"]).toBe(receiver.deliveries[0]!.headers["webhook-id"]);
     // The harness closes its gateway again: a second close must be harmless.
     harness = { ...harness, close: () => harness!.simulator.close() };
   });
@@ -122,6 +124,10 @@ describe("callback URLs that point inside the network", () => {
     "metadata.test": "169.254.169.254",
     "v6loopback.test": "::1",
     "mapped.test": "::ffff:10.1.2.3",
+    "sixtofour.test": "2002:7f00:1::1",
+    "nat64.test": "64:ff9b::a9fe:a9fe",
+    "nat64local.test": "64:ff9b:1::5",
+    "teredo.test": "2001:0:4136:e378:8000:63bf:80ff:fffe",
   };
 
   it.each([
@@ -133,6 +139,14 @@ describe("callback URLs that point inside the network", () => {
     ["https://127.0.0.1/hook", "127.0.0.1"],
     ["https://[::1]:8443/hook", "::1"],
     ["https://169.254.169.254/latest", "169.254.169.254"],
+    ["https://sixtofour.test/hook", "2002:7f00:1::1"],
+    ["https://nat64.test/hook", "64:ff9b::a9fe:a9fe"],
+    ["https://nat64local.test/hook", "64:ff9b:1::5"],
+    ["https://teredo.test/hook", "2001:0:4136:e378:8000:63bf:80ff:fffe"],
+    ["https://[2002:a9fe:a9fe::1]/hook", "169.254.169.254"],
+    ["https://[64:ff9b::7f00:1]/hook", "127.0.0.1"],
+    ["https://localhost/hook", "localhost"],
+    ["https://2130706433/hook", "four decimal numbers"],
   ])("refuses %s with a clear 400", async (url, address) => {
     harness = await startCallbackHarness({
       resolve: fakeResolver(names),
@@ -154,7 +168,7 @@ describe("callback URLs that point inside the network", () => {
     });
     const answer = await submitCallback(harness, "http://hooks.test/hook");
     expect(answer.status).toBe(400);
-    expect(answer.parsed.message).toMatch(/callback_url must use https/);
+    expect(answer.parsed.message).toMatch(/callback_url must be an https URL/);
   });
 
   it("refuses callback mode when the gateway has no public URL configured", async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { findModel } from "../../src/apixo/models.js";
 import type { ModelSpec } from "../../src/apixo/models.js";
 import { validateSubmit } from "../../src/apixo/validate.js";
+import { AllowList } from "../../src/net/addresses.js";
 
 function model(name: string): ModelSpec {
   const spec = findModel(name);
@@ -181,5 +182,90 @@ describe("validateSubmit: request_type and callback_url", () => {
       requestType: "async",
       prompt: "p",
     });
+  });
+});
+
+describe("validateSubmit: media URLs APIXO would fetch", () => {
+  const body = (input: Record<string, unknown>): unknown => ({ input: { prompt: "p", ...input } });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      "image_urls",
+      { image_urls: ["https://cdn.example/a.png", "http://127.0.0.1/b.png"] },
+      "input.image_urls[1]",
+    ],
+    ["image_url (older docs)", { image_url: "http://10.0.0.5/a.png" }, "input.image_url"],
+    ["video_urls", { video_urls: ["http://[::1]/clip.mp4"] }, "input.video_urls[0]"],
+    [
+      "audio_urls",
+      { audio_urls: ["https://cdn.example/a.mp3", "http://localhost/b.mp3"] },
+      "input.audio_urls[1]",
+    ],
+    ["mask_url", { mask_url: "http://169.254.169.254/latest/meta-data" }, "input.mask_url"],
+    ["camel-case imageUrls", { imageUrls: ["http://192.168.0.10/a.png"] }, "input.imageUrls[0]"],
+    [
+      "a nested url field",
+      { reference: { tail_image_url: "http://100.64.0.1/t.png" } },
+      "input.reference.tail_image_url",
+    ],
+    ["a url inside a list of objects", { refs: [{ url: "http://[fd00::1]/a.png" }] }, "input.refs[0].url"],
+    [
+      "a LoRA path",
+      { loras: [{ path: "http://10.1.1.1/lora.safetensors", scale: 1 }] },
+      "input.loras[0].path",
+    ],
+    ["a decimal IPv4 spelling", { video_urls: ["http://2130706433/clip.mp4"] }, "input.video_urls[0]"],
+    ["a non-http scheme", { audio_urls: ["file:///etc/passwd"] }, "input.audio_urls[0]"],
+    ["a value that is not a string", { mask_url: 42 }, "input.mask_url"],
+  ])("refuses a private or unusable URL in %s, naming the field", (_what, input, field) => {
+    const refused = failure(undefined, body(input));
+    expect(refused.field).toBe(field);
+    expect(refused.message.startsWith(`${field} `)).toBe(true);
+  });
+
+  it("says where the URL points and how an operator allows it", () => {
+    expect(failure(nano, body({ image_urls: ["http://127.0.0.1/a.png"] })).message).toBe(
+      "input.image_urls[0] points at 127.0.0.1, a loopback address; media URLs are fetched by APIXO and must be " +
+        "on the public internet (an operator can allow a network in governance.mediaUrls.allowPrivateNetworks).",
+    );
+  });
+
+  it("quotes a key that is not a plain name instead of echoing its bytes", () => {
+    expect(failure(undefined, body({ "\u0000x\u00e9_url": "http://127.0.0.1/" })).field).toBe(
+      'input["\\u0000x?_url"]',
+    );
+  });
+
+  it("accepts public URLs in every media field, and null for an absent one", () => {
+    const input = {
+      image_urls: ["https://cdn.example/a.png"],
+      image_url: "https://cdn.example/b.png",
+      video_urls: ["https://cdn.example/c.mp4"],
+      audio_urls: ["https://[2606:4700::1111]/d.mp3"],
+      mask_url: null,
+      loras: [{ path: "https://huggingface.co/x/lora.safetensors", scale: 0.8 }],
+      description: "http://127.0.0.1 is only text here",
+    };
+    expect(validateSubmit(undefined, body(input)).ok).toBe(true);
+  });
+
+  it("lets through the private networks the operator allowed, and only those", () => {
+    const media = { allowList: new AllowList(["10.0.0.0/8", "minio.internal"]) };
+    const allowed = body({
+      image_urls: ["http://10.1.2.3:9000/b/a.png"],
+      mask_url: "http://minio.internal/m.png",
+    });
+    expect(validateSubmit(undefined, allowed, media).ok).toBe(true);
+    const refused = validateSubmit(undefined, body({ image_urls: ["http://192.168.1.1/a.png"] }), media);
+    expect(refused).toMatchObject({ ok: false, field: "input.image_urls[0]" });
+  });
+
+  it("walks a deeply nested input without exhausting the stack", () => {
+    let deep: unknown = { mask_url: "http://127.0.0.1/" };
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const refused = failure(undefined, body({ deep }));
+    expect(refused.message).toMatch(/loopback/);
+    expect(refused.field.length).toBeLessThanOrEqual(201);
+    expect(refused.field).toMatch(/^input\.deep\[0\]\[0\].*…$/);
   });
 });

@@ -1,32 +1,85 @@
 import { createHmac } from "node:crypto";
+import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { backoffMs } from "../../src/proxy/retry.js";
 import { replaceCallbackUrl } from "../../src/callbacks/rewrite.js";
-import { signDelivery, verifyDelivery } from "../../src/callbacks/signing.js";
+import { signDelivery, webhookId, webhookKey } from "../../src/callbacks/signing.js";
 
-const SECRET = "whsec-unit-0123456789abcdef";
+/** A Standard Webhooks secret as their tools generate it: whsec_ + base64 of 24 random bytes. */
+const WHSEC = `whsec_${Buffer.from("0123456789abcdefghijklmn").toString("base64")}`;
+const RAW = "raw-secret-0123456789abcdef";
 
-describe("delivery signatures", () => {
-  const body = Buffer.from('{"code":200,"message":"success","data":{"taskId":"t1","state":"success"}}');
-
-  it("are sha256= and the hex HMAC of timestamp, a dot and the exact body", () => {
-    const expected = createHmac("sha256", SECRET)
-      .update(`1767225600.${body.toString("utf8")}`)
-      .digest("hex");
-    expect(signDelivery(SECRET, 1_767_225_600, body)).toBe(`sha256=${expected}`);
+describe("delivery signatures follow Standard Webhooks", () => {
+  const body = Buffer.from(
+    '{"code":200,"message":"success","data":{"taskId":"t1","state":"success","n":"猫"}}',
+  );
+  const now = Math.floor(Date.now() / 1000);
+  const headers = (secret: string, id = "msg_1", timestampSec = now, signed = body) => ({
+    "webhook-id": id,
+    "webhook-timestamp": String(timestampSec),
+    "webhook-signature": signDelivery(secret, id, timestampSec, signed),
   });
 
-  it("verify only with the same secret, body and timestamp, within the tolerance", () => {
-    const signature = signDelivery(SECRET, 1_767_225_600, body);
-    expect(verifyDelivery(SECRET, "1767225600", signature, body, 1_767_225_700)).toBe(true);
-    expect(verifyDelivery("another-secret-0123456789", "1767225600", signature, body, 1_767_225_700)).toBe(
-      false,
+  it("are v1, and the base64 HMAC-SHA256 of id, timestamp and the exact body, keyed with the decoded secret", () => {
+    const key = Buffer.from("0123456789abcdefghijklmn");
+    const expected = createHmac("sha256", key)
+      .update(`msg_1.1767225600.${body.toString("utf8")}`)
+      .digest("base64");
+    expect(signDelivery(WHSEC, "msg_1", 1_767_225_600, body)).toBe(`v1,${expected}`);
+  });
+
+  it("verify with the standardwebhooks library for a whsec_ secret", () => {
+    expect(new Webhook(WHSEC).verify(body, headers(WHSEC))).toMatchObject({ data: { taskId: "t1" } });
+  });
+
+  it("verify with the library for a raw secret, in raw mode or as its whsec_ form", () => {
+    expect(() => new Webhook(RAW, { format: "raw" }).verify(body, headers(RAW))).not.toThrow();
+    const asWhsec = `whsec_${Buffer.from(RAW, "ascii").toString("base64")}`;
+    expect(() => new Webhook(asWhsec).verify(body, headers(RAW))).not.toThrow();
+  });
+
+  it("fail verification with another secret, another id, another body or an old timestamp", () => {
+    const other = `whsec_${Buffer.from("another-key-0123456789ab").toString("base64")}`;
+    expect(() => new Webhook(other).verify(body, headers(WHSEC))).toThrow(WebhookVerificationError);
+    expect(() => new Webhook(WHSEC).verify(body, { ...headers(WHSEC), "webhook-id": "msg_2" })).toThrow(
+      WebhookVerificationError,
     );
-    expect(verifyDelivery(SECRET, "1767225601", signature, body, 1_767_225_700)).toBe(false);
-    expect(
-      verifyDelivery(SECRET, "1767225600", signature, Buffer.concat([body, Buffer.from(" ")]), 1_767_225_700),
-    ).toBe(false);
-    expect(verifyDelivery(SECRET, "1767225600", signature, body, 1_767_226_000)).toBe(false);
+    expect(() => new Webhook(WHSEC).verify(Buffer.from(`${body.toString()} `), headers(WHSEC))).toThrow(
+      WebhookVerificationError,
+    );
+    expect(() => new Webhook(WHSEC).verify(body, headers(WHSEC, "msg_1", now - 600))).toThrow(
+      WebhookVerificationError,
+    );
+  });
+});
+
+describe("callbackSecret as a signing key", () => {
+  it("decodes whsec_ secrets and takes other secrets' ASCII bytes as they are", () => {
+    expect(webhookKey(WHSEC)).toEqual(Buffer.from("0123456789abcdefghijklmn"));
+    expect(webhookKey(RAW)).toEqual(Buffer.from(RAW, "ascii"));
+  });
+
+  it.each([
+    ["whsec_ with bad base64", "whsec_not*base64!!"],
+    ["whsec_ without padding", "whsec_MDEyMzQ1Njc4OWFiY2RlZg"],
+    ["whsec_ shorter than 16 bytes", `whsec_${Buffer.from("short-key").toString("base64")}`],
+    ["a raw secret shorter than 16 characters", "short-secret"],
+    ["a raw secret with a space", "has a space 0123456789"],
+    ["a raw secret beyond ASCII", "géheim-0123456789abcdef"],
+  ])("refuses %s", (_what, secret) => {
+    expect(webhookKey(secret)).toBeUndefined();
+  });
+});
+
+describe("webhook-id", () => {
+  it("is the same for every try of a delivery and differs between deliveries", () => {
+    expect(webhookId("acme.tokenA")).toBe(webhookId("acme.tokenA"));
+    expect(webhookId("acme.tokenA")).not.toBe(webhookId("acme.tokenB"));
+    expect(webhookId("acme.tokenA")).toMatch(/^msg_[A-Za-z0-9_-]{32}$/);
+  });
+
+  it("never reveals the token it is derived from", () => {
+    expect(webhookId("acme.tokenA")).not.toContain("tokenA");
   });
 });
 

@@ -49,7 +49,7 @@ describe("a valid configuration", () => {
       APIXO_API_KEY_BATCH: "sk-batch",
       REDIS_URL: "redis://127.0.0.1:6379",
       APIXO_GATEWAY_ADMIN_TOKEN: "0123456789abcdef0123",
-      ACME_CALLBACK_SECRET: "whsec-0123456789abcdef",
+      ACME_CALLBACK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     });
     expect(config.tenants.length).toBeGreaterThan(1);
   });
