@@ -130,10 +130,9 @@ export async function admitSubmit(
   if (isStoreDown(decision)) {
     const unguarded = { ...facts, inStore: decision.maybeApplied };
     if (decision.failOpen) return { kind: "admitted", facts: unguarded, decision: undefined };
-    if (decision.maybeApplied) {
-      ctx.decisions.push("released");
-      await new SubmitReservation(deps, unguarded).release();
-    }
+    // Written only when the admission may still run in Redis (`inStore`); counted as released either way.
+    ctx.decisions.push("released");
+    await new SubmitReservation(deps, unguarded).release();
     throw limitsUnavailable(decision.cause);
   }
   switch (decision.kind) {

@@ -9,9 +9,15 @@ interface ActiveRule {
 export class Faults implements FaultInjector {
   private rules: ActiveRule[] = [];
 
+  constructor(private readonly random: () => number = Math.random) {}
+
   add(rule: FaultRule): void {
     const times = rule.times ?? Infinity;
     if (!(times > 0)) throw new RangeError(`fault rule times must be > 0, got ${times}`);
+    const probability = rule.probability ?? 1;
+    if (!(probability >= 0 && probability <= 1)) {
+      throw new RangeError(`fault rule probability must be within 0-1, got ${probability}`);
+    }
     this.rules.push({ rule, remaining: times });
   }
 
@@ -28,7 +34,8 @@ export class Faults implements FaultInjector {
     if (this.rules.length === 0) return undefined;
     const index = this.rules.findIndex(({ rule }) => {
       if (rule.endpoint !== undefined && rule.endpoint !== endpoint) return false;
-      return rule.model === undefined || models.includes(rule.model);
+      if (rule.model !== undefined && !models.includes(rule.model)) return false;
+      return rule.probability === undefined || this.random() < rule.probability;
     });
     const active = this.rules[index];
     if (active === undefined) return undefined;
@@ -80,12 +87,18 @@ function parseAction(value: unknown): FaultAction | string {
 export function parseFaultRule(value: unknown): FaultRule | string {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return "rule must be a JSON object";
-  const { endpoint, model, times, action } = value as Record<string, unknown>;
+  const { endpoint, model, times, probability, action } = value as Record<string, unknown>;
   if (endpoint !== undefined && (typeof endpoint !== "string" || !ENDPOINTS.includes(endpoint))) {
     return `endpoint must be one of: ${ENDPOINTS.join(", ")}`;
   }
   if (model !== undefined && typeof model !== "string") return "model must be a string";
   if (times !== undefined && (typeof times !== "number" || !(times > 0))) return "times must be a number > 0";
+  if (
+    probability !== undefined &&
+    (typeof probability !== "number" || !(probability >= 0 && probability <= 1))
+  ) {
+    return "probability must be a number from 0 to 1";
+  }
   const parsed = parseAction(action);
   if (typeof parsed === "string") return parsed;
   return {
@@ -93,5 +106,6 @@ export function parseFaultRule(value: unknown): FaultRule | string {
     ...(endpoint === undefined ? {} : { endpoint: endpoint as SimEndpoint }),
     ...(model === undefined ? {} : { model }),
     ...(times === undefined ? {} : { times }),
+    ...(probability === undefined ? {} : { probability }),
   };
 }

@@ -45,7 +45,7 @@ function listenOn(server: Server, port: number, host: string): Promise<AddressIn
 }
 
 class SimulatorServer implements Simulator {
-  readonly faults = new Faults();
+  readonly faults: Faults;
   readonly stats: StatsRecorder;
   private readonly ctx: HandlerContext;
   private readonly server: Server;
@@ -55,6 +55,7 @@ class SimulatorServer implements Simulator {
 
   constructor(options: SimulatorOptions) {
     const clock = options.clock ?? systemClock;
+    this.faults = new Faults(options.random);
     const processing = options.processingMs;
     this.stats = new StatsRecorder(options.maxRecordedRequests ?? 10_000);
     this.control = {

@@ -23,6 +23,8 @@ export interface SimulatorOptions {
    * Counters stay exact; the cap only keeps a long load test from holding every body in memory.
    */
   maxRecordedRequests?: number;
+  /** Source of fault-rule chances (default Math.random). */
+  random?: () => number;
 }
 
 export type SimEndpoint = "generateTask" | "statusTask" | "balance";
@@ -44,6 +46,11 @@ export interface FaultRule {
   model?: string;
   /** How many requests this rule applies to (default Infinity). */
   times?: number;
+  /**
+   * The chance (0-1) that a matching request is hit (default 1); a request spared does not use up `times`.
+   * Drawn from SimulatorOptions.random, so a seeded source makes a run repeatable.
+   */
+  probability?: number;
   action: FaultAction;
 }
 

@@ -79,16 +79,21 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
 export async function startServeProcesses(
   config: unknown,
   count: number,
-): Promise<{ urls: string[]; processes: CliProcess[] }> {
+  env: Record<string, string> = {},
+): Promise<{ urls: string[]; metricsUrls: string[]; processes: CliProcess[]; configPath: string }> {
   const configPath = join(mkdtempSync(join(tmpdir(), "agw-")), "gateway.yaml");
   writeFileSync(configPath, JSON.stringify(config));
   const processes = Array.from({ length: count }, () =>
-    spawnCli(["serve", "--config", configPath], { LOG_LEVEL: "info" }),
+    spawnCli(["serve", "--config", configPath], { LOG_LEVEL: "info", ...env }),
   );
   const urls: string[] = [];
+  const metricsUrls: string[] = [];
   for (const p of processes) {
-    const match = await p.waitFor(/"event":"listening".*"url":"(http:\/\/[^"]+)"/);
+    const match = await p.waitFor(
+      /"event":"listening".*"url":"(http:\/\/[^"]+)".*"metricsUrl":"(http:\/\/[^"]+)"/,
+    );
     urls.push(match[1] ?? "");
+    metricsUrls.push(match[2] ?? "");
   }
-  return { urls, processes };
+  return { urls, metricsUrls, processes, configPath };
 }

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "./ports.js";
 
 /** A real redis-server on a free loopback port, owned by the test that started it. */
@@ -7,8 +10,19 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
-  /** Start again on the same port (for "Redis comes back" tests). */
+  /** kill -9 and start again on the same port (for "Redis comes back" tests); with AOF the data survives. */
   restart(): Promise<void>;
+  /** kill -9 without starting again (restart() brings it back). */
+  kill(): Promise<void>;
+  /** SIGSTOP: the process stops answering but keeps its connections, as a stalled server does. */
+  pause(): void;
+  /** SIGCONT: it runs what its clients sent meanwhile. */
+  resume(): void;
+}
+
+export interface RedisServerOptions {
+  /** Keep data across kill -9 and restart: an append-only file, fsynced on every write. */
+  readonly appendOnly?: boolean;
 }
 
 async function waitForPing(port: number, deadlineMs: number): Promise<void> {
@@ -30,21 +44,14 @@ async function waitForPing(port: number, deadlineMs: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not answer PING in time`);
 }
 
-function launch(port: number): ChildProcess {
+function launch(port: number, dir: string | undefined): ChildProcess {
+  const persistence =
+    dir === undefined
+      ? ["--appendonly", "no"]
+      : ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
   const child = spawn(
     "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--protected-mode",
-      "yes",
-    ],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--protected-mode", "yes"],
     { stdio: "ignore" },
   );
   child.on("error", (err) => {
@@ -60,22 +67,35 @@ async function exited(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => child.once("exit", () => resolve()));
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
-  let child = launch(port);
+  const dir = options.appendOnly === true ? mkdtempSync(join(tmpdir(), "agw-redis-")) : undefined;
+  let child = launch(port, dir);
   await waitForPing(port, Date.now() + 10_000);
+  const kill = async (): Promise<void> => {
+    // A stopped process cannot act on SIGKILL's cleanup until it runs again.
+    child.kill("SIGCONT");
+    child.kill("SIGKILL");
+    await exited(child);
+  };
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      child.kill("SIGKILL");
-      await exited(child);
+      await kill();
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
     },
+    kill,
     async restart() {
-      child.kill("SIGKILL");
-      await exited(child);
-      child = launch(port);
+      await kill();
+      child = launch(port, dir);
       await waitForPing(port, Date.now() + 10_000);
+    },
+    pause() {
+      child.kill("SIGSTOP");
+    },
+    resume() {
+      child.kill("SIGCONT");
     },
   };
 }

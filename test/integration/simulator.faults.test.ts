@@ -11,8 +11,14 @@ const SUBMIT_BODY = JSON.stringify({ input: { prompt: "a cat" } });
 
 let sim: Simulator | undefined;
 
-async function start(): Promise<Simulator> {
-  sim = createSimulator({ keys: { [KEY]: 1 }, pendingMs: 0, processingMs: 0, clock: new ManualClock() });
+async function start(options: { random?: () => number } = {}): Promise<Simulator> {
+  sim = createSimulator({
+    keys: { [KEY]: 1 },
+    pendingMs: 0,
+    processingMs: 0,
+    clock: new ManualClock(),
+    ...options,
+  });
   await sim.listen(0);
   return sim;
 }
@@ -57,6 +63,17 @@ describe("simulator faults (programmatic)", () => {
       '{"code":429}',
     ]);
     expect((await balance()).status).toBe(200);
+  });
+
+  it("hits a matching request with a rule's probability, drawn from the injected random source", async () => {
+    // The source alternates 0.1, 0.9: a 0.5 rule hits every other request and spares the rest.
+    let draw = 0;
+    await start({ random: () => (draw++ % 2 === 0 ? 0.1 : 0.9) });
+    sim!.faults.add({ endpoint: "balance", probability: 0.5, action: { kind: "status", status: 400 } });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await balance()).status);
+    expect(statuses).toEqual([400, 200, 400, 200, 400, 200]);
+    expect(() => sim!.faults.add({ probability: 1.5, action: { kind: "reset" } })).toThrow(/probability/);
   });
 
   it("gives a status fault without a body APIXO's envelope, and creates no task nor charge on submit", async () => {
