@@ -51,6 +51,12 @@ describe("every answer the gateway writes is in the envelope, Node's parser erro
     const envelope = envelopeOf(answer);
     expect(envelope.error.type).toBe("INVALID_REQUEST");
     expect(envelope.message).toMatch(/headers are larger than the gateway accepts \(16384 bytes/);
+    // No request could be read, so no audit line: one info line says what was refused.
+    const logged = h.logs.records().filter((r) => r.event === "protocol_error");
+    expect(logged).toEqual([
+      expect.objectContaining({ level: 30, code: "HPE_HEADER_OVERFLOW", status: 431 }),
+    ]);
+    expect(h.logs.records().filter((r) => r.log === "audit" && r.status === 431)).toEqual([]);
   });
 
   it("answers framing errors with 400 naming the problem, never echoing the bytes", async () => {
