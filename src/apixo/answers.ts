@@ -61,7 +61,8 @@ function readEnvelope(status: number, body: Buffer): Envelope {
   return { ok: true, data: parsed.data };
 }
 
-function saneTaskId(value: unknown): value is string {
+/** Also the gateway's rule for a task id a client polls (src/http/query.ts): one rule for what can be in the ledger. */
+export function isSaneTaskId(value: unknown): value is string {
   return typeof value === "string" && value.length <= MAX_TASK_ID_CHARS && SANE_TASK_ID.test(value);
 }
 
@@ -74,7 +75,7 @@ export function parseSubmitAnswer(status: number, body: Buffer): SubmitAnswer {
   if (!envelope.ok) return { accepted: false, reason: envelope.reason };
   const data = envelope.data;
   if (!isRecord(data)) return { accepted: false, reason: "data is not an object" };
-  if (!saneTaskId(data.taskId)) {
+  if (!isSaneTaskId(data.taskId)) {
     return {
       accepted: false,
       reason: `data.taskId is missing, empty or not a plain id: ${quote(data.taskId)}`,
@@ -94,7 +95,7 @@ export function parseStatusAnswer(status: number, body: Buffer): StatusAnswer {
   if (!envelope.ok) return envelope;
   const data = envelope.data;
   if (!isRecord(data)) return { ok: false, reason: "data is not an object" };
-  if (!saneTaskId(data.taskId)) {
+  if (!isSaneTaskId(data.taskId)) {
     return { ok: false, reason: `data.taskId is missing, empty or not a plain id: ${quote(data.taskId)}` };
   }
   if (!isTaskState(data.state)) {

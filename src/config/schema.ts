@@ -79,9 +79,17 @@ export const configSchema = z.strictObject({
       metricsHost: z.string().default("127.0.0.1"),
       bodyLimitBytes: z.int().positive().default(1_048_576),
       keepAliveTimeoutMs: z.int().positive().default(65_000),
+      /** Slow clients (slowloris): a request's headers must arrive within this, from its first byte. */
+      headersTimeoutMs: z.int().positive().default(10_000),
+      /** Slow bodies: the whole request, body included, must arrive within this, from its first byte. */
+      requestTimeoutMs: z.int().positive().default(30_000),
       shutdownGraceMs: z.int().positive().default(15_000),
       /** Extra `/api/...` path prefixes to forward untouched (no governance); empty by default. */
       allowedPaths: z.array(z.string().startsWith("/api/")).default([]),
+    })
+    .refine((s) => s.headersTimeoutMs <= s.requestTimeoutMs, {
+      message: "headersTimeoutMs must not exceed requestTimeoutMs (the headers are part of the request)",
+      path: ["headersTimeoutMs"],
     })
     .prefault({}),
   upstream: z

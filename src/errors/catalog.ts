@@ -8,6 +8,8 @@ export const errorCatalog = {
   MODEL_NOT_ALLOWED: { status: 403, retryable: false },
   INVALID_REQUEST: { status: 400, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  /** A request body in a Content-Encoding the gateway does not decode (CONTRACTS.md section 5). */
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   TASK_NOT_FOUND: { status: 404, retryable: false },
   SPEND_CAP_EXCEEDED: { status: 402, retryable: false },

@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, createServer, type Server } from "node:http";
+import { Agent as HttpAgent, type Server } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Router } from "express";
@@ -13,6 +13,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Contexts } from "../http/context.js";
 import { createApp } from "../http/app.js";
+import { createPublicServer } from "../http/publicServer.js";
 import { Governor } from "../limits/governor.js";
 import { Journal } from "../ledger/journal.js";
 import { OrphanSweeper, orphanAfterMs } from "../ledger/sweeper.js";
@@ -206,9 +207,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     },
   });
 
-  const server: Server = createServer({ keepAliveTimeout: config.server.keepAliveTimeoutMs }, app);
-  server.headersTimeout = config.server.keepAliveTimeoutMs + 5_000;
-  server.requestTimeout = config.upstream.timeoutMs + 30_000;
+  const server: Server = createPublicServer(app, config.server, { logger, clock });
   // A start that fails (a port is taken) releases what this call opened, so a CLI process can exit.
   const releaseOnFailure = async (err: unknown): Promise<never> => {
     agent.destroy();

@@ -13,12 +13,24 @@ import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.
 import { isAllowedPath } from "./allowedPaths.js";
 import { authenticate } from "./authenticate.js";
 import { finishRecord } from "./finish.js";
-import { matchGovernedRoute, type GovernedRoute } from "./governedRoutes.js";
+import { ClientClosedRequest } from "./body.js";
+import { matchGovernedRoute, type GovernedRoute, type RouteMatch } from "./governedRoutes.js";
+import { requestProblem } from "./protocolErrors.js";
 
 export interface AppDeps extends ProxyDeps {
   readonly snapshot: () => Snapshot;
   readonly readiness: () => Promise<{ ready: boolean; reason?: string }>;
   readonly logger: Logger;
+}
+
+/** The public port's request handling, plus the one way the server itself refuses a request (publicServer.ts). */
+export interface PublicApp {
+  readonly handle: RequestListener;
+  /**
+   * Answers a request in the envelope, with its request id and audit line, when the server refuses it outside the
+   * handlers: an unmet `Expect`, or a timeout or parse error while its body was still arriving.
+   */
+  readonly refuse: (req: IncomingMessage, res: ServerResponse, error: GatewayError) => void;
 }
 
 const CLIENT_CLOSED_REQUEST = 499;
@@ -28,7 +40,7 @@ const CLIENT_CLOSED_REQUEST = 499;
  * begin (context, request id) -> governed endpoint? (authenticate, validate, limits, proxy, settle) ->
  * otherwise express (health, callbacks, passthrough, not found) -> errors, all in one envelope.
  */
-export function createApp(deps: AppDeps): RequestListener {
+export function createApp(deps: AppDeps): PublicApp {
   const handlers = {
     submit: submitHandler(deps),
     status: statusHandler(deps),
@@ -43,40 +55,51 @@ export function createApp(deps: AppDeps): RequestListener {
       return;
     }
     ctx.model = route.model;
-    if (route.model === "." || route.model === "..") {
-      // A dot segment would be resolved by whatever reads the forwarded path: never a model id.
-      throw new GatewayError("INVALID_REQUEST", `'${route.model}' is not a model id.`);
-    }
     authenticate(ctx, req);
-    await handlers[route.operation](req, res, route.model);
+    if (route.operation === "submit") await handlers.submit(req, res, route.model);
+    else await handlers.status(req, res, route.model, route.taskId);
   };
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
     failRequest(deps, err, req, res);
   };
-  const app = expressApp(deps, governed, fail);
-
-  return (req, res) => {
-    const route = matchGovernedRoute(req.method, req.url);
-    if (route === undefined) {
-      app(req, res);
-      return;
-    }
-    // Express catches what its handlers throw; this path must do the same for begin() and fail() themselves.
-    const lastResort = (err: unknown): void => {
-      deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
-      res.destroy();
-    };
+  const app = expressApp(deps, fail);
+  // Express catches what its handlers throw; this path must do the same for begin() and fail() themselves.
+  const lastResort = (res: ServerResponse) => (err: unknown) => {
+    deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
+    res.destroy();
+  };
+  const run = (req: IncomingMessage, res: ServerResponse, work: () => Promise<void>): void => {
     try {
-      begin(deps, req, res, () => {
-        governed(route, req, res)
+      const go = (): void => {
+        work()
           .catch((err: unknown) => {
             fail(err, req, res);
           })
-          .catch(lastResort);
-      });
+          .catch(lastResort(res));
+      };
+      if (deps.contexts.has(req)) go();
+      else begin(deps, req, res, go);
     } catch (err) {
-      lastResort(err);
+      lastResort(res)(err);
     }
+  };
+
+  return {
+    handle: (req, res) => {
+      const problem = requestProblem(req);
+      const match: RouteMatch =
+        problem === undefined ? matchGovernedRoute(req.method, req.url) : { kind: "refused", error: problem };
+      if (match.kind === "other") {
+        app(req, res);
+        return;
+      }
+      run(req, res, () =>
+        match.kind === "governed" ? governed(match.route, req, res) : Promise.reject(match.error),
+      );
+    },
+    refuse: (req, res, error) => {
+      run(req, res, () => Promise.reject(error));
+    },
   };
 }
 
@@ -96,12 +119,9 @@ function begin(deps: AppDeps, req: IncomingMessage, res: ServerResponse, next: (
   runInSpan(ctx.span, next);
 }
 
-type Governed = (route: GovernedRoute, req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-/** Everything but the canonical spelling of the governed endpoints (see governedRoutes.ts). */
+/** Everything but the governed endpoints (see governedRoutes.ts). */
 function expressApp(
   deps: AppDeps,
-  governed: Governed,
   fail: (err: unknown, req: IncomingMessage, res: ServerResponse) => void,
 ): express.Express {
   const app = express();
@@ -123,17 +143,6 @@ function expressApp(
       .json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
   });
 
-  const model = (req: Request): string => {
-    const value = req.params.model;
-    return typeof value === "string" ? value : "";
-  };
-  app.post("/api/v1/generateTask/:model", (req, res) =>
-    governed({ operation: "submit", model: model(req) }, req, res),
-  );
-  app.get("/api/v1/statusTask/:model", (req, res) =>
-    governed({ operation: "status", model: model(req) }, req, res),
-  );
-  app.get("/api/v1/apikeys/current-balance", (req, res) => governed({ operation: "balance" }, req, res));
   // APIXO's calls back for callback-mode tasks: no gateway key; the unguessable token is the credential.
   app.post("/callbacks/apixo/:token", (req, res) => deps.callbacks.receive(req, res));
 
@@ -149,9 +158,11 @@ function expressApp(
   });
 
   app.use((req) => {
+    // The path is quoted only when it is plain and short: a message never echoes arbitrary bytes.
+    const path = PLAIN_PATH.test(req.path) ? ` ${req.path}` : "";
     throw new GatewayError(
       "NOT_FOUND",
-      `No such endpoint: ${req.method} ${req.path}. The gateway serves generateTask, statusTask and current-balance.`,
+      `No such endpoint: ${req.method}${path}. The gateway serves generateTask, statusTask and current-balance.`,
     );
   });
 
@@ -161,9 +172,23 @@ function expressApp(
   return app;
 }
 
+const PLAIN_PATH = /^[\x21-\x7e]{1,200}$/;
+
 /** The one way a request fails: counted, logged if it is a fault, and answered in the error envelope. */
 function failRequest(deps: AppDeps, err: unknown, req: IncomingMessage, res: ServerResponse): void {
   const ctx = deps.contexts.get(req);
+  if (err instanceof ClientClosedRequest) {
+    // Expected, not a fault: nothing was reserved or forwarded (the body never completed), and no one is left to
+    // answer. Quiet when the server already answered (a timeout or parse error, publicServer.ts).
+    if (!res.headersSent) {
+      deps.logger.info(
+        { requestId: ctx.requestId, status: CLIENT_CLOSED_REQUEST, event: "client_closed_request" },
+        "client closed the connection before its request was complete",
+      );
+    }
+    res.destroy();
+    return;
+  }
   const error = bodyParserError(err) ?? toGatewayError(err);
   ctx.errorType = error.type;
   const reason = REJECTION_REASONS[error.type];
@@ -191,6 +216,7 @@ const REJECTION_REASONS: Partial<Record<ErrorType, RejectionReason>> = {
   MODEL_NOT_ALLOWED: "model_not_allowed",
   INVALID_REQUEST: "invalid_request",
   PAYLOAD_TOO_LARGE: "invalid_request",
+  UNSUPPORTED_MEDIA_TYPE: "invalid_request",
   RATE_LIMITED: "rate_limited",
   CONCURRENCY_LIMITED: "concurrency_limited",
   SPEND_CAP_EXCEEDED: "spend_cap",

@@ -59,6 +59,10 @@ export class Contexts {
     return context;
   }
 
+  has(req: IncomingMessage): boolean {
+    return this.map.has(req);
+  }
+
   get(req: IncomingMessage): RequestContext {
     const context = this.map.get(req);
     if (context === undefined)

@@ -9,6 +9,7 @@ import http, {
 import https, { type Agent as HttpsAgent } from "node:https";
 import type { Socket } from "node:net";
 import type { Clock } from "../clock.js";
+import type { UpstreamTarget } from "../http/governedRoutes.js";
 import type { StoredAnswer } from "../limits/store.js";
 import { injectTraceContext } from "../telemetry/spans.js";
 import { downstreamHeaders, upstreamHeaders } from "./headers.js";
@@ -31,7 +32,12 @@ export interface ForwardOptions {
   readonly responseHeaders?: Readonly<Record<string, string>>;
   /** Overrides the whole-exchange timeout (what is left of the request's deadline, for a retry). */
   readonly timeoutMs?: number;
+  /** The path and query APIXO is asked for, as the gateway decided them; omitted only for allowed paths. */
+  readonly target?: UpstreamTarget;
 }
+
+/** Governed calls are always sent to a target the gateway built, never to the client's request URL. */
+export type ExchangeOptions = ForwardOptions & { readonly target: UpstreamTarget };
 
 export interface ForwarderSettings {
   readonly baseUrl: string;
@@ -72,7 +78,7 @@ export class Forwarder {
   }
 
   /** Sends the request and resolves with APIXO's whole answer; rejects with UpstreamError. */
-  exchange(req: IncomingMessage, res: ServerResponse, options: ForwardOptions): Promise<UpstreamAnswer> {
+  exchange(req: IncomingMessage, res: ServerResponse, options: ExchangeOptions): Promise<UpstreamAnswer> {
     return this.start("buffer", req, res, options);
   }
 
@@ -111,7 +117,7 @@ export class Forwarder {
           hostname: this.hostname,
           port: this.port,
           method: req.method,
-          path: this.basePath + originForm(req.url ?? "/"),
+          path: this.basePath + targetPath(options.target, req),
           headers: this.headersFor(req, mode, options),
           agent: this.settings.agent,
         });
@@ -239,8 +245,13 @@ export class Forwarder {
 
 const EMPTY = Buffer.alloc(0);
 
+function targetPath(target: UpstreamTarget | undefined, req: IncomingMessage): string {
+  if (target === undefined) return originForm(req.url ?? "/");
+  return target.query === "" ? target.path : `${target.path}?${target.query}`;
+}
+
 /**
- * The path and query APIXO is asked for: an absolute-form target (`GET http://host/path`) must not choose
+ * The path and query an allowed path is forwarded to: an absolute-form target (`GET http://host/path`) must not choose
  * APIXO's virtual host, and a fragment is never sent.
  */
 export function originForm(url: string): string {

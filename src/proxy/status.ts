@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { parse as parseQuery } from "node:querystring";
 import { parseStatusAnswer } from "../apixo/answers.js";
 import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../gateway/snapshot.js";
@@ -12,30 +11,19 @@ import { settleObserved } from "../ledger/settle.js";
 import { answerFromCache, answerPaced, fetchStatus, rememberForPacing } from "./statusShortcuts.js";
 import { UpstreamError } from "./upstreamError.js";
 
-/** The taskId query parameter, read as express's "simple" query parser would (Node's querystring). */
-function taskIdOf(req: IncomingMessage): string {
-  const url = req.url ?? "";
-  const q = url.indexOf("?");
-  const hash = url.indexOf("#", q);
-  const query = q === -1 ? "" : url.slice(q + 1, hash === -1 ? undefined : hash);
-  const taskId = q === -1 ? undefined : parseQuery(query).taskId;
-  if (typeof taskId !== "string" || taskId === "" || taskId.length > 256) {
-    throw new GatewayError(
-      "INVALID_REQUEST",
-      "The taskId query parameter is required (one value, at most 256 characters).",
-    );
-  }
-  return taskId;
-}
-
 /** GET /api/v1/statusTask/:model — only the tenant's own tasks; settles the ledger when a task is seen to finish. */
 export function statusHandler(deps: ProxyDeps) {
-  return async (req: IncomingMessage, res: ServerResponse, requestedModel: string): Promise<void> => {
+  // taskId: the one checked value of the query (src/http/query.ts); the upstream query is rebuilt from it.
+  return async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestedModel: string,
+    taskId: string,
+  ): Promise<void> => {
     const ctx = deps.contexts.get(req);
     const policy = deps.contexts.policy(req);
     const tenantId = policy.tenant.id;
     const model = canonicalModel(requestedModel);
-    const taskId = taskIdOf(req);
     ctx.taskId = taskId;
     const upstream = policy.tenant.upstreamKey;
     const protection = ctx.snapshot.config.upstream.protection;
@@ -68,6 +56,7 @@ export function statusHandler(deps: ProxyDeps) {
       const call = {
         operation: "status",
         model,
+        taskId,
         upstreamKey: policy.upstreamKey,
         upstream,
         idempotent: true,

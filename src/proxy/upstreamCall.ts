@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ClientClosedRequest } from "../http/body.js";
+import { upstreamTarget } from "../http/governedRoutes.js";
 import type { OperationLabel } from "../telemetry/events.js";
 import { endChildSpan, runInSpan, startUpstreamSpan } from "../telemetry/spans.js";
 import type { ProxyDeps } from "./deps.js";
@@ -10,6 +12,8 @@ export interface UpstreamCall {
   /** Canonical model id, for labels. */
   readonly model: string | undefined;
   readonly upstreamKey: string;
+  /** statusTask's checked task id: with operation and model, it makes the upstream target. */
+  readonly taskId?: string;
   readonly body?: Buffer;
   /** What is left of the request's deadline (default: upstream.timeoutMs). */
   readonly timeoutMs?: number;
@@ -23,6 +27,9 @@ export async function callUpstream(
   call: UpstreamCall,
 ): Promise<UpstreamAnswer> {
   const ctx = deps.contexts.get(req);
+  // Answered already: the server refused the request while its body was still arriving (a parse error or a
+  // timeout, src/http/publicServer.ts). A governed GET does not wait for its body, so it is stopped here.
+  if (res.writableEnded) throw new ClientClosedRequest();
   const started = deps.clock.monotonicMs();
   const span = startUpstreamSpan(ctx.snapshot.config.upstream.baseUrl, req.method ?? "GET", call);
   try {
@@ -30,6 +37,8 @@ export async function callUpstream(
       deps.forwarder.exchange(req, res, {
         upstreamKey: call.upstreamKey,
         requestId: ctx.requestId,
+        // Built from what the gateway decided, never from the client's URL (CONTRACTS.md section 5).
+        target: upstreamTarget(call),
         ...(call.body === undefined ? {} : { body: call.body }),
         ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }),
       }),

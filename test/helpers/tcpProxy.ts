@@ -40,6 +40,13 @@ export async function startTcpProxy(targetPort: number, scheme = "redis"): Promi
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : 0;
+  const cut = (): void => {
+    for (const [client, upstream] of pairs) {
+      client.destroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+  };
   return {
     port,
     url: `${scheme}://127.0.0.1:${port}`,
@@ -49,15 +56,9 @@ export async function startTcpProxy(targetPort: number, scheme = "redis"): Promi
     heal() {
       dropping = false;
     },
-    cut() {
-      for (const [client, upstream] of pairs) {
-        client.destroy();
-        upstream.destroy();
-      }
-      pairs.clear();
-    },
+    cut,
     async close() {
-      this.cut();
+      cut();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

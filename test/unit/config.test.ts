@@ -115,3 +115,18 @@ describe("an invalid configuration is refused with every problem and its path", 
     await expect(loadConfigFile("/nonexistent/gateway.yaml")).rejects.toThrow(/cannot read the file/);
   });
 });
+
+describe("slow-client timeouts (server.headersTimeoutMs, server.requestTimeoutMs)", () => {
+  const valid = readFileSync(join(FIXTURES, "valid.yaml"), "utf8");
+
+  it("default to what a reverse proxy ships: headers within 10 s, the whole request within 30 s", () => {
+    const config = parseConfig(valid, ENV);
+    expect(config.server.headersTimeoutMs).toBe(10_000);
+    expect(config.server.requestTimeoutMs).toBe(30_000);
+  });
+
+  it("refuses a headers timeout longer than the whole request's", () => {
+    const text = `server:\n  headersTimeoutMs: 40000\n  requestTimeoutMs: 30000\n${valid}`;
+    expect(problemsOf(text)).toEqual([expect.stringMatching(/^server\.headersTimeoutMs: .*must not exceed/)]);
+  });
+});
