@@ -753,7 +753,7 @@ const notAccepted: readonly [string, string, RegExp][] = [
   [
     "callback with an http callback_url",
     '{"request_type":"callback","callback_url":"http://hooks.example.com/cb","input":{"prompt":"a"}}',
-    /callback_url must use https/,
+    /callback_url must be an https URL/,
   ],
 ];
 
