@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { checkLedger, type LedgerCheck } from "../../src/ledger/check.js";
 import { RedisStore } from "../../src/limits/redis.js";
-import { createRedisClient } from "../../src/limits/redisClient.js";
+import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
 import type { ReservationRecord, TenantSnapshot } from "../../src/limits/store.js";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
@@ -43,6 +43,10 @@ export class LedgerProbe {
   constructor(redisUrl: string, prefix: string) {
     this.redis = createRedisClient(redisUrl, { maxReconnectDelayMs: 100, onError: () => undefined });
     this.store = new RedisStore({ redis: this.redis, prefix, silenceMs: 5_000 });
+  }
+
+  ready(): Promise<void> {
+    return waitForRedisReady(this.redis, 10_000);
   }
 
   /** Spend over the days around now (a run that crosses midnight still sums right). */
@@ -128,6 +132,7 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
   };
   const started = await startServeProcesses(config, options.processes ?? 1, options.env);
   const probe = new LedgerProbe(options.redisUrl, prefix);
+  await probe.ready();
   const url0 = started.urls[0] ?? "";
 
   return {
