@@ -69,7 +69,7 @@ export function releaseReport(outcome: Extract<ReleaseOutcome, { released: true 
   const r = outcome.reservation;
   const was = r.state === "unknown" ? `unknown outcome: ${r.reason ?? "no reason recorded"}` : "open";
   const freed = [
-    `${usd(r.costUsd)} back to the spend of ${r.day}`,
+    `${usd(r.costUsd)} off the spend of ${r.day}`,
     "the tenant's in-flight slot",
     ...(outcome.accountSlotFreed ? [`the in-flight slot of upstream account '${r.upstream}'`] : []),
     ...(outcome.idempotencyKeyFreed ? ["its Idempotency-Key (a retry with that key starts a new task)"] : []),

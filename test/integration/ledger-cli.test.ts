@@ -201,7 +201,7 @@ describe("apixo-gateway ledger", () => {
     expect(run.stdout).toContain(
       `released reservation ${unknown.reservationId} of tenant globex (veo-3-1, ${today}, unknown outcome: timeout)`,
     );
-    expect(run.stdout).toContain(`$0.40 back to the spend of ${today}`);
+    expect(run.stdout).toContain(`$0.40 off the spend of ${today}`);
     expect(run.stdout).toContain("in-flight slot of upstream account 'main'");
     expect(await spendToday(store, "globex")).toBe(before - 400_000);
     expect((await store.reservations("globex")).map((r) => r.reservationId)).toEqual([open.reservationId]);
