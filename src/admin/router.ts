@@ -7,6 +7,7 @@ import type { Snapshot } from "../gateway/snapshot.js";
 import { chooseRequestId } from "../http/context.js";
 import { StoreUnavailable, type GovernanceStore } from "../limits/store.js";
 import type { Logger } from "../telemetry/logger.js";
+import { createLedgerRoutes } from "./ledgerRoutes.js";
 import { MAX_HISTORY_DAYS, findTenant, listTenantUsage, taskRecord, tenantHistory } from "./usage.js";
 
 export interface AdminRouterDeps {
@@ -62,9 +63,10 @@ function unknownTenant(tenantId: string): GatewayError {
 }
 
 /**
- * The read-only admin API, meant for the metrics/admin port (mounted at `/admin`), never the public one.
+ * The admin API, meant for the metrics/admin port (mounted at `/admin`), never the public one.
  * Every route needs `Authorization: Bearer <admin.token>`; without a configured token the API answers that it is
- * disabled rather than pretending the routes do not exist, so an operator knows what to switch on.
+ * disabled rather than pretending the routes do not exist, so an operator knows what to switch on. Every route
+ * reads, except an operator's release of a reservation (src/admin/ledgerRoutes.ts).
  */
 export function createAdminRouter(deps: AdminRouterDeps): express.Router {
   const router = express.Router();
@@ -133,6 +135,8 @@ export function createAdminRouter(deps: AdminRouterDeps): express.Router {
       res.json(task);
     },
   );
+
+  router.use(createLedgerRoutes(deps));
 
   router.use((req: Request, _res: Response, next: NextFunction) => {
     next(

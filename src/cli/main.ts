@@ -4,6 +4,7 @@ import { GATEWAY_VERSION } from "../version.js";
 import { configCheckCommand } from "./configCheck.js";
 import { demoCommand } from "./demo.js";
 import { keysCreateCommand, parseTenantId } from "./keys.js";
+import { registerLedgerCommands } from "./ledger.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
 import { parseDays, usageCommand } from "./usage.js";
@@ -97,5 +98,7 @@ program
   .action(async (opts: { config?: string; tenant?: string; days: number; json: boolean }) => {
     process.exitCode = await usageCommand(opts);
   });
+
+registerLedgerCommands(program);
 
 await program.parseAsync(process.argv);

@@ -49,7 +49,7 @@ const MEMORY_STORE_MESSAGE =
   "Ask the running gateway instead (GET /admin/tenants on its metrics port, see docs/admin.md), " +
   "or configure a Redis store.";
 
-async function waitForStore(store: GovernanceStore, timeoutMs: number): Promise<void> {
+export async function waitForStore(store: GovernanceStore, timeoutMs: number): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   for (;;) {
     try {

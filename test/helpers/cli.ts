@@ -97,3 +97,24 @@ export async function startServeProcesses(
   }
   return { urls, metricsUrls, processes, configPath };
 }
+
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `apixo-gateway <args>` from source to its end; resolves once its output streams have closed. */
+export async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+  return { code, stdout, stderr };
+}
