@@ -26,7 +26,7 @@ const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b
  * - spent = charges of the day's tasks - their refunds + unknown outcomes + open reservations of the day;
  * - the day's refund counter = the refunds recorded on its tasks; the per-model split adds up to the spend;
  * - every in-flight slot is a pending task (`t:`) or a reservation the store holds (`r:`);
- * - no reservation is still open past `orphanAfterMs` (it would have a task or an unknown mark by then).
+ * - no reservation of the day is still open past `orphanAfterMs` (it would have a task or an unknown mark).
  * Task records expire after the ledger TTL: a day whose records are gone cannot be verified, and says so.
  */
 export function checkLedger(
@@ -65,19 +65,22 @@ export function checkLedger(
     );
   }
 
+  // Slots and reservations are named under the day of their charge, so a check of several days names each
+  // once (a slot with no record at all has no day, and is named under every day checked).
   const held = new Set(audit.reservations.map((r) => r.reservationId));
   for (const { member } of audit.inFlight) {
     const id = member.slice(2);
-    if (member.startsWith("r:") && !held.has(id)) {
-      problems.push(`in-flight slot ${member} has no reservation record`);
+    if (member.startsWith("r:")) {
+      if (!held.has(id)) problems.push(`in-flight slot ${member} has no reservation record`);
     } else if (member.startsWith("t:")) {
       const task = audit.slotTasks[id];
       if (task === null || task === undefined) problems.push(`in-flight slot ${member} has no task record`);
-      else if (task.state !== "pending")
+      else if (task.day === day.day && task.state !== "pending") {
         problems.push(`in-flight slot ${member} belongs to a ${task.state} task`);
+      }
     }
   }
-  for (const r of audit.reservations) {
+  for (const r of ofDay) {
     if (r.state === "open" && audit.nowMs - r.admittedAtMs > options.orphanAfterMs) {
       problems.push(
         `reservation ${r.reservationId} (${r.day}, ${r.model}, ${r.costMicros} micro-USD) is open ` +
