@@ -23,9 +23,22 @@ export interface SeriesInfo {
 
 export type SeriesLookup = (name: string) => SeriesInfo | undefined;
 
+export interface Matcher {
+  readonly label: string;
+  readonly op: string;
+  readonly value: string;
+}
+
+/** One `name{matchers}` of the expression. */
+export interface Selector {
+  readonly series: string;
+  readonly matchers: readonly Matcher[];
+}
+
 export interface Analysis {
   /** Every series name the expression selects. */
   readonly series: readonly string[];
+  readonly selectors: readonly Selector[];
   /** The label names the result's series can carry; empty for a scalar. */
   readonly labels: ReadonlySet<string>;
   readonly problems: readonly string[];
@@ -101,6 +114,7 @@ const sorted = (labels: Iterable<string>): string => [...labels].sort().join(", 
 
 class Checker {
   readonly series: string[] = [];
+  readonly selectors: Selector[] = [];
   readonly problems: string[] = [];
 
   constructor(
@@ -178,39 +192,41 @@ class Checker {
     }
     const name = this.text(identifier);
     this.series.push(name);
-    const info = this.lookup(name);
-    if (info === undefined) {
-      this.problem(node, `${name} is not a series the gateway exports`);
-      return vector([]);
-    }
-    const labels = new Set([...info.labels, ...TARGET_LABELS]);
-    const matchers = child(node, "LabelMatchers");
-    for (const matcher of matchers === undefined ? [] : children(matchers)) {
+    const matchers: { node: SyntaxNode; matcher: Matcher }[] = [];
+    const list = child(node, "LabelMatchers");
+    for (const matcher of list === undefined ? [] : children(list)) {
       const [nameNode, opNode, valueNode] = children(matcher);
       if (nameNode === undefined || opNode === undefined || valueNode === undefined) continue;
       const label =
         nameNode.type.name === "QuotedLabelName"
           ? this.unquote(nameNode.firstChild ?? nameNode)
           : this.text(nameNode);
-      if (label === "__name__") continue;
-      if (!labels.has(label)) {
-        this.problem(matcher, `${name} has no label ${label} (its labels: ${sorted(labels)})`);
+      matchers.push({
+        node: matcher,
+        matcher: { label, op: this.text(opNode), value: this.unquote(valueNode) },
+      });
+    }
+    this.selectors.push({ series: name, matchers: matchers.map((m) => m.matcher) });
+    const info = this.lookup(name);
+    if (info === undefined) {
+      this.problem(node, `${name} is not a series the gateway exports`);
+      return vector([]);
+    }
+    const labels = new Set([...info.labels, ...TARGET_LABELS]);
+    for (const { node: matcherNode, matcher } of matchers) {
+      if (matcher.label === "__name__") continue;
+      if (!labels.has(matcher.label)) {
+        this.problem(matcherNode, `${name} has no label ${matcher.label} (its labels: ${sorted(labels)})`);
         continue;
       }
-      this.checkValues(matcher, name, label, this.text(opNode), this.unquote(valueNode), info);
+      this.checkValues(matcherNode, name, matcher, info);
     }
     return vector(labels);
   }
 
   /** A bounded label matched against a value it never takes matches nothing, silently. */
-  private checkValues(
-    matcher: SyntaxNode,
-    name: string,
-    label: string,
-    op: string,
-    value: string,
-    info: SeriesInfo,
-  ): void {
+  private checkValues(node: SyntaxNode, name: string, matcher: Matcher, info: SeriesInfo): void {
+    const { label, op, value } = matcher;
     const known = info.values?.[label];
     if (known === undefined) return;
     let values: string[];
@@ -220,7 +236,7 @@ class Checker {
     else return;
     for (const v of values) {
       if (!known.includes(v)) {
-        this.problem(matcher, `${name}{${label}} is never "${v}" (it is one of: ${known.join(", ")})`);
+        this.problem(node, `${name}{${label}} is never "${v}" (it is one of: ${known.join(", ")})`);
       }
     }
   }
@@ -382,11 +398,17 @@ export function analyse(expr: string, lookup: SeriesLookup): Analysis {
   });
   // A tree with an error node is the parser's best guess: checking it would report noise, not the mistake.
   if (errorAt !== undefined) {
-    return { series: [], labels: new Set(), problems: [`syntax error at offset ${errorAt} of \`${expr}\``] };
+    return {
+      series: [],
+      selectors: [],
+      labels: new Set(),
+      problems: [`syntax error at offset ${errorAt} of \`${expr}\``],
+    };
   }
   const result = checker.evaluate(tree.topNode);
   return {
     series: checker.series,
+    selectors: checker.selectors,
     labels: result.kind === "vector" ? result.labels : new Set(),
     problems: checker.problems,
   };
