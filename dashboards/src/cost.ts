@@ -5,6 +5,7 @@ const today = `max by (tenant) (apixo_gateway_spend_today_usd{${TENANT}})`;
 const cap = `max by (tenant) (apixo_gateway_spend_cap_usd{${TENANT}} > 0)`;
 const balance = "max by (upstream) (apixo_gateway_upstream_balance_usd)";
 const burnPerHour = "max by (upstream) (-deriv(apixo_gateway_upstream_balance_usd[1h])) * 3600";
+const orphans = `apixo_gateway_ledger_orphans_total{${TENANT}}`;
 
 export const cost: DashboardSpec = {
   uid: "apixo-gateway-cost",
@@ -102,6 +103,64 @@ export const cost: DashboardSpec = {
             [2, "orange"],
             [6, "green"],
           ],
+        },
+      ],
+    },
+    {
+      title: "Reservations and unknown outcomes",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Reservations/s by fate",
+          description:
+            "Every submit reserves its cost, and each reservation ends one way: charged (APIXO accepted the task), " +
+            "released (it never left or APIXO refused it: nothing charged), unknown (it may have reached APIXO: a " +
+            "timeout or reset after sending, an unreadable answer; the charge is kept). Unknown rising with upstream " +
+            "timeouts or resets (Overview) is expected; unknown without them is worth an issue. See runbook " +
+            "ApixoGatewayUnknownOutcomesAccumulating.",
+          unit: "short",
+          width: 8,
+          stacked: true,
+          queries: [
+            query(`sum by (fate) (rate(apixo_gateway_reservations_total{${TENANT}}[${RATE}]))`, "{{fate}}"),
+          ],
+        },
+        {
+          kind: "timeseries",
+          title: "Unknown outcomes held by tenant",
+          description:
+            "Reservations kept charged as unknown outcomes, read from the limit store (the same on every replica). " +
+            "They count against the tenant's cap and never go away by themselves: each waits for an operator to " +
+            "keep it or release it with `apixo-gateway ledger release` (runbook: Unknown outcomes and orphans). " +
+            "A step up is a burst of upstream timeouts or a gateway that died mid-submit.",
+          unit: "short",
+          width: 8,
+          min: 0,
+          queries: [query(`max by (tenant) (apixo_gateway_reservations_unknown{${TENANT}})`, "{{tenant}}")],
+          thresholds: [[1, "orange"]],
+        },
+        {
+          kind: "timeseries",
+          title: "Orphaned reservations found (last hour) by tenant",
+          description:
+            "Reservations the periodic sweep found open past the upstream timeout with nothing to settle them (a " +
+            "gateway died or was killed mid-submit, or a ledger write was lost), marked as unknown outcomes, " +
+            "counted over the last hour. Any is worth a look: which instance restarted then? See runbook " +
+            "ApixoGatewayLedgerOrphansFound.",
+          unit: "short",
+          width: 8,
+          min: 0,
+          queries: [
+            // A tenant's counter appears with its first orphan, which increase() cannot see: a series younger
+            // than the window counts with its whole value. Tenants without one show 0 rather than no line.
+            query(
+              `sum by (tenant) (sum by (tenant, instance) (${orphans} unless ${orphans} offset 1h) or ` +
+                `sum by (tenant, instance) (increase(${orphans}[1h]))) ` +
+                `or 0 * max by (tenant) (apixo_gateway_reservations_unknown{${TENANT}})`,
+              "{{tenant}}",
+            ),
+          ],
+          thresholds: [[1, "orange"]],
         },
       ],
     },

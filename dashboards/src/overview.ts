@@ -1,13 +1,23 @@
 import { MODEL, RATE, TENANT, query, type DashboardSpec } from "./common.js";
 
 const requests = `apixo_gateway_requests_total{${TENANT}, ${MODEL}}`;
+const dropped = "apixo_gateway_ledger_journal_dropped_total";
+const shed = `apixo_gateway_rejections_total{${TENANT}, reason="overloaded"}`;
+/**
+ * What a counter counted in the dashboard's range. increase() cannot see the first value of a series that
+ * appeared within the range (a counter born with its first event): such a series counts with its whole value.
+ */
+const countedInRange = (counter: string, by: string): string =>
+  `sum(sum by (${by}) (${counter} unless ${counter} offset $__range) or ` +
+  `sum by (${by}) (increase(${counter}[$__range])))`;
 const quantile = (q: number, metric: string, by: string, selector = ""): string =>
   `histogram_quantile(${q}, sum by (${by}) (rate(${metric}_bucket${selector}[${RATE}])))`;
 
 export const overview: DashboardSpec = {
   uid: "apixo-gateway-overview",
   title: "APIXO gateway / Overview",
-  description: "Traffic, errors and latency of the gateway and of APIXO behind it.",
+  description:
+    "Traffic, errors and latency of the gateway and of APIXO behind it, and whether the ledger is keeping up.",
   tags: ["apixo-gateway"],
   rows: [
     {
@@ -31,7 +41,8 @@ export const overview: DashboardSpec = {
           description:
             "Share of responses with a 5xx status over the last 5 minutes. Above 5 % the ApixoGatewayHighErrorRate " +
             "alert fires: split by code on the panel to the right, then check Upstream errors by reason " +
-            "(APIXO down: 502/504) or the Limits dashboard (Redis down: 503 LIMITS_UNAVAILABLE).",
+            "(APIXO down: 502/504, open circuit: 503) or the Limits dashboard (Redis down: 503 LIMITS_UNAVAILABLE; " +
+            "load shed: 503 OVERLOADED).",
           unit: "percentunit",
           width: 6,
           height: 5,
@@ -86,8 +97,9 @@ export const overview: DashboardSpec = {
           title: "Responses/s by status code",
           description:
             "Responses by HTTP status. 429/402 are the gateway's limits doing their job (see Limits and Cost " +
-            "dashboards); 502/504 are APIXO unreachable or slow; 503 is the limit store (Redis) down; 500 is a bug: " +
-            "find the request id in the logs.",
+            "dashboards); 502/504 are APIXO unreachable or slow; 503 is the limit store (Redis) down, load shed " +
+            "(OVERLOADED), an open circuit or APIXO's own 503 (the error type is in the logs); 500 is a bug: find " +
+            "the request id in the logs.",
           unit: "reqps",
           queries: [query(`sum by (code) (rate(${requests}[${RATE}]))`, "{{code}}")],
         },
@@ -127,6 +139,67 @@ export const overview: DashboardSpec = {
               "{{reason}}",
             ),
           ],
+        },
+      ],
+    },
+    {
+      title: "Ledger",
+      panels: [
+        {
+          kind: "stat",
+          title: "Ledger writes waiting (journal)",
+          description:
+            "Ledger writes all instances hold in their write-behind journals because the limit store cannot take " +
+            "them. Normally 0. Above 0 for minutes: tasks APIXO accepted are not recorded yet, and restarting an " +
+            "instance without store.journal.path loses them; see the Limits dashboard and runbook " +
+            "ApixoGatewayLedgerJournalNotDraining.",
+          unit: "short",
+          width: 6,
+          height: 5,
+          queries: [query("sum(apixo_gateway_ledger_journal_depth)", "waiting")],
+          thresholds: [[1, "red"]],
+        },
+        {
+          kind: "stat",
+          title: "Ledger writes lost in range",
+          description:
+            "Ledger writes dropped in the selected time range (journal full, or refused by the store). Anything " +
+            "above 0 is money the ledger no longer knows about: reconcile the tenants served then; runbook " +
+            "ApixoGatewayLedgerWritesDropped.",
+          unit: "short",
+          width: 6,
+          height: 5,
+          queries: [query(countedInRange(dropped, "instance"), "lost")],
+          thresholds: [[1, "red"]],
+        },
+        {
+          kind: "stat",
+          title: "Unknown outcomes held",
+          description:
+            "Reservations kept charged because the submit may have reached APIXO (timeout or reset after sending, " +
+            "unreadable answer, orphan), over the selected tenants. They wait for an operator's decision; per " +
+            "tenant on the Cost dashboard, runbook ApixoGatewayUnknownOutcomesAccumulating.",
+          unit: "short",
+          width: 6,
+          height: 5,
+          queries: [query(`sum(max by (tenant) (apixo_gateway_reservations_unknown{${TENANT}}))`, "unknown")],
+          thresholds: [[1, "orange"]],
+        },
+        {
+          kind: "stat",
+          title: "Requests shed in range",
+          description:
+            "Requests refused with 503 OVERLOADED in the selected time range: an instance had too many admissions " +
+            "waiting on the limit store. Nothing was reserved or charged for them. Per instance on the Limits " +
+            "dashboard; runbook ApixoGatewayLoadShedding.",
+          unit: "short",
+          width: 6,
+          height: 5,
+          queries: [
+            // No series until the first shed request: none is 0.
+            query(`${countedInRange(shed, "tenant, instance")} or vector(0)`, "shed"),
+          ],
+          thresholds: [[1, "orange"]],
         },
       ],
     },

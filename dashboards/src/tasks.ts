@@ -106,7 +106,8 @@ export const tasks: DashboardSpec = {
             "its submits get 429 CONCURRENCY_LIMITED. A line that only grows means the tenant never polls its tasks " +
             "(they free only when seen to end or when they expire).",
           unit: "short",
-          queries: [query(`sum by (tenant) (apixo_gateway_tasks_in_flight{${TENANT}})`, "{{tenant}}")],
+          // Read from the shared store by every replica: max, not sum, or each replica counts it again.
+          queries: [query(`max by (tenant) (apixo_gateway_tasks_in_flight{${TENANT}})`, "{{tenant}}")],
         },
       ],
     },

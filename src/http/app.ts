@@ -220,6 +220,8 @@ const REJECTION_REASONS: Partial<Record<ErrorType, RejectionReason>> = {
   RATE_LIMITED: "rate_limited",
   CONCURRENCY_LIMITED: "concurrency_limited",
   SPEND_CAP_EXCEEDED: "spend_cap",
+  // Shed before anything was reserved; the load-shedding alert and panel count these.
+  OVERLOADED: "overloaded",
 };
 
 /** Express raises its own errors for malformed requests (e.g. bad URL encoding); keep them in our envelope. */

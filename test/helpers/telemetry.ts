@@ -31,6 +31,7 @@ export interface TelemetryGatewayOptions extends Pick<HarnessOptions, "gateway" 
   readonly acmeLimits?: Record<string, unknown>;
   readonly betaLimits?: Record<string, unknown>;
   readonly store?: Record<string, unknown>;
+  readonly governance?: Record<string, unknown>;
 }
 
 /** Every log line the gateway writes, parsed, plus the raw text to grep. */
@@ -52,7 +53,7 @@ export async function startTestGateway(
   keys: Tenants,
   options: TelemetryGatewayOptions = {},
 ): Promise<{ gateway: RunningGateway; logs: CapturedLogs }> {
-  const { telemetry, acmeLimits, betaLimits, store, ...harness } = options;
+  const { telemetry, acmeLimits, betaLimits, store, governance, ...harness } = options;
   const started = await startGatewayOn(sim, {
     ...harness,
     keys,
@@ -69,6 +70,7 @@ export async function startTestGateway(
       upstream: { keys: [{ alias: "main", key: UPSTREAM_KEY }] },
       telemetry: { balancePollSeconds: 0, ...telemetry },
       store: store ?? {},
+      governance: governance ?? {},
     },
   });
   return { gateway: started.gateway, logs: captured(started.logs) };

@@ -21,7 +21,7 @@ import {
 } from "../helpers/telemetry.js";
 import { REPO } from "../helpers/cli.js";
 
-/** CONTRACTS.md section 4, name and labels, exactly. */
+/** CONTRACTS.md sections 4 and 5, name and labels, exactly. */
 const CONTRACT: Record<string, string[]> = {
   build_info: ["version", "node"],
   requests_total: ["tenant", "model", "operation", "code"],
@@ -48,6 +48,11 @@ const CONTRACT: Record<string, string[]> = {
   upstream_circuit_state: ["upstream"],
   account_limited_total: ["upstream", "reason"],
   config_reloads_total: ["result"],
+  reservations_total: ["tenant", "fate"],
+  reservations_unknown: ["tenant"],
+  ledger_journal_depth: [],
+  ledger_journal_dropped_total: [],
+  ledger_orphans_total: ["tenant"],
 };
 
 const CONTRACT_TYPES: Record<string, string> = {
@@ -57,6 +62,8 @@ const CONTRACT_TYPES: Record<string, string> = {
   spend_cap_usd: "gauge",
   upstream_balance_usd: "gauge",
   upstream_circuit_state: "gauge",
+  reservations_unknown: "gauge",
+  ledger_journal_depth: "gauge",
 };
 
 function typeOf(name: string): string {

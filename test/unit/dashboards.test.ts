@@ -2,43 +2,21 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDashboards, renderDashboard } from "../../dashboards/src/index.js";
+import { gatewaySeries } from "../helpers/metricCatalog.js";
+import { analyse, grafanaToPromql, legendLabels } from "../helpers/promqlCheck.js";
 
 const DASHBOARDS_DIR = join(import.meta.dirname, "..", "..", "dashboards");
 
-/** CONTRACTS.md section 4, copied here on purpose: a dashboard may only query what the contract promises. */
-const CONTRACT: Record<string, { type: "counter" | "gauge" | "histogram"; labels: readonly string[] }> = {
-  requests_total: { type: "counter", labels: ["tenant", "model", "operation", "code"] },
-  request_duration_seconds: { type: "histogram", labels: ["model", "operation"] },
-  upstream_duration_seconds: { type: "histogram", labels: ["model", "operation"] },
-  overhead_seconds: { type: "histogram", labels: ["operation"] },
-  upstream_errors_total: { type: "counter", labels: ["model", "reason"] },
-  tasks_submitted_total: { type: "counter", labels: ["tenant", "model"] },
-  tasks_completed_total: { type: "counter", labels: ["tenant", "model", "state"] },
-  task_failures_total: { type: "counter", labels: ["tenant", "model", "fail_code"] },
-  task_duration_seconds: { type: "histogram", labels: ["model"] },
-  tasks_in_flight: { type: "gauge", labels: ["tenant"] },
-  spend_usd_total: { type: "counter", labels: ["tenant", "model"] },
-  refunds_usd_total: { type: "counter", labels: ["tenant", "model"] },
-  spend_today_usd: { type: "gauge", labels: ["tenant"] },
-  spend_cap_usd: { type: "gauge", labels: ["tenant"] },
-  rejections_total: { type: "counter", labels: ["tenant", "reason"] },
-  upstream_balance_usd: { type: "gauge", labels: ["upstream"] },
-  store_errors_total: { type: "counter", labels: ["operation"] },
-  store_duration_seconds: { type: "histogram", labels: ["operation"] },
-  callbacks_total: { type: "counter", labels: ["tenant", "outcome"] },
-  callback_delivery_seconds: { type: "histogram", labels: ["outcome"] },
-  status_cache_total: { type: "counter", labels: ["result"] },
-  upstream_circuit_state: { type: "gauge", labels: ["upstream"] },
-  account_limited_total: { type: "counter", labels: ["upstream", "reason"] },
-  config_reloads_total: { type: "counter", labels: ["result"] },
-};
-const PREFIX = "apixo_gateway_";
-/** Prometheus' own series, allowed next to the contract's. */
-const BUILTIN = new Set(["up"]);
+/**
+ * What the gateway exports, read from the registry it fills (not a copied list): a panel may only query series,
+ * labels and label values that exist, or it shows a flat line where there is trouble.
+ */
+const lookup = gatewaySeries();
 
 interface Target {
   expr: string;
   refId: string;
+  legendFormat?: string;
 }
 interface JsonPanel {
   type: string;
@@ -53,21 +31,9 @@ interface JsonDashboard {
   templating: { list: { name: string; type: string; allValue?: string; includeAll?: boolean }[] };
 }
 
-/** The contract metric a series name belongs to, or undefined when the name is not in the contract. */
-function contractMetric(series: string): string | undefined {
-  if (!series.startsWith(PREFIX)) return undefined;
-  const name = series.slice(PREFIX.length);
-  if (CONTRACT[name] !== undefined && CONTRACT[name].type !== "histogram") return name;
-  const base = name.replace(/_(bucket|count|sum)$/, "");
-  return CONTRACT[base]?.type === "histogram" ? base : undefined;
-}
-
-/** Every `metric{...}` selector in a PromQL expression, with its matcher text. */
-function selectors(expr: string): { metric: string; matchers: string }[] {
-  return [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?/g)]
-    .filter((m) => (m[1] ?? "").startsWith(PREFIX) || (m[2] !== undefined && BUILTIN.has(m[1] ?? "")))
-    .map((m) => ({ metric: m[1] ?? "", matchers: m[2] ?? "" }));
-}
+/** A panel's query as Prometheus receives it, checked against what the gateway exports. */
+const analysed = (expr: string) => analyse(grafanaToPromql(expr), lookup);
+const labelsOf = (series: string): readonly string[] => lookup(series)?.labels ?? [];
 
 const generated = buildDashboards();
 const committed = generated.map(
@@ -113,20 +79,35 @@ describe("dashboards as code", () => {
     }
   });
 
-  it("every panel query uses only metrics from the contract, with existing labels", () => {
+  it("every panel query uses only series, labels and label values the gateway exports", () => {
     for (const p of panels) {
       expect(p.targets?.length, `${p.dashboard} / ${p.title ?? "?"}`).toBeGreaterThan(0);
       for (const t of p.targets ?? []) {
-        const found = selectors(t.expr);
-        expect(found.length, t.expr).toBeGreaterThan(0);
-        for (const { metric, matchers } of found) {
-          if (BUILTIN.has(metric)) continue;
-          const name = contractMetric(metric);
-          expect(name, `${p.title ?? "?"}: ${metric} is not in the metric contract`).toBeDefined();
-          const labels = CONTRACT[name ?? ""]?.labels ?? [];
-          for (const [, label] of matchers.matchAll(/([a-z_]+)\s*(?:=~|!~|!=|=)/g)) {
-            expect([...labels, "le", "job", "instance"], `${metric}: label ${label ?? ""}`).toContain(label);
-          }
+        const result = analysed(t.expr);
+        expect(result.series.length, t.expr).toBeGreaterThan(0);
+        expect(result.problems, `${p.dashboard} / ${p.title ?? "?"}`).toEqual([]);
+      }
+    }
+  });
+
+  it("every legend names only labels its query's result carries", () => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        const { labels } = analysed(t.expr);
+        const missing = legendLabels(t.legendFormat ?? "").filter((l) => !labels.has(l));
+        expect(missing, `${p.dashboard} / ${p.title ?? "?"}: ${t.expr}`).toEqual([]);
+      }
+    }
+  });
+
+  it("reads gauges every replica reports from the shared store with max, never sum, across instances", () => {
+    const storeGauges = ["spend_today_usd", "tasks_in_flight", "reservations_unknown", "spend_cap_usd"];
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        for (const gauge of storeGauges) {
+          expect(t.expr, p.title ?? "?").not.toMatch(
+            new RegExp(`sum(\\s+by\\s*\\([^)]*\\))?\\s*\\(\\s*apixo_gateway_${gauge}\\b`),
+          );
         }
       }
     }
@@ -138,12 +119,17 @@ describe("dashboards as code", () => {
         expect(t.expr, "variables must use =~ (multi-value and All)").not.toMatch(
           /(tenant|model)\s*(=|!=)\s*"\$/,
         );
-        for (const { metric, matchers } of selectors(t.expr)) {
-          const labels = CONTRACT[contractMetric(metric) ?? ""]?.labels ?? [];
+        for (const { series, matchers } of analysed(t.expr).selectors) {
+          const labels = labelsOf(series);
+          const uses = (label: string, variable: string) =>
+            matchers.some((m) => m.label === label && m.op === "=~" && m.value === variable);
+          const mentions = (variable: string) => matchers.some((m) => m.value.includes(variable));
           if (labels.includes("tenant"))
-            expect(matchers, `${p.title ?? "?"}: ${metric}`).toContain('tenant=~"$tenant"');
-          if (!labels.includes("model")) expect(matchers).not.toContain("$model");
-          if (!labels.includes("tenant")) expect(matchers).not.toContain("$tenant");
+            expect(uses("tenant", "$tenant"), `${p.title ?? "?"}: ${series}`).toBe(true);
+          if (!labels.includes("model"))
+            expect(mentions("$model"), `${p.title ?? "?"}: ${series}`).toBe(false);
+          if (!labels.includes("tenant"))
+            expect(mentions("$tenant"), `${p.title ?? "?"}: ${series}`).toBe(false);
         }
       }
     }

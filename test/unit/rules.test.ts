@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { gatewaySeries } from "../helpers/metricCatalog.js";
+import { analyse, templateLabels } from "../helpers/promqlCheck.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const RULES = join(ROOT, "deploy", "prometheus", "rules.yml");
@@ -59,7 +61,7 @@ describe("Prometheus alert rules", () => {
         if ((check.exp_alerts ?? []).length > 0) fired.add(check.alertname);
       }
     }
-    expect(alerts.length).toBeGreaterThanOrEqual(15);
+    expect(alerts.length).toBeGreaterThanOrEqual(22);
     expect(alerts.map((a) => a.alert).filter((name) => !fired.has(name))).toEqual([]);
   });
 
@@ -84,6 +86,25 @@ describe("Prometheus alert rules", () => {
     }
   });
 
+  it("every alert queries only metrics, labels and label values the gateway exports", () => {
+    const lookup = gatewaySeries();
+    for (const rule of alerts) {
+      expect(analyse(rule.expr, lookup).problems, rule.alert).toEqual([]);
+    }
+  });
+
+  it("every alert's annotations name only labels its alert carries", () => {
+    const lookup = gatewaySeries();
+    for (const rule of alerts) {
+      const carried = new Set([...analyse(rule.expr, lookup).labels, ...Object.keys(rule.labels ?? {})]);
+      const named = Object.values(rule.annotations ?? {}).flatMap(templateLabels);
+      expect(
+        named.filter((label) => !carried.has(label)),
+        `${rule.alert} carries: ${[...carried].join(", ")}`,
+      ).toEqual([]);
+    }
+  });
+
   it("covers the alerts the issue asks for", () => {
     const names = alerts.map((a) => a.alert);
     for (const required of [
@@ -103,6 +124,11 @@ describe("Prometheus alert rules", () => {
       "ApixoGatewayConfigReloadFailed",
       "ApixoGatewayUpstreamCircuitOpen",
       "ApixoGatewayCallbackDeliveriesFailing",
+      "ApixoGatewayLedgerWritesDropped",
+      "ApixoGatewayLedgerJournalNotDraining",
+      "ApixoGatewayLedgerOrphansFound",
+      "ApixoGatewayUnknownOutcomesAccumulating",
+      "ApixoGatewayLoadShedding",
     ]) {
       expect(names).toContain(required);
     }
