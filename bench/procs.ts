@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, openSync, closeSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.js";
@@ -30,6 +30,8 @@ export function buildGateway(): void {
     encoding: "utf8",
   });
   if (!existsSync(MAIN_JS)) throw new Error(`build failed:\n${result.stdout}${result.stderr}`);
+  // The build reads its version from the package.json beside it (src/version.ts), as in dist/ and the image.
+  copyFileSync(resolve(ROOT, "package.json"), resolve(RESULTS_DIR, "package.json"));
   if (result.status !== 0) {
     process.stderr.write(
       `warning: tsc reported errors (files emitted anyway):\n${result.stdout.slice(0, 2000)}\n`,
