@@ -37,3 +37,14 @@ export class ManualClock implements Clock {
     this.wallMs = wallMs;
   }
 }
+
+/** Whether `timeZone` is an IANA zone this runtime knows ("UTC", "Europe/Berlin"). */
+export function isValidTimeZone(timeZone: string): boolean {
+  if (timeZone === "") return false;
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

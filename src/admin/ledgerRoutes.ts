@@ -2,7 +2,7 @@ import express from "express";
 import type { Request, Response } from "express";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors/catalog.js";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import {
   checkTenantDay,
   defaultOrphanAfterMs,

@@ -1,7 +1,7 @@
 import { microsToUsd } from "../apixo/prices.js";
 import type { Clock } from "../clock.js";
 import type { TenantConfig } from "../config/schema.js";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import { addDays, localDay } from "../limits/days.js";
 import type { GovernanceStore, LedgerState } from "../limits/store.js";
 

@@ -1,6 +1,6 @@
 import { parseStatusAnswer, type StatusAnswer } from "../apixo/answers.js";
 import type { Clock } from "../clock.js";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { CallbackRoute } from "./store.js";
 import { fetchTaskStatus } from "./upstreamStatus.js";

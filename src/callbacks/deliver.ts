@@ -1,7 +1,7 @@
 import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
-import { ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signDelivery } from "./signing.js";
+import { ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signDelivery } from "../net/webhooks.js";
 import { checkTenantUrl, type ResolvedAddress, type UrlPolicy } from "./urlGuard.js";
 
 export type DeliveryResult =

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import type { Governor } from "../limits/governor.js";
 import type { LedgerWriter } from "../ledger/writer.js";
 import { settleOutcome } from "../ledger/settle.js";
@@ -8,9 +8,9 @@ import type { Logger } from "../telemetry/logger.js";
 import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
 import { allowListOf } from "../net/addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
-import { backoffMs } from "../proxy/retry.js";
+import { backoffMs } from "../upstream/retry.js";
 import { deliverOnce } from "./deliver.js";
-import { webhookId } from "./signing.js";
+import { webhookId } from "../net/webhooks.js";
 import type { CallbackJob, CallbackRoute, CallbackStore } from "./store.js";
 import type { HostResolver, UrlPolicy } from "./urlGuard.js";
 

@@ -10,7 +10,7 @@ import { formatUsd, usdToMicros } from "../apixo/prices.js";
 import { systemClock } from "../clock.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { buildSnapshot } from "../gateway/snapshot.js";
+import { buildSnapshot } from "../tenants/snapshot.js";
 import { createStore } from "../gateway/storeFactory.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { createLogger } from "../telemetry/logger.js";

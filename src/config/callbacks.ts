@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { webhookKey } from "../callbacks/signing.js";
+import { webhookKey } from "../net/webhooks.js";
 import { isAllowListEntry } from "../net/addresses.js";
 
 /** A tenant's callbackSecret: a Standard Webhooks `whsec_` secret or a raw one (callbacks/signing.ts). */

@@ -1,5 +1,5 @@
 import { findModel } from "../apixo/models.js";
-import { isValidTimeZone } from "../limits/days.js";
+import { isValidTimeZone } from "../clock.js";
 import { formatPath, type Path, type Reported } from "./paths.js";
 
 /*

@@ -1,6 +1,4 @@
 import { z } from "zod";
-import type { AccountLimits } from "../limits/store.js";
-import type { GatewayConfig } from "./schema.js";
 
 /**
  * `upstream.protection`: what the gateway does once for every tenant of an APIXO account (docs/upstream-
@@ -63,23 +61,3 @@ export const protectionSchema = z
   .prefault({});
 
 export type ProtectionConfig = z.infer<typeof protectionSchema>;
-
-/** The shared limits of one upstream key from `upstream.protection.account`; undefined when both are off. */
-export function accountLimitsFor(config: GatewayConfig, upstream: string): AccountLimits | undefined {
-  const { requestsPerMinute, burst, maxInFlightTasks } = config.upstream.protection.account;
-  if (requestsPerMinute === null && maxInFlightTasks === null) return undefined;
-  return {
-    upstream,
-    bucket:
-      requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
-    maxInFlight: maxInFlightTasks,
-  };
-}
-
-/** Where a settle or release gives an account in-flight slot back (only when that cap is on). */
-export function accountSlotOf(
-  config: GatewayConfig,
-  upstream: string,
-): { readonly upstream: string } | undefined {
-  return config.upstream.protection.account.maxInFlightTasks === null ? undefined : { upstream };
-}

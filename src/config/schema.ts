@@ -2,12 +2,14 @@ import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
 import { callbackSecretSchema, callbacksSchema, privateNetworksSchema } from "./callbacks.js";
-import { DEFAULT_SILENCE_MS } from "../limits/silence.js";
 
 /**
  * The gateway's one configuration file, validated at start and on every SIGHUP reload.
  * Documented field by field in config/gateway.example.yaml; defaults here are what that file says.
  */
+
+/** store.commandTimeoutMs's default: how long Redis may send nothing before a store call fails. */
+export const DEFAULT_SILENCE_MS = 500;
 
 const SHA256_HASH = /^sha256:[0-9a-f]{64}$/;
 const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -3,7 +3,7 @@ import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
-import { buildSnapshot, type Snapshot } from "./snapshot.js";
+import { buildSnapshot, type Snapshot } from "../tenants/snapshot.js";
 
 /**
  * The configuration in force. `reload` swaps in a new snapshot only if the new file is valid in every

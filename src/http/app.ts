@@ -2,12 +2,12 @@ import type { IncomingMessage, RequestListener, ServerResponse } from "node:http
 import express, { type NextFunction, type Request, type Response } from "express";
 import { GatewayError, errorEnvelope, toGatewayError, type ErrorType } from "../errors/catalog.js";
 import type { RejectionReason } from "../telemetry/events.js";
-import type { Snapshot } from "../gateway/snapshot.js";
-import { balanceHandler } from "../proxy/balance.js";
-import type { ProxyDeps } from "../proxy/deps.js";
-import { passthroughHandler } from "../proxy/passthrough.js";
-import { statusHandler } from "../proxy/status.js";
-import { submitHandler } from "../proxy/submit.js";
+import type { Snapshot } from "../tenants/snapshot.js";
+import { balanceHandler } from "../routes/balance.js";
+import type { ProxyDeps } from "../routes/deps.js";
+import { passthroughHandler } from "../routes/passthrough.js";
+import { statusHandler } from "../routes/status.js";
+import { submitHandler } from "../routes/submit.js";
 import type { Logger } from "../telemetry/logger.js";
 import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.js";
 import { isAllowedPath } from "./allowedPaths.js";

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Span } from "@opentelemetry/api";
 import type { ErrorType } from "../errors/catalog.js";
-import type { TenantPolicy, Snapshot } from "../gateway/snapshot.js";
+import type { TenantPolicy } from "../tenants/policy.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import type { OperationLabel } from "../telemetry/events.js";
 
 /** What the gateway learns about one request on its way through; read at the end for the audit line. */

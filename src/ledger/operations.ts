@@ -1,6 +1,6 @@
 import { microsToUsd } from "../apixo/prices.js";
 import type { Clock } from "../clock.js";
-import { accountSlotOf } from "../config/protection.js";
+import { accountSlotOf } from "../tenants/policy.js";
 import type { GatewayConfig, TenantConfig } from "../config/schema.js";
 import { addDays, localDay } from "../limits/days.js";
 import type { Ledger, ReservationRecord, ReservationState } from "../limits/store.js";

@@ -1,7 +1,7 @@
 import type { GatewayConfig } from "../config/schema.js";
 import type { RequestContext } from "../http/context.js";
 import type { SettleResult, StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
-import { accountSlotOf } from "../config/protection.js";
+import { accountSlotOf } from "../tenants/policy.js";
 import type { LedgerWriter } from "./writer.js";
 
 export interface ObservedOutcome {

@@ -23,16 +23,6 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return formatter;
 }
 
-export function isValidTimeZone(timeZone: string): boolean {
-  if (timeZone === "") return false;
-  try {
-    formatterFor(timeZone);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The local date of an instant, "YYYY-MM-DD". */
 export function localDay(timeZone: string, atMs: number): string {
   let year = "";

@@ -29,7 +29,8 @@ import {
   taskFrom,
   type Reply,
 } from "./redisReplies.js";
-import { DEFAULT_SILENCE_MS, SilenceGuard } from "./silence.js";
+import { DEFAULT_SILENCE_MS } from "../config/schema.js";
+import { SilenceGuard } from "./silence.js";
 import type {
   DaySpend,
   ExpiredTask,

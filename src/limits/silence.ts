@@ -2,9 +2,6 @@ import type { Redis } from "ioredis";
 import { toStoreError } from "./redisClient.js";
 import { StoreUnavailable } from "./store.js";
 
-/** store.commandTimeoutMs's default. */
-export const DEFAULT_SILENCE_MS = 500;
-
 export interface SilenceGuardOptions {
   /** A command fails when Redis has sent nothing at all for this long while it waits. */
   readonly silenceMs: number;

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import type { GovernanceStore, TenantSnapshot } from "../limits/store.js";
 import type { Logger } from "./logger.js";
 import { ALL_TENANTS } from "./metricLabels.js";

@@ -1,5 +1,5 @@
 import type { ErrorType } from "../errors/catalog.js";
-import type { UpstreamFailure } from "../proxy/upstreamError.js";
+import type { UpstreamFailure } from "../upstream/upstreamError.js";
 
 export type OperationLabel = "submit" | "status" | "balance" | "callback" | "other";
 export type RejectionReason =

@@ -1,6 +1,6 @@
 import { boundedFailCode } from "../apixo/models.js";
 import { pricedModelId } from "../apixo/prices.js";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 
 /** Label value when the tenant label is switched off (`telemetry.tenantLabel: false`). */
 export const ALL_TENANTS = "all";

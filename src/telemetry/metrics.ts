@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
-import type { Snapshot } from "../gateway/snapshot.js";
+import type { Snapshot } from "../tenants/snapshot.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { GATEWAY_VERSION } from "../version.js";
 import { registerBudgetGauges } from "./budgetGauges.js";

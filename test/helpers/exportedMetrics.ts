@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { systemClock } from "../../src/clock.js";
 import { parseConfig } from "../../src/config/load.js";
-import { buildSnapshot } from "../../src/gateway/snapshot.js";
+import { buildSnapshot } from "../../src/tenants/snapshot.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { METRIC_PREFIX, createMetrics } from "../../src/telemetry/metrics.js";

@@ -1,5 +1,5 @@
 import { KNOWN_FAIL_CODES } from "../../src/apixo/models.js";
-import type { UpstreamFailure } from "../../src/proxy/upstreamError.js";
+import type { UpstreamFailure } from "../../src/upstream/upstreamError.js";
 import type { GatewayEvents, OperationLabel, RejectionReason } from "../../src/telemetry/events.js";
 import { exportedMetrics, type ExportedMetric } from "./exportedMetrics.js";
 import type { SeriesInfo, SeriesLookup } from "./promqlCheck.js";

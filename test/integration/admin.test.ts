@@ -6,7 +6,7 @@ import { inject } from "vitest";
 import { adminTokenMatches, createAdminRouter } from "../../src/admin/router.js";
 import { ManualClock, systemClock } from "../../src/clock.js";
 import { parseConfig } from "../../src/config/load.js";
-import { buildSnapshot, type Snapshot } from "../../src/gateway/snapshot.js";
+import { buildSnapshot, type Snapshot } from "../../src/tenants/snapshot.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";

@@ -14,9 +14,9 @@ import {
   originForm,
   type ForwardOptions,
   type UpstreamAnswer,
-} from "../../src/proxy/forwarder.js";
+} from "../../src/upstream/transport.js";
 import type { UpstreamTarget } from "../../src/http/governedRoutes.js";
-import { UpstreamError } from "../../src/proxy/upstreamError.js";
+import { UpstreamError } from "../../src/upstream/upstreamError.js";
 import { sendRaw } from "../helpers/rawHttp.js";
 
 /** What the upstream server saw of one request. */

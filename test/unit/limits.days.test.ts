@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { addDays, dayWindow, DayWindowCache, isValidTimeZone, localDay } from "../../src/limits/days.js";
+import { isValidTimeZone } from "../../src/clock.js";
+import { addDays, dayWindow, DayWindowCache, localDay } from "../../src/limits/days.js";
 
 const HOUR_MS = 3_600_000;
 

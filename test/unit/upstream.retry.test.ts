@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs, isRetryable, retryAfterMs } from "../../src/proxy/retry.js";
-import { UpstreamError } from "../../src/proxy/upstreamError.js";
+import { backoffMs, isRetryable, retryAfterMs } from "../../src/upstream/retry.js";
+import { UpstreamError } from "../../src/upstream/upstreamError.js";
 
 const answer = (status: number) => ({
   answer: { status, headers: {}, body: Buffer.alloc(0), upstreamMs: 1 },

@@ -2,7 +2,7 @@ import type { ServerResponse } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
 import type { RequestContext } from "../http/context.js";
 import type { AccountDenial } from "../limits/store.js";
-import { setRateHeaders } from "./decisions.js";
+import { setRateHeaders } from "./denials.js";
 import type { ProxyDeps } from "./deps.js";
 
 /**

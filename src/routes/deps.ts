@@ -5,9 +5,9 @@ import type { Governor } from "../limits/governor.js";
 import type { LedgerWriter } from "../ledger/writer.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
-import type { BalanceCache } from "./balanceCache.js";
-import type { Forwarder } from "./forwarder.js";
-import type { UpstreamProtection } from "./protection.js";
+import type { BalanceCache } from "../upstream/balanceCache.js";
+import type { Forwarder } from "../upstream/transport.js";
+import type { UpstreamProtection } from "../upstream/protection.js";
 
 /** What the proxied routes need; built once by the composition root. */
 export interface ProxyDeps {

@@ -1,9 +1,7 @@
-import { findModel } from "../apixo/models.js";
-import { buildPriceTable, usdToMicros, type PriceTable } from "../apixo/prices.js";
+import { usdToMicros } from "../apixo/prices.js";
+import { canonicalModel } from "../apixo/endpoints.js";
 import type { GatewayConfig, TenantConfig } from "../config/schema.js";
-import { accountLimitsFor, accountSlotOf } from "../config/protection.js";
 import type { AccountLimits, BucketSpec } from "../limits/store.js";
-import { TenantDirectory } from "../tenants/directory.js";
 
 /** What one tenant's config means at request time, precomputed once per config load. */
 export interface TenantPolicy {
@@ -22,24 +20,27 @@ export interface TenantPolicy {
   submitBuckets(model: string): readonly BucketSpec[];
 }
 
-/**
- * An immutable view of one configuration. A reload builds a new snapshot; a request keeps the snapshot it
- * started with, so in-flight requests are never disturbed by a reload.
- */
-export interface Snapshot {
-  readonly config: GatewayConfig;
-  readonly directory: TenantDirectory;
-  readonly prices: PriceTable;
-  readonly loadedAtMs: number;
-  policy(tenantId: string): TenantPolicy | undefined;
+/** The shared limits of one upstream key from `upstream.protection.account`; undefined when both are off. */
+export function accountLimitsFor(config: GatewayConfig, upstream: string): AccountLimits | undefined {
+  const { requestsPerMinute, burst, maxInFlightTasks } = config.upstream.protection.account;
+  if (requestsPerMinute === null && maxInFlightTasks === null) return undefined;
+  return {
+    upstream,
+    bucket:
+      requestsPerMinute === null ? null : { name: "account", ratePerSec: requestsPerMinute / 60, burst },
+    maxInFlight: maxInFlightTasks,
+  };
 }
 
-/** The canonical id of a model name (aliases resolve), or the name itself for models the table does not know. */
-export function canonicalModel(name: string): string {
-  return findModel(name)?.id ?? name;
+/** Where a settle or release gives an account in-flight slot back (only when that cap is on). */
+export function accountSlotOf(
+  config: GatewayConfig,
+  upstream: string,
+): { readonly upstream: string } | undefined {
+  return config.upstream.protection.account.maxInFlightTasks === null ? undefined : { upstream };
 }
 
-function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstreamKey: string): TenantPolicy {
+export function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstreamKey: string): TenantPolicy {
   const { limits } = tenant;
   const bucket = (name: string, b: { ratePerSec: number; burst: number }): BucketSpec => ({
     name,
@@ -66,23 +67,5 @@ function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstreamKey: s
     account: accountLimitsFor(config, tenant.upstreamKey),
     accountSlot: accountSlotOf(config, tenant.upstreamKey),
     submitBuckets: (model) => perModel.get(model) ?? submitOnly,
-  };
-}
-
-export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapshot {
-  const keys = new Map(config.upstream.keys.map((k) => [k.alias, k.key]));
-  const policies = new Map<string, TenantPolicy>();
-  for (const tenant of config.tenants) {
-    const upstreamKey = keys.get(tenant.upstreamKey);
-    // crossCheck guarantees the alias exists; a missing one here is a bug, not a user error.
-    if (upstreamKey === undefined) throw new Error(`tenant ${tenant.id}: unknown upstream alias`);
-    policies.set(tenant.id, buildPolicy(config, tenant, upstreamKey));
-  }
-  return {
-    config,
-    directory: new TenantDirectory(config.tenants),
-    prices: buildPriceTable(config.governance.prices),
-    loadedAtMs,
-    policy: (tenantId) => policies.get(tenantId),
   };
 }

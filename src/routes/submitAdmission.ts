@@ -1,13 +1,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { estimateCost } from "../apixo/prices.js";
 import { GatewayError } from "../errors/catalog.js";
-import { canonicalModel, type TenantPolicy } from "../gateway/snapshot.js";
+import { canonicalModel } from "../apixo/endpoints.js";
+import type { TenantPolicy } from "../tenants/policy.js";
 import type { RequestContext } from "../http/context.js";
 import { SubmitReservation, type ReservationFacts } from "../ledger/reservation.js";
 import { isOverloaded, isStoreDown, limitsUnavailable, overloadedError } from "../limits/governor.js";
 import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
-import { accountDeniedError } from "./account.js";
-import { deny } from "./decisions.js";
+import { accountDeniedError } from "./accountDenial.js";
+import { deny } from "./denials.js";
 import type { ProxyDeps } from "./deps.js";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { UpstreamAnswer } from "./forwarder.js";
+import type { UpstreamAnswer } from "./transport.js";
 import type { CallOutcome } from "./breaker.js";
 import type { UpstreamError } from "./upstreamError.js";
 

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseBalanceAnswer } from "../apixo/answers.js";
 import { microsToUsd, usdToMicros } from "../apixo/prices.js";
-import { deny, setRateHeaders } from "./decisions.js";
+import { deny, setRateHeaders } from "./denials.js";
 import type { ProxyDeps } from "./deps.js";
-import { sendAnswer, type UpstreamAnswer } from "./forwarder.js";
-import { isJsonObject } from "./json.js";
-import { callProtected } from "./protectedCall.js";
-import { UpstreamError } from "./upstreamError.js";
+import { sendAnswer, type UpstreamAnswer } from "../upstream/transport.js";
+import { isJsonObject } from "../apixo/json.js";
+import { callProtected } from "../upstream/protectedCall.js";
+import { UpstreamError } from "../upstream/upstreamError.js";
 
 /**
  * GET /api/v1/apikeys/current-balance — what this tenant can still spend today:

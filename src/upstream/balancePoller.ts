@@ -1,5 +1,5 @@
 import { parseBalanceAnswer } from "../apixo/answers.js";
-import type { Logger } from "./logger.js";
+import type { Logger } from "../telemetry/logger.js";
 
 export interface BalancePollerOptions {
   readonly baseUrl: string;

@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestContext } from "../http/context.js";
 import type { StoredAnswer, TaskRecord } from "../limits/store.js";
-import { pollKey } from "./coalesce.js";
+import { pollKey } from "../upstream/coalesce.js";
 import type { ProxyDeps } from "./deps.js";
-import { replay, toStored, type UpstreamAnswer } from "./forwarder.js";
-import { earlyPollWaitMs } from "./pacing.js";
-import { callProtected, type ProtectedCall } from "./protectedCall.js";
+import { replay, toStored, type UpstreamAnswer } from "../upstream/transport.js";
+import { earlyPollWaitMs } from "../upstream/pacing.js";
+import { callProtected, type ProtectedCall } from "../upstream/protectedCall.js";
 
 /**
  * The ways a status poll is answered without its own APIXO request: the terminal-answer cache, early-poll

@@ -1,15 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseStatusAnswer } from "../apixo/answers.js";
 import { GatewayError } from "../errors/catalog.js";
-import { canonicalModel } from "../gateway/snapshot.js";
-import { deny, setRateHeaders } from "./decisions.js";
+import { canonicalModel } from "../apixo/endpoints.js";
+import { deny, setRateHeaders } from "./denials.js";
 import type { ProxyDeps } from "./deps.js";
-import { sendAnswer, toStored } from "./forwarder.js";
-import { isJsonObject } from "./json.js";
-import { accountDeniedError } from "./account.js";
+import { sendAnswer, toStored } from "../upstream/transport.js";
+import { isJsonObject } from "../apixo/json.js";
+import { accountDeniedError } from "./accountDenial.js";
 import { settleObserved } from "../ledger/settle.js";
 import { answerFromCache, answerPaced, fetchStatus, rememberForPacing } from "./statusShortcuts.js";
-import { UpstreamError } from "./upstreamError.js";
+import { UpstreamError } from "../upstream/upstreamError.js";
 
 /** GET /api/v1/statusTask/:model — only the tenant's own tasks; settles the ledger when a task is seen to finish. */
 export function statusHandler(deps: ProxyDeps) {

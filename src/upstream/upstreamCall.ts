@@ -3,8 +3,8 @@ import { ClientClosedRequest } from "../http/body.js";
 import { upstreamTarget } from "../http/governedRoutes.js";
 import type { OperationLabel } from "../telemetry/events.js";
 import { endChildSpan, runInSpan, startUpstreamSpan } from "../telemetry/spans.js";
-import type { ProxyDeps } from "./deps.js";
-import type { UpstreamAnswer } from "./forwarder.js";
+import type { ProxyDeps } from "../routes/deps.js";
+import type { UpstreamAnswer } from "./transport.js";
 import { UpstreamError } from "./upstreamError.js";
 
 export interface UpstreamCall {

@@ -1,9 +1,9 @@
 import { createHmac } from "node:crypto";
 import { Webhook, WebhookVerificationError } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
-import { backoffMs } from "../../src/proxy/retry.js";
+import { backoffMs } from "../../src/upstream/retry.js";
 import { replaceCallbackUrl } from "../../src/callbacks/rewrite.js";
-import { signDelivery, webhookId, webhookKey } from "../../src/callbacks/signing.js";
+import { signDelivery, webhookId, webhookKey } from "../../src/net/webhooks.js";
 
 /** A Standard Webhooks secret as their tools generate it: whsec_ + base64 of 24 random bytes. */
 const WHSEC = `whsec_${Buffer.from("0123456789abcdefghijklmn").toString("base64")}`;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
-import type { ProxyDeps } from "./deps.js";
-import type { UpstreamAnswer } from "./forwarder.js";
+import type { ProxyDeps } from "../routes/deps.js";
+import type { UpstreamAnswer } from "./transport.js";
 import { backoffMs, isRetryable, outcomeOf, retryAfterMs } from "./retry.js";
 import { callUpstream, type UpstreamCall } from "./upstreamCall.js";
 import { UpstreamError } from "./upstreamError.js";

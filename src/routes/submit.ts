@@ -5,16 +5,16 @@ import { findModel } from "../apixo/models.js";
 import { formatUsd, microsToUsd } from "../apixo/prices.js";
 import { validateSubmit } from "../apixo/validate.js";
 import { GatewayError } from "../errors/catalog.js";
-import { canonicalModel } from "../gateway/snapshot.js";
+import { canonicalModel } from "../apixo/endpoints.js";
 import { parseJsonBody, readBody } from "../http/body.js";
 import { allowListOf } from "../net/addresses.js";
 import type { RequestContext } from "../http/context.js";
 import { SubmitReservation } from "../ledger/reservation.js";
-import { setRateHeaders } from "./decisions.js";
+import { setRateHeaders } from "./denials.js";
 import type { ProxyDeps } from "./deps.js";
-import { replay, sendAnswer, toStored, type UpstreamAnswer } from "./forwarder.js";
-import { isJsonObject } from "./json.js";
-import { CircuitOpenError, callProtected } from "./protectedCall.js";
+import { replay, sendAnswer, toStored, type UpstreamAnswer } from "../upstream/transport.js";
+import { isJsonObject } from "../apixo/json.js";
+import { CircuitOpenError, callProtected } from "../upstream/protectedCall.js";
 import {
   admitSubmit,
   assertModelAllowed,
@@ -22,7 +22,7 @@ import {
   idempotencyKeyOf,
   type Admitted,
 } from "./submitAdmission.js";
-import { UpstreamError } from "./upstreamError.js";
+import { UpstreamError } from "../upstream/upstreamError.js";
 
 export { assertModelAllowed } from "./submitAdmission.js";
 

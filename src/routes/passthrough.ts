@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ProxyDeps } from "./deps.js";
-import { UpstreamError } from "./upstreamError.js";
+import { UpstreamError } from "../upstream/upstreamError.js";
 
 /** Paths the operator allowed beyond the three governed endpoints: authenticated, then streamed untouched. */
 export function passthroughHandler(deps: ProxyDeps) {

@@ -2,7 +2,7 @@ import type { Clock } from "../clock.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import { Breakers } from "./breaker.js";
 import { Coalescer } from "./coalesce.js";
-import type { UpstreamAnswer } from "./forwarder.js";
+import type { UpstreamAnswer } from "./transport.js";
 import { LastKnownAnswers } from "./pacing.js";
 
 /** The per-process parts of upstream protection; the shared parts (account budgets, cache) live in the store. */

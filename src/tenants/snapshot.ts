@@ -1,0 +1,34 @@
+import { buildPriceTable, type PriceTable } from "../apixo/prices.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { TenantDirectory } from "./directory.js";
+import { buildPolicy, type TenantPolicy } from "./policy.js";
+
+/**
+ * An immutable view of one configuration. A reload builds a new snapshot; a request keeps the snapshot it
+ * started with, so in-flight requests are never disturbed by a reload.
+ */
+export interface Snapshot {
+  readonly config: GatewayConfig;
+  readonly directory: TenantDirectory;
+  readonly prices: PriceTable;
+  readonly loadedAtMs: number;
+  policy(tenantId: string): TenantPolicy | undefined;
+}
+
+export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapshot {
+  const keys = new Map(config.upstream.keys.map((k) => [k.alias, k.key]));
+  const policies = new Map<string, TenantPolicy>();
+  for (const tenant of config.tenants) {
+    const upstreamKey = keys.get(tenant.upstreamKey);
+    // crossCheck guarantees the alias exists; a missing one here is a bug, not a user error.
+    if (upstreamKey === undefined) throw new Error(`tenant ${tenant.id}: unknown upstream alias`);
+    policies.set(tenant.id, buildPolicy(config, tenant, upstreamKey));
+  }
+  return {
+    config,
+    directory: new TenantDirectory(config.tenants),
+    prices: buildPriceTable(config.governance.prices),
+    loadedAtMs,
+    policy: (tenantId) => policies.get(tenantId),
+  };
+}
