@@ -4,7 +4,7 @@ import type { NextFunction, Request, Response } from "express";
 import type { Clock } from "../clock.js";
 import { GatewayError, errorEnvelope, toGatewayError } from "../errors/catalog.js";
 import type { Snapshot } from "../tenants/snapshot.js";
-import { chooseRequestId } from "../http/context.js";
+import { chooseRequestId } from "../routes/context.js";
 import { StoreUnavailable, type GovernanceStore } from "../limits/store.js";
 import type { Logger } from "../telemetry/logger.js";
 import { createLedgerRoutes } from "./ledgerRoutes.js";

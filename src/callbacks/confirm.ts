@@ -1,9 +1,11 @@
 import { parseStatusAnswer, type StatusAnswer } from "../apixo/answers.js";
+import { statusTarget } from "../apixo/endpoints.js";
 import type { Clock } from "../clock.js";
+import { isOverloaded, isStoreDown, type Governor } from "../limits/governor.js";
 import type { Snapshot } from "../tenants/snapshot.js";
-import type { GatewayEvents } from "../telemetry/events.js";
+import type { UpstreamClient } from "../upstream/client.js";
+import type { UpstreamAnswer } from "../upstream/transport.js";
 import type { CallbackRoute } from "./store.js";
-import { fetchTaskStatus } from "./upstreamStatus.js";
 
 type Terminal = Extract<StatusAnswer, { ok: true }> & { readonly state: "success" | "failed" };
 
@@ -17,8 +19,11 @@ export type Confirmation =
       /** The callback's body claimed another state than statusTask (forged or stale): logged. */
       readonly contradicted: boolean;
     }
-  /** Not known yet (APIXO unreachable, task still running per statusTask, submit not yet recorded). */
-  | { readonly kind: "retry"; readonly reason: string }
+  /**
+   * Not known yet (APIXO unreachable, task still running per statusTask, submit not yet recorded, the account's
+   * request budget spent): try again, not before `afterMs` when given.
+   */
+  | { readonly kind: "retry"; readonly reason: string; readonly afterMs?: number }
   /** The callback is not about this token's task, or (unconfirmed mode) is not a terminal status envelope. */
   | { readonly kind: "reject"; readonly reason: string };
 
@@ -32,7 +37,12 @@ function terminal(answer: StatusAnswer): answer is Terminal {
  * as sent, but it must still name this token's task and a terminal state.
  */
 export async function confirmCallback(
-  deps: { readonly clock: Clock; readonly events: GatewayEvents; readonly snapshot: Snapshot },
+  deps: {
+    readonly clock: Clock;
+    readonly snapshot: Snapshot;
+    readonly governor: Governor;
+    readonly upstream: UpstreamClient;
+  },
   route: CallbackRoute,
   callbackBody: string,
 ): Promise<Confirmation> {
@@ -52,14 +62,40 @@ export async function confirmCallback(
   const policy = deps.snapshot.policy(route.tenantId);
   if (policy === undefined)
     return { kind: "reject", reason: `tenant ${route.tenantId} is no longer configured` };
-  const answer = await fetchTaskStatus(deps, {
-    baseUrl: config.upstream.baseUrl,
-    upstreamKey: policy.upstreamKey,
-    model: route.model,
-    taskId,
-    timeoutMs: config.upstream.timeoutMs,
-  });
-  if (answer === undefined) return { kind: "retry", reason: "statusTask did not answer" };
+  // The confirmation is a statusTask call on the tenant's APIXO account like a poll: it takes the account's
+  // request budget the same way (and nothing of the tenant's own buckets, which are for its clients).
+  const admitted = await deps.governor.decide("callback_admit", (store) =>
+    store.admitStatus({
+      tenantId: route.tenantId,
+      buckets: [],
+      taskId,
+      ...(policy.account === undefined ? {} : { account: policy.account }),
+    }),
+  );
+  if (isStoreDown(admitted) || isOverloaded(admitted))
+    return { kind: "retry", reason: "the limit store is busy" };
+  if (admitted.kind === "account_limited") {
+    return {
+      kind: "retry",
+      reason: "the shared APIXO account is at its request limit",
+      afterMs: admitted.retryAfterSec * 1000,
+    };
+  }
+  let answer: UpstreamAnswer;
+  try {
+    answer = await deps.upstream.call({
+      operation: "callback",
+      model: route.model,
+      upstream: policy.tenant.upstreamKey,
+      upstreamKey: policy.upstreamKey,
+      target: statusTarget(route.model, taskId),
+      requestId: `callback-${taskId}`.slice(0, 128),
+      deadlineMs: deps.clock.monotonicMs() + config.upstream.timeoutMs,
+      idempotent: true,
+    });
+  } catch {
+    return { kind: "retry", reason: "statusTask did not answer" };
+  }
   const status = parseStatusAnswer(answer.status, answer.body);
   if (!status.ok) return { kind: "retry", reason: `statusTask answer unusable: ${status.reason}` };
   if (status.taskId !== taskId) return { kind: "retry", reason: "statusTask answered for another task" };

@@ -1,11 +1,8 @@
-import type { Request, Response } from "express";
 import { parseStatusAnswer } from "../apixo/answers.js";
 import type { Clock } from "../clock.js";
 import { GatewayError } from "../errors/catalog.js";
 import type { TenantPolicy } from "../tenants/policy.js";
 import type { Snapshot } from "../tenants/snapshot.js";
-import { readBody } from "../http/body.js";
-import type { Contexts } from "../http/context.js";
 import { StoreUnavailable } from "../limits/store.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -30,7 +27,6 @@ export interface CallbackSubmit {
 export interface CallbackServiceDeps {
   readonly store: CallbackStore;
   readonly worker: CallbackWorker;
-  readonly contexts: Contexts;
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -102,27 +98,31 @@ export class CallbackService {
     };
   }
 
-  /** POST /callbacks/apixo/:token — APIXO's call: queued in the store, then answered 200 at once. */
-  async receive(req: Request, res: Response): Promise<void> {
-    const ctx = this.deps.contexts.get(req);
-    ctx.operation = "callback";
-    const token = typeof req.params.token === "string" ? req.params.token : "";
+  /**
+   * APIXO's call back for callback-mode tasks (POST /callbacks/apixo/:token, src/http/callbackRoute.ts): the
+   * unguessable token is the credential. Queued in the store and answered at once; the worker confirms,
+   * settles and delivers. Throws the client's error (404 for an unknown token, in the envelope).
+   */
+  async accept(
+    snapshot: Snapshot,
+    token: string,
+    readBody: () => Promise<Buffer>,
+    note: (facts: { readonly taskId?: string; readonly decision: string }) => void,
+  ): Promise<void> {
     const tenantId = tenantOfToken(token);
-    const known =
-      tenantId !== undefined && ctx.snapshot.policy(tenantId) !== undefined ? tenantId : undefined;
+    const known = tenantId !== undefined && snapshot.policy(tenantId) !== undefined ? tenantId : undefined;
     const reject = (error: GatewayError): GatewayError => {
-      ctx.decisions.push("callback_rejected");
+      note({ decision: "callback_rejected" });
       this.deps.events.callbackFinished({ tenant: known, outcome: "rejected", durationMs: 0 });
       return error;
     };
     const notFound = (): GatewayError => reject(new GatewayError("NOT_FOUND", "No such callback."));
     if (known === undefined) throw notFound();
-    const { callbacks, governance } = ctx.snapshot.config;
-    const body = await readBody(req, callbacks.bodyLimitBytes);
+    const { callbacks, governance } = snapshot.config;
+    const body = await readBody();
     try {
       const route = await this.deps.store.getRoute(known, token);
       if (route === null) throw notFound();
-      ctx.taskId = route.taskId;
       const claimed = parseStatusAnswer(200, body);
       // The token is the proof; a body about another task is not this route's callback.
       if (route.taskId !== undefined && claimed.ok && claimed.taskId !== route.taskId) throw notFound();
@@ -131,8 +131,10 @@ export class CallbackService {
       }
       const job = { id: token, tenantId: known, callbackBody: body.toString("utf8") };
       const queued = await this.deps.store.enqueue(job, governance.ledgerTtlHours * 3600);
-      ctx.decisions.push(queued ? "callback_queued" : "callback_duplicate");
-      res.status(200).json({ code: 200, message: "success", data: null });
+      note({
+        ...(route.taskId === undefined ? {} : { taskId: route.taskId }),
+        decision: queued ? "callback_queued" : "callback_duplicate",
+      });
       if (queued) this.deps.worker.wake();
     } catch (err) {
       throw err instanceof StoreUnavailable ? unavailable(err) : err;

@@ -5,7 +5,8 @@ import type { LedgerWriter } from "../ledger/writer.js";
 import { settleOutcome } from "../ledger/settle.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
-import { endChildSpan, startChildSpan } from "../telemetry/spans.js";
+import type { Tracer } from "../telemetry/tracer.js";
+import type { UpstreamClient } from "../upstream/client.js";
 import { allowListOf } from "../net/addresses.js";
 import { confirmCallback, type Confirmation } from "./confirm.js";
 import { backoffMs } from "../upstream/retry.js";
@@ -18,6 +19,9 @@ export interface CallbackWorkerDeps {
   readonly store: CallbackStore;
   readonly governor: Governor;
   readonly ledger: LedgerWriter;
+  /** Confirmations are statusTask calls through the one upstream client. */
+  readonly upstream: UpstreamClient;
+  readonly tracer: Tracer;
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -139,9 +143,12 @@ export class CallbackWorker {
 
   private async confirm(job: CallbackJob, route: CallbackRoute): Promise<void> {
     const snapshot = this.deps.snapshot();
-    const span = startChildSpan("apixo.callback confirm", { "apixo.tenant": route.tenantId });
-    const result = await confirmCallback({ ...this.deps, snapshot }, route, job.callbackBody);
-    endChildSpan(span, result.kind === "confirmed" ? undefined : result.reason);
+    const { tracer } = this.deps;
+    const span = tracer.child("apixo.callback confirm", { "apixo.tenant": route.tenantId });
+    const result = await tracer.run(span, () =>
+      confirmCallback({ ...this.deps, snapshot }, route, job.callbackBody),
+    );
+    tracer.end(span, result.kind === "confirmed" ? undefined : result.reason);
     const log = { tenant: route.tenantId, taskId: route.taskId };
     if (result.kind === "reject") {
       this.deps.logger.warn(
@@ -150,6 +157,11 @@ export class CallbackWorker {
       );
       this.deps.events.callbackFinished({ tenant: route.tenantId, outcome: "rejected", durationMs: 0 });
       await this.deps.store.finish(job, "forget");
+      return;
+    }
+    if (result.kind === "retry" && result.afterMs !== undefined) {
+      // The account's budget, not the callback, is why: wait for it without using up an attempt.
+      await this.deps.store.reschedule(job, { stage: "confirm", attempts: job.attempts }, result.afterMs);
       return;
     }
     if (result.kind === "retry") {
@@ -202,8 +214,10 @@ export class CallbackWorker {
     snapshot: Snapshot,
   ): Promise<void> {
     const { outcome } = result;
-    const task = await this.deps.governor.decideStrict("callback_get_task", (s) =>
-      s.getTask(route.tenantId, outcome.taskId),
+    const { governor } = this.deps;
+    // A StoreUnavailable here is a fault: the job's lease runs out and it is tried again.
+    const task = await governor.observe("callback_get_task", () =>
+      governor.store.getTask(route.tenantId, outcome.taskId),
     );
     if (task === null) return;
     const cache = result.fromStatus && snapshot.config.upstream.protection.statusCache;

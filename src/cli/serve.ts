@@ -55,7 +55,7 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     stop("SIGINT");
   });
   try {
-    running.gateway = await startGateway({ config, configPath, logger });
+    running.gateway = await startGateway({ config, configPath, logger, tracer: tracing.tracer });
   } catch (err) {
     const busy = busyPortMessage(err, (suggestion, port) => {
       const field = port === config.server.metricsPort ? "server.metricsPort" : "server.port";

@@ -101,6 +101,12 @@ export const configSchema = z.strictObject({
       /** Whole upstream exchange, headers and body. */
       timeoutMs: z.int().positive().default(30_000),
       maxSockets: z.int().positive().default(256),
+      /**
+       * An idle pooled connection to APIXO is closed after this long: below the keep-alive of a typical
+       * upstream or load balancer (often 5 s), so a submit is never written onto a connection the other side
+       * dropped. An upstream's own `Keep-Alive: timeout=N` hint shortens it further.
+       */
+      idleSocketTimeoutMs: z.int().positive().default(4_000),
       keys: z.array(upstreamKey).min(1, "at least one upstream key is needed"),
       /** Account budgets, status cache, coalescing, retries, circuit breaker (see protection.ts). */
       protection: protectionSchema,

@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, type Server } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Router } from "express";
 import { Registry } from "prom-client";
@@ -11,26 +10,22 @@ import { systemResolver, type HostResolver } from "../callbacks/urlGuard.js";
 import { CallbackWorker } from "../callbacks/worker.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { Contexts } from "../http/context.js";
 import { createApp } from "../http/app.js";
 import { createPublicServer } from "../http/publicServer.js";
 import { Governor } from "../limits/governor.js";
-import { Journal } from "../ledger/journal.js";
-import { OrphanSweeper, orphanAfterMs } from "../ledger/sweeper.js";
-import { LedgerWriter } from "../ledger/writer.js";
 import type { GovernanceStore } from "../limits/store.js";
-import { BalanceCache } from "../upstream/balanceCache.js";
-import { createUpstreamProtection } from "../upstream/protection.js";
-import { Forwarder } from "../upstream/transport.js";
 import { auditLog } from "../telemetry/auditLog.js";
 import { startBalancePoller, type BalancePoller } from "../upstream/balancePoller.js";
 import { combineEvents, type GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
+import { noopTracer, type Tracer } from "../telemetry/tracer.js";
 import { createMetrics } from "../telemetry/metrics.js";
 import { ConfigHolder } from "./configHolder.js";
 import { createStore } from "./storeFactory.js";
 import { drain } from "./drain.js";
+import { buildLedger } from "./ledgerParts.js";
 import { startOpsServer } from "./opsServer.js";
+import { buildUpstream } from "./upstreamParts.js";
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
@@ -40,8 +35,10 @@ export interface GatewayOptions {
   readonly clock?: Clock;
   /** Defaults to the store the config names. */
   readonly store?: GovernanceStore;
-  /** Extra subscribers (tests, tracing). */
+  /** Extra subscribers (tests). */
   readonly events?: GatewayEvents;
+  /** The tracing port (telemetry/tracing.ts startTracing); noop by default. */
+  readonly tracer?: Tracer;
   /** Where the metrics are registered; a fresh registry by default (never prom-client's global one). */
   readonly registry?: Registry;
   /** Replaces the admin API mounted at /admin on the metrics port. */
@@ -66,21 +63,18 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-const MAX_ANSWER_BYTES = 1_048_576;
-const BALANCE_CACHE_MS = 5_000;
-
 /** The composition root: every part is built here, once, and handed what it needs. */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
+  const tracer = options.tracer ?? noopTracer;
   const store = options.store ?? (await createStore(config.store, clock, logger));
   const registry = options.registry ?? new Registry();
   const metrics = createMetrics({
     registry,
-    snapshot: () => holder.snapshot(),
-    store,
+    view: () => holder.snapshot().metrics,
     // The governor's day windows: budget gauges and admissions agree on which day "today" is.
-    today: (timeZone) => governor.dayWindow(timeZone).today,
+    readBudget: (tenantId, timeZone) => store.snapshot(tenantId, governor.dayWindow(timeZone).today),
     // Read once: flipping it at runtime would leave both label schemes' series side by side.
     tenantLabel: config.telemetry.tenantLabel,
     logger,
@@ -96,75 +90,30 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     events,
     ...(options.configPath === undefined ? {} : { path: options.configPath }),
   });
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: config.upstream.maxSockets,
-    maxFreeSockets: 64,
-    scheduling: "lifo" as const,
-  };
-  const agent =
-    new URL(config.upstream.baseUrl).protocol === "https:"
-      ? new HttpsAgent(agentOptions)
-      : new HttpAgent(agentOptions);
-  const forwarder = new Forwarder({
-    baseUrl: config.upstream.baseUrl,
-    agent,
-    timeoutMs: config.upstream.timeoutMs,
-    connectTimeoutMs: config.upstream.connectTimeoutMs,
-    maxAnswerBytes: MAX_ANSWER_BYTES,
-    clock,
-  });
+  const current = (): GatewayConfig => holder.snapshot().config;
   const governor = new Governor({
     store,
     clock,
     events,
     logger,
-    failurePolicy: () => holder.snapshot().config.store.failurePolicy,
+    tracer,
+    failurePolicy: () => current().store.failurePolicy,
     gate: () => {
-      const s = holder.snapshot().config.store;
+      const s = current().store;
       return { maxConcurrent: s.maxConcurrentCalls, maxQueued: s.maxQueuedCalls };
     },
   });
-  const journal = new Journal({
-    maxEntries: config.store.journal.maxEntries,
-    path: config.store.journal.path,
-    onChange: (depth, dropped) => {
-      events.ledgerJournal({ depth, dropped });
-    },
-  });
-  const ledger = new LedgerWriter({
-    store,
-    journal,
-    events,
-    clock,
-    logger,
-    observe: (operation, call) => governor.observe(operation, call),
-  });
-  // A journal kept on disk by an earlier run of this process is applied as soon as the store answers.
-  ledger.resume();
-  const sweeper = new OrphanSweeper({
-    store,
-    events,
-    logger,
-    settings: () => {
-      const c = holder.snapshot().config;
-      return {
-        tenants: c.tenants.map((t) => t.id),
-        intervalMs: c.governance.orphanSweepSeconds * 1000,
-        orphanAfterMs: orphanAfterMs(c.upstream.timeoutMs),
-      };
-    },
-  });
+  const ledger = buildLedger(config, { store, governor, clock, events, logger, current });
+  const upstream = buildUpstream(config, { clock, events, tracer, upstream: () => current().upstream });
   let draining = false;
-  const protection = createUpstreamProtection(clock, events);
-  protection.breakers.announce(config.upstream.keys.map((k) => k.alias));
-  const contexts = new Contexts();
   const callbackStore = options.callbacks?.store ?? (await createCallbackStore(config.store, clock, logger));
   const resolve = options.callbacks?.resolve ?? systemResolver;
   const callbackWorker = new CallbackWorker({
     store: callbackStore,
     governor,
-    ledger,
+    ledger: ledger.writer,
+    upstream: upstream.client,
+    tracer,
     events,
     clock,
     logger,
@@ -175,23 +124,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const callbacks = new CallbackService({
     store: callbackStore,
     worker: callbackWorker,
-    contexts,
     events,
     clock,
     logger,
     resolve,
   });
   const app = createApp({
-    contexts,
     callbacks,
     governor,
-    ledger,
-    forwarder,
-    balances: new BalanceCache(clock, BALANCE_CACHE_MS),
-    protection,
+    ledger: ledger.writer,
+    upstream: upstream.client,
+    balances: upstream.balances,
+    lastKnown: upstream.protection.lastKnown,
+    agent: upstream.agent,
+    upstreamBaseUrl: config.upstream.baseUrl,
     events,
     clock,
     logger,
+    tracer,
     snapshot: () => holder.snapshot(),
     readiness: async () => {
       if (draining) return { ready: false, reason: "draining" };
@@ -199,7 +149,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         await store.ping();
         return { ready: true };
       } catch {
-        const failOpen = holder.snapshot().config.store.failurePolicy === "fail-open";
+        const failOpen = current().store.failurePolicy === "fail-open";
         return failOpen
           ? { ready: true, reason: "limit store unreachable (fail-open)" }
           : { ready: false, reason: "limit store unreachable" };
@@ -210,7 +160,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const server: Server = createPublicServer(app, config.server, { logger, clock });
   // A start that fails (a port is taken) releases what this call opened, so a CLI process can exit.
   const releaseOnFailure = async (err: unknown): Promise<never> => {
-    agent.destroy();
+    upstream.agent.destroy();
+    ledger.journal.close();
     if (options.callbacks?.store === undefined) await callbackStore.close();
     if (options.store === undefined) await store.close();
     throw err;
@@ -239,8 +190,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const poller: BalancePoller | undefined =
     config.telemetry.balancePollSeconds > 0
       ? startBalancePoller({
-          baseUrl: config.upstream.baseUrl,
-          keys: () => holder.snapshot().config.upstream.keys,
+          upstream: upstream.client,
+          clock,
+          keys: () => current().upstream.keys,
           intervalMs: config.telemetry.balancePollSeconds * 1000,
           timeoutMs: config.upstream.timeoutMs,
           onBalance: (alias, usd) => {
@@ -255,7 +207,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (poller !== undefined) metrics.setBalanceRefresher(() => poller.pollNow());
   // Picks up deliveries a previous run (or another replica) left due.
   callbackWorker.start();
-  sweeper.start();
+  ledger.sweeper.start();
   logger.info(
     {
       event: "listening",
@@ -271,7 +223,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url,
     metricsUrl: ops.metricsUrl,
     registry,
-    config: () => holder.snapshot().config,
+    config: current,
     store,
     reload: () => holder.reload(),
     async close() {
@@ -281,14 +233,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // Unfinished callback work stays in the store for the next run or another replica.
       await callbackWorker.stop();
       await callbackStore.close();
-      await sweeper.stop();
+      await ledger.sweeper.stop();
       // What the journal still holds is applied now if the store answers; otherwise it stays in the
       // journal file (store.journal.path) for the next start, or is lost with the process (docs say which).
-      await ledger.flush(config.server.shutdownGraceMs);
-      journal.close();
+      await ledger.writer.flush(config.server.shutdownGraceMs);
+      ledger.journal.close();
       // After the drain, so the last requests' metrics can still be scraped while it runs.
       await ops.close();
-      agent.destroy();
+      upstream.agent.destroy();
       await store.close();
       logger.info({ event: "stopped" }, "gateway stopped");
     },

@@ -1,26 +1,34 @@
-import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Agent, IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { GatewayError, errorEnvelope, toGatewayError, type ErrorType } from "../errors/catalog.js";
+import { ClientClosedRequest } from "../errors/clientClosed.js";
+import { GatewayError, toGatewayError, type ErrorType } from "../errors/catalog.js";
+import { authenticate } from "../routes/authenticate.js";
+import { balanceRoute } from "../routes/balance.js";
+import { chooseRequestId, newContext, type RequestContext } from "../routes/context.js";
+import type { RouteDeps } from "../routes/deps.js";
+import type { Reply } from "../routes/reply.js";
+import { statusRoute } from "../routes/status.js";
+import { submitRoute } from "../routes/submit.js";
 import type { RejectionReason } from "../telemetry/events.js";
-import type { Snapshot } from "../tenants/snapshot.js";
-import { balanceHandler } from "../routes/balance.js";
-import type { ProxyDeps } from "../routes/deps.js";
-import { passthroughHandler } from "../routes/passthrough.js";
-import { statusHandler } from "../routes/status.js";
-import { submitHandler } from "../routes/submit.js";
 import type { Logger } from "../telemetry/logger.js";
-import { endRequestSpan, runInSpan, startRequestSpan } from "../telemetry/spans.js";
-import { isAllowedPath } from "./allowedPaths.js";
-import { authenticate } from "./authenticate.js";
-import { finishRecord } from "./finish.js";
-import { ClientClosedRequest } from "./body.js";
-import { matchGovernedRoute, type GovernedRoute, type RouteMatch } from "./governedRoutes.js";
+import type { Tracer } from "../telemetry/tracer.js";
+import type { Snapshot } from "../tenants/snapshot.js";
+import { readBody } from "./body.js";
+import { callbackRoute } from "./callbackRoute.js";
+import { matchGovernedRoute, originFormOf, type GovernedRoute, type RouteMatch } from "./governedRoutes.js";
+import { passthrough } from "./passthrough.js";
 import { requestProblem } from "./protocolErrors.js";
+import { writeError, writeReply } from "./reply.js";
 
-export interface AppDeps extends ProxyDeps {
+export interface AppDeps extends RouteDeps {
   readonly snapshot: () => Snapshot;
   readonly readiness: () => Promise<{ ready: boolean; reason?: string }>;
   readonly logger: Logger;
+  readonly tracer: Tracer;
+  /** The keep-alive pool to APIXO, shared with the passthrough of allowed paths. */
+  readonly agent: Agent | HttpsAgent;
+  readonly upstreamBaseUrl: string;
 }
 
 /** The public port's request handling, plus the one way the server itself refuses a request (publicServer.ts). */
@@ -37,53 +45,90 @@ const CLIENT_CLOSED_REQUEST = 499;
 
 /**
  * The public port. A request's way through reads top to bottom:
- * begin (context, request id) -> governed endpoint? (authenticate, validate, limits, proxy, settle) ->
- * otherwise express (health, callbacks, passthrough, not found) -> errors, all in one envelope.
+ * begin (context, request id, span, audit line at the end) -> governed endpoint? (authenticate, read the body,
+ * the route's named steps, one writer for its reply) -> otherwise express (health, callbacks, passthrough,
+ * not found) -> errors, all in one envelope.
  */
 export function createApp(deps: AppDeps): PublicApp {
-  const handlers = {
-    submit: submitHandler(deps),
-    status: statusHandler(deps),
-    balance: balanceHandler(deps),
-  };
-  const governed = async (route: GovernedRoute, req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const ctx = deps.contexts.get(req);
-    ctx.operation = route.operation;
-    if (route.operation === "balance") {
-      authenticate(ctx, req);
-      await handlers.balance(req, res);
-      return;
+  const routes = { submit: submitRoute(deps), status: statusRoute(deps), balance: balanceRoute(deps) };
+  /** Only for `refuse`, which the server calls with Node's objects: every other step is handed the context. */
+  const contexts = new WeakMap<ServerResponse, RequestContext>();
+
+  const governed = async (
+    ctx: RequestContext,
+    route: GovernedRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<Reply> => {
+    ctx.facts.operation = route.operation;
+    if (route.operation !== "balance") ctx.facts.model = route.model;
+    authenticate(ctx, req.headers.authorization);
+    // Answered already means the server refused the request while its body was arriving (publicServer.ts).
+    const clientGone = (): boolean => res.destroyed || res.writableEnded;
+    if (route.operation === "submit") {
+      const body = await readBody(req, ctx.snapshot.config.server.bodyLimitBytes);
+      const idempotencyKey = req.headers["idempotency-key"];
+      return routes.submit(ctx, { model: route.model, body, idempotencyKey, clientGone });
     }
-    ctx.model = route.model;
-    authenticate(ctx, req);
-    if (route.operation === "submit") await handlers.submit(req, res, route.model);
-    else await handlers.status(req, res, route.model, route.taskId);
-  };
-  const fail = (err: unknown, req: IncomingMessage, res: ServerResponse): void => {
-    failRequest(deps, err, req, res);
-  };
-  const app = expressApp(deps, fail);
-  // Express catches what its handlers throw; this path must do the same for begin() and fail() themselves.
-  const lastResort = (res: ServerResponse) => (err: unknown) => {
-    deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
-    res.destroy();
-  };
-  const run = (req: IncomingMessage, res: ServerResponse, work: () => Promise<void>): void => {
-    try {
-      const go = (): void => {
-        work()
-          .catch((err: unknown) => {
-            fail(err, req, res);
-          })
-          .catch(lastResort(res));
-      };
-      if (deps.contexts.has(req)) go();
-      else begin(deps, req, res, go);
-    } catch (err) {
-      lastResort(res)(err);
+    // The governed GETs take no body: whatever a client sent along is drained and dropped, never forwarded.
+    req.resume();
+    if (route.operation === "status") {
+      return routes.status(ctx, { model: route.model, taskId: route.taskId, clientGone });
     }
+    return routes.balance(ctx, { clientGone });
   };
 
+  const begin = (req: IncomingMessage, res: ServerResponse): RequestContext => {
+    const ctx = newContext({
+      requestId: chooseRequestId(req.headers["x-request-id"]),
+      method: req.method ?? "GET",
+      startedMs: deps.clock.monotonicMs(),
+      snapshot: deps.snapshot(),
+    });
+    contexts.set(res, ctx);
+    res.setHeader("X-Request-Id", ctx.requestId);
+    ctx.span = deps.tracer.requestSpan(ctx.method, req.headers);
+    // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
+    // its audit line too, with nginx's 499 when no answer had started.
+    res.once("close", () => {
+      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+      const record = {
+        ...ctx.facts,
+        requestId: ctx.requestId,
+        traceId: deps.tracer.traceId(ctx.span),
+        method: ctx.method,
+        status,
+        durationMs: deps.clock.monotonicMs() - ctx.startedMs,
+      };
+      deps.events.requestFinished(record);
+      deps.tracer.endRequest(ctx.span, record);
+    });
+    return ctx;
+  };
+
+  const fail = (err: unknown, ctx: RequestContext, res: ServerResponse): void => {
+    failRequest(deps, err, ctx, res);
+  };
+  // What a step throws is answered; a throw from the answering itself only closes the connection.
+  const run = (ctx: RequestContext, res: ServerResponse, work: () => Promise<Reply>): void => {
+    deps.tracer.run(ctx.span, () => {
+      work()
+        .then(
+          (reply) => {
+            writeReply(res, ctx, reply);
+          },
+          (err: unknown) => {
+            fail(err, ctx, res);
+          },
+        )
+        .catch((err: unknown) => {
+          deps.logger.error({ err: err instanceof Error ? err.message : String(err) }, "request failed");
+          res.destroy();
+        });
+    });
+  };
+
+  const app = expressApp(deps, begin, fail);
   return {
     handle: (req, res) => {
       const problem = requestProblem(req);
@@ -93,44 +138,36 @@ export function createApp(deps: AppDeps): PublicApp {
         app(req, res);
         return;
       }
-      run(req, res, () =>
-        match.kind === "governed" ? governed(match.route, req, res) : Promise.reject(match.error),
+      const ctx = begin(req, res);
+      run(ctx, res, () =>
+        match.kind === "governed" ? governed(ctx, match.route, req, res) : Promise.reject(match.error),
       );
     },
     refuse: (req, res, error) => {
-      run(req, res, () => Promise.reject(error));
+      const ctx = contexts.get(res) ?? begin(req, res);
+      run(ctx, res, () => Promise.reject(error));
     },
   };
 }
 
-/** Every request's start: its context and request id, its span, and its audit line when it closes. */
-function begin(deps: AppDeps, req: IncomingMessage, res: ServerResponse, next: () => void): void {
-  const ctx = deps.contexts.create(req, deps.snapshot(), deps.clock.monotonicMs());
-  res.setHeader("X-Request-Id", ctx.requestId);
-  ctx.span = startRequestSpan(req.method ?? "GET", req.headers);
-  // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
-  // its audit line too, with nginx's 499 when no answer had started.
-  res.once("close", () => {
-    const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
-    const record = finishRecord(ctx, req.method ?? "GET", status, deps.clock.monotonicMs());
-    deps.events.requestFinished(record);
-    endRequestSpan(ctx.span, record);
-  });
-  runInSpan(ctx.span, next);
-}
-
-/** Everything but the governed endpoints (see governedRoutes.ts). */
+/** Everything but the governed endpoints (see governedRoutes.ts): express, with the context in res.locals. */
 function expressApp(
   deps: AppDeps,
-  fail: (err: unknown, req: IncomingMessage, res: ServerResponse) => void,
+  begin: (req: IncomingMessage, res: ServerResponse) => RequestContext,
+  fail: (err: unknown, ctx: RequestContext, res: ServerResponse) => void,
 ): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
   app.set("query parser", "simple");
+  const contextOf = (res: Response): RequestContext => res.locals.ctx as RequestContext;
 
   app.use((req, res, next) => {
-    begin(deps, req, res, next);
+    // An absolute-form target (`GET http://host/path`) is served by its path and query only.
+    if (!req.url.startsWith("/")) req.url = originFormOf(req.url) ?? "/";
+    const ctx = begin(req, res);
+    res.locals.ctx = ctx;
+    deps.tracer.run(ctx.span, next);
   });
 
   app.get("/healthz", (_req, res) => {
@@ -142,20 +179,20 @@ function expressApp(
       .status(readiness.ready ? 200 : 503)
       .json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
   });
-
-  // APIXO's calls back for callback-mode tasks: no gateway key; the unguessable token is the credential.
-  app.post("/callbacks/apixo/:token", (req, res) => deps.callbacks.receive(req, res));
-
-  const passthrough = passthroughHandler(deps);
-  app.use(async (req, res, next) => {
-    const ctx = deps.contexts.get(req);
-    if (!isAllowedPath(req.url, ctx.snapshot.config.server.allowedPaths)) {
-      next();
-      return;
-    }
-    authenticate(ctx, req);
-    await passthrough(req, res);
-  });
+  app.post("/callbacks/apixo/:token", (req, res) => callbackRoute(deps.callbacks, contextOf(res), req, res));
+  app.use(
+    passthrough({
+      baseUrl: deps.upstreamBaseUrl,
+      agent: deps.agent,
+      timeoutMs: deps.snapshot().config.upstream.timeoutMs,
+      contextOf,
+      allowedPaths: () => deps.snapshot().config.server.allowedPaths,
+      fail: (err, _req, res) => {
+        fail(err, contextOf(res), res);
+      },
+      monotonicMs: () => deps.clock.monotonicMs(),
+    }),
+  );
 
   app.use((req) => {
     // The path is quoted only when it is plain and short: a message never echoes arbitrary bytes.
@@ -166,8 +203,8 @@ function expressApp(
     );
   });
 
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    fail(err, req, res);
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    fail(err, contextOf(res), res);
   });
   return app;
 }
@@ -175,8 +212,7 @@ function expressApp(
 const PLAIN_PATH = /^[\x21-\x7e]{1,200}$/;
 
 /** The one way a request fails: counted, logged if it is a fault, and answered in the error envelope. */
-function failRequest(deps: AppDeps, err: unknown, req: IncomingMessage, res: ServerResponse): void {
-  const ctx = deps.contexts.get(req);
+function failRequest(deps: AppDeps, err: unknown, ctx: RequestContext, res: ServerResponse): void {
   if (err instanceof ClientClosedRequest) {
     // Expected, not a fault: nothing was reserved or forwarded (the body never completed), and no one is left to
     // answer. Quiet when the server already answered (a timeout or parse error, publicServer.ts).
@@ -190,7 +226,7 @@ function failRequest(deps: AppDeps, err: unknown, req: IncomingMessage, res: Ser
     return;
   }
   const error = bodyParserError(err) ?? toGatewayError(err);
-  ctx.errorType = error.type;
+  ctx.facts.errorType = error.type;
   const reason = REJECTION_REASONS[error.type];
   if (reason !== undefined) deps.events.rejected({ tenant: ctx.policy?.tenant.id, reason });
   if (error.type === "INTERNAL") {
@@ -200,14 +236,7 @@ function failRequest(deps: AppDeps, err: unknown, req: IncomingMessage, res: Ser
     res.destroy();
     return;
   }
-  const body = JSON.stringify(errorEnvelope(error, ctx.requestId));
-  const headers: Record<string, string> = {
-    "Content-Type": "application/json; charset=utf-8",
-    "Content-Length": String(Buffer.byteLength(body)),
-  };
-  if (error.retryAfterSec !== undefined) headers["Retry-After"] = String(error.retryAfterSec);
-  res.writeHead(error.status, headers);
-  res.end(body);
+  writeError(res, ctx, error);
 }
 
 /** Errors that are a decision about the client's request, counted as rejections by reason. */

@@ -11,14 +11,14 @@
  * - a client that works through the gateway must keep working when pointed at APIXO directly (drop-in both ways),
  *   and a spelling that only the gateway's leniency made work would not;
  * - a variant that fell through to `server.allowedPaths` would be forwarded ungoverned.
- * The upstream request never carries the client's spelling anyway: `upstreamTarget` builds it.
+ * The upstream request never carries the client's spelling anyway: src/apixo/endpoints.ts builds it.
  *
  * Matched with a few string checks instead of express's router (its per-request prototype swap and layer walk
  * were a tenth of the gateway's CPU and allocations in the profile: docs/benchmarks.md).
  */
+import { BALANCE_PATH, STATUS_PREFIX, SUBMIT_PREFIX } from "../apixo/endpoints.js";
 import { findModel } from "../apixo/models.js";
 import { GatewayError } from "../errors/catalog.js";
-import type { OperationLabel } from "../telemetry/events.js";
 import { assertNoQuery, statusTaskId } from "./query.js";
 
 export type GovernedRoute =
@@ -33,15 +33,9 @@ export type RouteMatch =
   /** Not a governed endpoint in any spelling: health, callbacks, allowed paths, not found. */
   | { readonly kind: "other" };
 
-/** Where a governed request goes upstream: path and query (without '?'), both built by the gateway. */
-export interface UpstreamTarget {
-  readonly path: string;
-  readonly query: string;
-}
-
-const SUBMIT = "/api/v1/generateTask/";
-const STATUS = "/api/v1/statusTask/";
-const BALANCE = "/api/v1/apikeys/current-balance";
+const SUBMIT = SUBMIT_PREFIX;
+const STATUS = STATUS_PREFIX;
+const BALANCE = BALANCE_PATH;
 const BALANCE_ROUTE: GovernedRoute = { operation: "balance" };
 const OTHER: RouteMatch = { kind: "other" };
 
@@ -204,38 +198,9 @@ function spellingProblem(path: string): string {
 }
 
 /** The path and query of an absolute-form target (`GET http://host/path`): the client never picks APIXO's host. */
-function originFormOf(url: string): string | undefined {
+export function originFormOf(url: string): string | undefined {
   const authority = ABSOLUTE_FORM.exec(url);
   if (authority === null) return undefined;
   const rest = url.slice(authority[0].length);
   return rest.startsWith("/") ? rest : `/${rest}`;
-}
-
-/**
- * APIXO's canonical target for a governed call, from what the gateway decided (operation, canonical model,
- * checked task id); the client's spelling never reaches APIXO.
- */
-export function upstreamTarget(call: {
-  readonly operation: OperationLabel;
-  readonly model?: string | undefined;
-  readonly taskId?: string | undefined;
-}): UpstreamTarget {
-  switch (call.operation) {
-    case "submit":
-      return { path: SUBMIT + encodeURIComponent(required(call.model, "model")), query: "" };
-    case "status":
-      return {
-        path: STATUS + encodeURIComponent(required(call.model, "model")),
-        query: `taskId=${encodeURIComponent(required(call.taskId, "taskId"))}`,
-      };
-    case "balance":
-      return { path: BALANCE, query: "" };
-    default:
-      throw new Error(`no APIXO endpoint for operation '${call.operation}'`);
-  }
-}
-
-function required(value: string | undefined, what: string): string {
-  if (value === undefined || value === "") throw new Error(`upstream target without a ${what}`);
-  return value;
 }

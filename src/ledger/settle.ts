@@ -1,5 +1,4 @@
 import type { GatewayConfig } from "../config/schema.js";
-import type { RequestContext } from "../http/context.js";
 import type { SettleResult, StoredAnswer, TaskRecord, TerminalState } from "../limits/store.js";
 import { accountSlotOf } from "../tenants/policy.js";
 import type { LedgerWriter } from "./writer.js";
@@ -19,24 +18,8 @@ export function shouldRefund(governance: GatewayConfig["governance"], outcome: O
 }
 
 /**
- * Settles a task the first time anyone sees it finish; the store makes it happen once however many polls
- * (or callbacks) race here, and only that one reports the outcome.
- */
-export async function settleObserved(
-  deps: { readonly ledger: LedgerWriter },
-  ctx: RequestContext,
-  task: TaskRecord,
-  outcome: ObservedOutcome,
-): Promise<void> {
-  const result = await settleOutcome(deps, ctx.snapshot.config, task, outcome);
-  if (!result?.settled) return;
-  ctx.refundedMicros = result.refundedMicros;
-  ctx.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
-}
-
-/**
- * The request-free core of settleObserved, shared with callbacks (no client request exists there): settles
- * once, refunds per policy, and only the call that settled reports taskFinished (the writer does, when the
+ * Settles a task the first time anyone sees it finish (a poll, or a callback's confirmation): once however
+ * many race here, refunded per policy, and only the call that settled reports taskFinished (the writer does, when the
  * settle is applied: at once, or from the journal once the store is back). Undefined when not applied now.
  */
 export async function settleOutcome(

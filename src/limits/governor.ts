@@ -1,8 +1,7 @@
 import type { Clock } from "../clock.js";
-import { GatewayError } from "../errors/catalog.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { GatewayEvents } from "../telemetry/events.js";
-import { endChildSpan, runInSpan, startStoreSpan } from "../telemetry/spans.js";
+import type { Tracer } from "../telemetry/tracer.js";
 import { DayWindowCache } from "./days.js";
 import { AdmissionGate, type GateLimits, type Overloaded } from "./gate.js";
 import { StoreUnavailable, type DayWindow, type GovernanceStore } from "./store.js";
@@ -23,14 +22,15 @@ export interface GovernorDeps {
   readonly clock: Clock;
   readonly events: GatewayEvents;
   readonly logger: Logger;
+  readonly tracer: Tracer;
   readonly failurePolicy: () => FailurePolicy;
   readonly gate: () => GateLimits;
 }
 
 /**
  * The store as the request path sees it: every call timed and counted, admissions bounded (past the bound:
- * shed before anything is reserved), and an unreachable store turned into a value the route maps to its
- * answer, instead of a hung or failed request.
+ * shed before anything is reserved), and an unreachable store turned into a value (`store_down`) that the
+ * route maps to its answer (routes/denials.ts), instead of a hung or failed request.
  */
 export class Governor {
   private readonly days = new DayWindowCache();
@@ -66,28 +66,18 @@ export class Governor {
     }
   }
 
-  /**
-   * A decision that also guards tenant isolation (whose task is this, what has this tenant spent): without
-   * the store it cannot be made, so it fails closed whatever the policy says.
-   */
-  async decideStrict<T>(operation: string, call: (store: GovernanceStore) => Promise<T>): Promise<T> {
-    const result = await this.decide(operation, call);
-    if (isOverloaded(result)) throw overloadedError();
-    if (isStoreDown(result)) throw limitsUnavailable(result.cause);
-    return result;
-  }
-
   /** Times and counts one store call (metrics and a span), for every caller of the store. */
   async observe<T>(operation: string, call: () => Promise<T>): Promise<T> {
     const started = this.deps.clock.monotonicMs();
-    const span = startStoreSpan(operation);
+    const { tracer } = this.deps;
+    const span = tracer.store(operation);
     let ok = false;
     try {
-      const result = await runInSpan(span, call);
+      const result = await tracer.run(span, call);
       ok = true;
       return result;
     } finally {
-      endChildSpan(span, ok ? undefined : "store call failed");
+      tracer.end(span, ok ? undefined : "store call failed");
       this.deps.events.storeCall({ operation, durationMs: this.deps.clock.monotonicMs() - started, ok });
     }
   }
@@ -99,20 +89,4 @@ export function isStoreDown(value: unknown): value is StoreDown {
 
 export function isOverloaded(value: unknown): value is Overloaded {
   return typeof value === "object" && value !== null && "kind" in value && value.kind === "overloaded";
-}
-
-export function limitsUnavailable(cause: StoreUnavailable): GatewayError {
-  return new GatewayError(
-    "LIMITS_UNAVAILABLE",
-    "The gateway cannot check limits right now (limit store unreachable); retry shortly.",
-    { retryAfterSec: 1, cause },
-  );
-}
-
-export function overloadedError(): GatewayError {
-  return new GatewayError(
-    "OVERLOADED",
-    "The gateway is overloaded and did not take this request (nothing was reserved or charged); retry shortly.",
-    { retryAfterSec: 1 },
-  );
 }

@@ -1,82 +1,113 @@
-import type { ServerResponse } from "node:http";
 import { formatUsd } from "../apixo/prices.js";
+import type { ProtectionConfig } from "../config/protection.js";
 import { GatewayError } from "../errors/catalog.js";
-import type { RateInfo, SubmitDecision, SimpleDecision } from "../limits/store.js";
-import type { RequestContext } from "../http/context.js";
-import type { RejectionReason } from "../telemetry/events.js";
+import { isOverloaded, isStoreDown, type StoreDown } from "../limits/governor.js";
+import type { Overloaded } from "../limits/gate.js";
+import type { AccountDenial, RateInfo, SimpleDecision, SubmitDecision } from "../limits/store.js";
+import type { GatewayEvents } from "../telemetry/events.js";
+import type { RequestContext } from "./context.js";
+
+/**
+ * Every "no" a governed route answers, worded once: the store's decisions (values) become the catalog's errors
+ * here, with the headers that go with them.
+ */
 
 /** IETF RateLimit fields for the bucket that applied. */
-export function setRateHeaders(res: ServerResponse, rate: RateInfo): void {
-  res.setHeader("RateLimit-Limit", String(rate.limit));
-  res.setHeader("RateLimit-Remaining", String(Math.max(0, rate.remaining)));
-  res.setHeader("RateLimit-Reset", String(Math.max(0, rate.resetSec)));
+export function setRateHeaders(ctx: RequestContext, rate: RateInfo): void {
+  ctx.headers["RateLimit-Limit"] = String(rate.limit);
+  ctx.headers["RateLimit-Remaining"] = String(Math.max(0, rate.remaining));
+  ctx.headers["RateLimit-Reset"] = String(Math.max(0, rate.resetSec));
 }
 
 type Denial =
   | Extract<SubmitDecision, { kind: "rate_limited" | "concurrency_limited" | "spend_cap" }>
   | Extract<SimpleDecision, { kind: "rate_limited" }>;
 
-export interface DenialContext {
-  readonly tenantId: string;
-  readonly operation: string;
-  readonly timeZone: string;
-}
-
-/** A denial as the client sees it: a sentence that says what to do, and the metric reason. */
-export function denialError(
-  denial: Denial,
-  at: DenialContext,
-): { error: GatewayError; reason: RejectionReason } {
+function denialError(denial: Denial, tenantId: string, operation: string, timeZone: string): GatewayError {
   switch (denial.kind) {
     case "rate_limited":
-      return {
-        reason: "rate_limited",
-        error: new GatewayError(
-          "RATE_LIMITED",
-          `Rate limit exceeded for tenant '${at.tenantId}' (${at.operation}): retry in ${denial.retryAfterSec} s`,
-          { retryAfterSec: denial.retryAfterSec },
-        ),
-      };
+      return new GatewayError(
+        "RATE_LIMITED",
+        `Rate limit exceeded for tenant '${tenantId}' (${operation}): retry in ${denial.retryAfterSec} s`,
+        { retryAfterSec: denial.retryAfterSec },
+      );
     case "concurrency_limited":
-      return {
-        reason: "concurrency_limited",
-        error: new GatewayError(
-          "CONCURRENCY_LIMITED",
-          `Tenant '${at.tenantId}' has ${denial.inFlight} tasks in flight, its limit is ${denial.limit}: ` +
-            `retry in ${denial.retryAfterSec} s, when earlier tasks have finished`,
-          { retryAfterSec: denial.retryAfterSec },
-        ),
-      };
+      return new GatewayError(
+        "CONCURRENCY_LIMITED",
+        `Tenant '${tenantId}' has ${denial.inFlight} tasks in flight, its limit is ${denial.limit}: ` +
+          `retry in ${denial.retryAfterSec} s, when earlier tasks have finished`,
+        { retryAfterSec: denial.retryAfterSec },
+      );
     case "spend_cap":
-      return {
-        reason: "spend_cap",
-        error: new GatewayError(
-          "SPEND_CAP_EXCEEDED",
-          `Daily spend cap reached for tenant '${at.tenantId}': cap ${formatUsd(denial.capMicros)}, ` +
-            `spent ${formatUsd(denial.spentMicros)} today, this request ${formatUsd(denial.costMicros)}. ` +
-            `The cap resets at midnight (${at.timeZone}); ask your platform team to raise it.`,
-        ),
-      };
+      return new GatewayError(
+        "SPEND_CAP_EXCEEDED",
+        `Daily spend cap reached for tenant '${tenantId}': cap ${formatUsd(denial.capMicros)}, ` +
+          `spent ${formatUsd(denial.spentMicros)} today, this request ${formatUsd(denial.costMicros)}. ` +
+          `The cap resets at midnight (${timeZone}); ask your platform team to raise it.`,
+      );
   }
 }
 
-/**
- * Everything a tenant-level denial does on the way out: the headers of the bucket that applied, the decision
- * noted for the audit line, and the error to throw.
- */
-export function deny(
-  res: ServerResponse,
-  ctx: RequestContext,
-  denial: Denial,
-  operation: string,
-): GatewayError {
-  setRateHeaders(res, denial.rate);
+/** A tenant-level denial on the way out: the bucket's headers, the decision for the audit line, the error. */
+export function deny(ctx: RequestContext, denial: Denial, operation: string): GatewayError {
+  setRateHeaders(ctx, denial.rate);
   const tenant = ctx.policy?.tenant;
-  const { error, reason } = denialError(denial, {
-    tenantId: tenant?.id ?? "unknown",
-    operation,
-    timeZone: tenant?.timeZone ?? "UTC",
-  });
-  ctx.decisions.push(reason);
-  return error;
+  ctx.facts.decisions.push(denial.kind === "spend_cap" ? "spend_cap" : denial.kind);
+  return denialError(denial, tenant?.id ?? "unknown", operation, tenant?.timeZone ?? "UTC");
+}
+
+/**
+ * 429 because the shared APIXO account, not the tenant, is at its limit: said so in the message, counted as
+ * `account_limited_total{upstream, reason}`, with the account bucket's RateLimit headers.
+ */
+export function denyForAccount(
+  ctx: RequestContext,
+  events: GatewayEvents,
+  denial: AccountDenial,
+): GatewayError {
+  setRateHeaders(ctx, denial.rate);
+  ctx.facts.decisions.push(`account_limited_${denial.reason}`);
+  events.accountLimited({ upstream: denial.upstream, reason: denial.reason });
+  const { account }: ProtectionConfig = ctx.snapshot.config.upstream.protection;
+  if (denial.reason === "rate") {
+    return new GatewayError(
+      "RATE_LIMITED",
+      `The shared APIXO account is at its request limit (${account.requestsPerMinute ?? 0} requests/minute ` +
+        `across all tenants): retry in ${denial.retryAfterSec} s`,
+      { retryAfterSec: denial.retryAfterSec },
+    );
+  }
+  return new GatewayError(
+    "CONCURRENCY_LIMITED",
+    `The shared APIXO account has ${account.maxInFlightTasks ?? 0} tasks in flight, its limit across all ` +
+      `tenants: retry in ${denial.retryAfterSec} s, when earlier tasks have finished`,
+    { retryAfterSec: denial.retryAfterSec },
+  );
+}
+
+export function limitsUnavailable(down: StoreDown): GatewayError {
+  return new GatewayError(
+    "LIMITS_UNAVAILABLE",
+    "The gateway cannot check limits right now (limit store unreachable); retry shortly.",
+    { retryAfterSec: 1, cause: down.cause },
+  );
+}
+
+export function overloaded(ctx: RequestContext): GatewayError {
+  ctx.facts.decisions.push("overloaded");
+  return new GatewayError(
+    "OVERLOADED",
+    "The gateway is overloaded and did not take this request (nothing was reserved or charged); retry shortly.",
+    { retryAfterSec: 1 },
+  );
+}
+
+/**
+ * A decision that cannot be made without the store (whose task is this, what has this tenant spent): a down
+ * store is 503 whatever the failure policy says, and an overload is shed.
+ */
+export function decided<T>(ctx: RequestContext, result: T | StoreDown | Overloaded): T {
+  if (isOverloaded(result)) throw overloaded(ctx);
+  if (isStoreDown(result)) throw limitsUnavailable(result);
+  return result;
 }

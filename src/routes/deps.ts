@@ -1,27 +1,24 @@
 import type { CallbackService } from "../callbacks/service.js";
 import type { Clock } from "../clock.js";
-import type { Contexts } from "../http/context.js";
 import type { Governor } from "../limits/governor.js";
 import type { LedgerWriter } from "../ledger/writer.js";
 import type { GatewayEvents } from "../telemetry/events.js";
-import type { Logger } from "../telemetry/logger.js";
 import type { BalanceCache } from "../upstream/balanceCache.js";
-import type { Forwarder } from "../upstream/transport.js";
-import type { UpstreamProtection } from "../upstream/protection.js";
+import type { UpstreamClient } from "../upstream/client.js";
+import type { LastKnownAnswers } from "../upstream/pacing.js";
 
-/** What the proxied routes need; built once by the composition root. */
-export interface ProxyDeps {
-  readonly contexts: Contexts;
+/** What the governed routes need; built once by the composition root. */
+export interface RouteDeps {
   readonly governor: Governor;
   /** Every ledger write (record, release, unknown, settle), with the journal behind it. */
   readonly ledger: LedgerWriter;
-  readonly forwarder: Forwarder;
+  /** Every call to APIXO, with the breaker, retries and coalescing around it. */
+  readonly upstream: UpstreamClient;
   readonly balances: BalanceCache;
-  /** Circuit breakers, poll coalescing and early-poll pacing (per process). */
-  readonly protection: UpstreamProtection;
-  /** Callback mode: the tenant URL check and swap on submit, and APIXO's calls back (src/callbacks). */
+  /** Early-poll pacing's last known answers (per process). */
+  readonly lastKnown: LastKnownAnswers;
+  /** Callback mode: the tenant URL check and swap on submit (src/callbacks). */
   readonly callbacks: CallbackService;
   readonly events: GatewayEvents;
   readonly clock: Clock;
-  readonly logger: Logger;
 }

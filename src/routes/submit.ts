@@ -1,20 +1,21 @@
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { parseSubmitAnswer } from "../apixo/answers.js";
+import { canonicalModel, submitTarget } from "../apixo/endpoints.js";
+import { isJsonObject } from "../apixo/json.js";
 import { findModel } from "../apixo/models.js";
 import { formatUsd, microsToUsd } from "../apixo/prices.js";
 import { validateSubmit } from "../apixo/validate.js";
+import type { CallbackSubmit } from "../callbacks/service.js";
 import { GatewayError } from "../errors/catalog.js";
-import { canonicalModel } from "../apixo/endpoints.js";
-import { parseJsonBody, readBody } from "../http/body.js";
-import { allowListOf } from "../net/addresses.js";
-import type { RequestContext } from "../http/context.js";
 import { SubmitReservation } from "../ledger/reservation.js";
+import { allowListOf } from "../net/addresses.js";
+import { toStored, type UpstreamAnswer } from "../upstream/transport.js";
+import { UpstreamError } from "../upstream/upstreamError.js";
+import { policyOf, type RequestContext } from "./context.js";
 import { setRateHeaders } from "./denials.js";
-import type { ProxyDeps } from "./deps.js";
-import { replay, sendAnswer, toStored, type UpstreamAnswer } from "../upstream/transport.js";
-import { isJsonObject } from "../apixo/json.js";
-import { CircuitOpenError, callProtected } from "../upstream/protectedCall.js";
+import type { RouteDeps } from "./deps.js";
+import { parseJsonBody } from "./jsonBody.js";
+import { NOTHING, type Reply } from "./reply.js";
 import {
   admitSubmit,
   assertModelAllowed,
@@ -22,132 +23,86 @@ import {
   idempotencyKeyOf,
   type Admitted,
 } from "./submitAdmission.js";
-import { UpstreamError } from "../upstream/upstreamError.js";
 
-export { assertModelAllowed } from "./submitAdmission.js";
+export interface SubmitRequest {
+  /** The model as the path named it. */
+  readonly model: string;
+  /** The body's exact bytes, as read (and size-checked) by the HTTP layer. */
+  readonly body: Buffer;
+  readonly idempotencyKey: string | string[] | undefined;
+  /** True once the client has gone away: nothing is sent to APIXO for it then. */
+  readonly clientGone: () => boolean;
+}
 
 /**
- * POST /api/v1/generateTask/:model: validate, price, admit (one store round trip, reserving the cost),
- * forward, then give the reservation its one fate: charged (APIXO accepted), released (the request never
- * left, or APIXO refused it), or unknown (it may have reached APIXO and no answer can be read).
+ * POST /api/v1/generateTask/:model, as named steps: check, price, admit (one store round trip, reserving the
+ * cost), forward, then give the reservation its one fate: charged (APIXO accepted), released (the request
+ * never left, or APIXO refused it) or unknown (it may have reached APIXO and no answer can be read).
  */
-export function submitHandler(deps: ProxyDeps) {
-  return async (req: IncomingMessage, res: ServerResponse, model: string): Promise<void> => {
-    const ctx = deps.contexts.get(req);
-    const policy = deps.contexts.policy(req);
-    assertModelAllowed(policy, model);
+export function submitRoute(deps: RouteDeps) {
+  return async (ctx: RequestContext, request: SubmitRequest): Promise<Reply> => {
+    const policy = policyOf(ctx);
+    assertModelAllowed(policy, request.model);
+    const { parsed, callback } = await check(deps, ctx, request);
+    const model = canonicalModel(request.model);
+    const costMicros = costOf(ctx, policy, request.model, parsed);
+    const idempotencyKey = idempotencyKeyOf(request.idempotencyKey);
 
-    const body = await readBody(req, ctx.snapshot.config.server.bodyLimitBytes);
-    const parsed = parseJsonBody(body);
-    const media = { allowList: allowListOf(ctx.snapshot.config.governance.mediaUrls.allowPrivateNetworks) };
-    const validation = validateSubmit(findModel(model), parsed, media);
-    if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
-    const canonical = canonicalModel(model);
-    // Callback mode: the tenant's URL is checked and swapped for the gateway's (src/callbacks).
-    const callback =
-      validation.requestType === "callback"
-        ? await deps.callbacks.prepare(ctx.snapshot, policy, canonical, validation.callbackUrl, body)
-        : undefined;
-    const costMicros = costOf(ctx, policy, model, parsed);
-    const idempotencyKey = idempotencyKeyOf(req);
-
-    const admission = await admitSubmit(deps, ctx, res, {
+    const admission = await admitSubmit(deps, ctx, request.clientGone, {
       policy,
-      model: canonical,
+      model,
       costMicros,
       reservationId: randomUUID(),
       idempotencyKey,
     });
     if (admission.kind === "replay") {
-      ctx.decisions.push("idempotent_replay");
-      replay(res, admission.answer, { "Idempotent-Replayed": "true" });
-      return;
+      ctx.facts.decisions.push("idempotent_replay");
+      return { kind: "stored", answer: admission.answer, headers: { "Idempotent-Replayed": "true" } };
     }
     const reservation = new SubmitReservation(deps, admission.facts);
-    noteAdmission(deps, ctx, res, admission, costMicros);
+    noteAdmission(deps, ctx, admission, costMicros);
 
-    let answer: UpstreamAnswer;
-    try {
-      if (res.destroyed) {
-        // The client went away before anything was sent: nothing may be charged for it.
-        ctx.decisions.push("client_gone");
-        await reservation.release();
-        return;
-      }
-      await callback?.remember();
-      // Never retried once it may have reached APIXO: a lost answer can still mean a started, paid task.
-      answer = await callProtected(deps, req, res, {
-        operation: "submit",
-        model: canonical,
-        upstreamKey: policy.upstreamKey,
-        body: callback?.body ?? body,
-        upstream: policy.tenant.upstreamKey,
-        idempotent: false,
-      });
-    } catch (err) {
-      await fateOfFailure(ctx, reservation, err);
-      throw err instanceof UpstreamError ? err.toGatewayError() : err;
-    }
-
-    const outcome = parseSubmitAnswer(answer.status, answer.body);
-    if (!outcome.accepted) {
-      if (answer.status === 200 && !isJsonObject(answer.body)) {
-        // An unreadable 200 may still be an accepted task: same rule as a lost answer.
-        ctx.decisions.push("outcome_unknown");
-        await reservation.unknown("bad_response");
-        throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
-      }
-      ctx.decisions.push("released");
-      await reservation.release();
-      await callback?.forget();
-      sendAnswer(res, answer);
-      return;
-    }
-
-    ctx.taskId = outcome.taskId;
-    ctx.costMicros = costMicros;
-    const { governance } = ctx.snapshot.config;
-    // Applied at once, or kept in the ledger journal while the store is down (fail-open) and applied when it
-    // returns: either way the task becomes pollable and charged once.
-    await reservation.charge({
-      taskId: outcome.taskId,
-      ttlSec: governance.ledgerTtlHours * 3600,
-      ...(idempotencyKey === undefined
-        ? {}
-        : {
-            idempotency: {
-              key: idempotencyKey,
-              ttlSec: governance.idempotencyTtlHours * 3600,
-              answer: toStored(answer),
-            },
-          }),
-    });
-    // After the ledger record: a callback confirmed from here on finds the task to settle.
-    await callback?.bind(outcome.taskId);
-    deps.events.taskSubmitted({ tenant: policy.tenant.id, model: canonical, costMicros });
-    ctx.decisions.push(`charged ${formatUsd(costMicros)}`);
-    sendAnswer(res, answer);
+    const answer = await forward(deps, ctx, request, reservation, callback, model);
+    if (answer === undefined) return NOTHING;
+    return settle(deps, ctx, reservation, callback, answer, { model, costMicros, idempotencyKey });
   };
 }
 
-/** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */
-function noteAdmission(
-  deps: ProxyDeps,
+/** The body is UTF-8 JSON the model accepts; callback mode's URL is checked and swapped for the gateway's. */
+async function check(
+  deps: RouteDeps,
   ctx: RequestContext,
-  res: ServerResponse,
-  admission: Admitted,
-  costMicros: number,
-): void {
+  request: SubmitRequest,
+): Promise<{ parsed: unknown; callback: CallbackSubmit | undefined }> {
+  const parsed = parseJsonBody(request.body);
+  const media = { allowList: allowListOf(ctx.snapshot.config.governance.mediaUrls.allowPrivateNetworks) };
+  const validation = validateSubmit(findModel(request.model), parsed, media);
+  if (!validation.ok) throw new GatewayError("INVALID_REQUEST", validation.message);
+  const callback =
+    validation.requestType === "callback"
+      ? await deps.callbacks.prepare(
+          ctx.snapshot,
+          policyOf(ctx),
+          canonicalModel(request.model),
+          validation.callbackUrl,
+          request.body,
+        )
+      : undefined;
+  return { parsed, callback };
+}
+
+/** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */
+function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted, costMicros: number): void {
   const { decision } = admission;
   if (decision === undefined) {
-    ctx.decisions.push("unguarded");
+    ctx.facts.decisions.push("unguarded");
     return;
   }
-  ctx.decisions.push("admitted");
-  setRateHeaders(res, decision.rate);
+  ctx.facts.decisions.push("admitted");
+  setRateHeaders(ctx, decision.rate);
   const cap = ctx.policy?.capMicros ?? null;
   if (cap !== null) {
-    res.setHeader("X-Budget-Remaining-Usd", String(microsToUsd(Math.max(0, cap - decision.spentMicros))));
+    ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - decision.spentMicros)));
   }
   for (const task of decision.expired) {
     deps.events.taskFinished({
@@ -159,28 +114,113 @@ function noteAdmission(
       costTimeMs: undefined,
     });
   }
-  ctx.costMicros = costMicros;
+  ctx.facts.costMicros = costMicros;
 }
 
 /**
- * A submit that failed before or while talking to APIXO: released when the request provably never left
- * (breaker open, connection refused, a step before forwarding), kept as unknown when it may have arrived.
+ * Sends the submit to APIXO (never retried once it may have arrived: a lost answer can still mean a started,
+ * paid task). Undefined when the client was gone before anything was sent. A failure is thrown after the
+ * reservation got its fate: released when the request provably never left (breaker open, connection refused,
+ * a step before sending), unknown when it may have arrived.
  */
-async function fateOfFailure(
+async function forward(
+  deps: RouteDeps,
+  ctx: RequestContext,
+  request: SubmitRequest,
+  reservation: SubmitReservation,
+  callback: CallbackSubmit | undefined,
+  model: string,
+): Promise<UpstreamAnswer | undefined> {
+  const policy = policyOf(ctx);
+  try {
+    if (request.clientGone()) {
+      // The client went away before anything was sent: nothing may be charged for it.
+      ctx.facts.decisions.push("client_gone", "released");
+      await reservation.release();
+      return undefined;
+    }
+    await callback?.remember();
+    return await deps.upstream.call(
+      {
+        operation: "submit",
+        model,
+        upstream: policy.tenant.upstreamKey,
+        upstreamKey: policy.upstreamKey,
+        target: submitTarget(model),
+        body: callback?.body ?? request.body,
+        requestId: ctx.requestId,
+        deadlineMs: ctx.startedMs + ctx.snapshot.config.upstream.timeoutMs,
+        idempotent: false,
+        note: (decision) => ctx.facts.decisions.push(decision),
+      },
+      ctx.facts,
+    );
+  } catch (err) {
+    if (err instanceof UpstreamError && !err.neverSent) {
+      // After a timeout or reset APIXO may have started (and will bill) the task: kept until an operator
+      // releases it (docs/upstream-protection.md, "What a task costs when things fail").
+      ctx.facts.decisions.push("outcome_unknown");
+      await reservation.unknown(err.reason);
+    } else {
+      // The breaker's fail-fast (CircuitOpenError), a connection refused, or a step before sending.
+      ctx.facts.decisions.push("released");
+      await reservation.release();
+    }
+    throw err instanceof UpstreamError ? err.toGatewayError() : err;
+  }
+}
+
+/** APIXO answered: charge the accepted task, release a refused one, keep an unreadable 200 as unknown. */
+async function settle(
+  deps: RouteDeps,
   ctx: RequestContext,
   reservation: SubmitReservation,
-  err: unknown,
-): Promise<void> {
-  if (err instanceof CircuitOpenError) {
-    ctx.decisions.push("circuit_open", "released");
+  callback: CallbackSubmit | undefined,
+  answer: UpstreamAnswer,
+  submit: {
+    readonly model: string;
+    readonly costMicros: number;
+    readonly idempotencyKey: string | undefined;
+  },
+): Promise<Reply> {
+  const outcome = parseSubmitAnswer(answer.status, answer.body);
+  if (!outcome.accepted) {
+    if (answer.status === 200 && !isJsonObject(answer.body)) {
+      // An unreadable 200 may still be an accepted task: same rule as a lost answer.
+      ctx.facts.decisions.push("outcome_unknown");
+      await reservation.unknown("bad_response");
+      throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
+    }
+    ctx.facts.decisions.push("released");
     await reservation.release();
-  } else if (err instanceof UpstreamError && !err.neverSent) {
-    // After a timeout or reset APIXO may have started (and will bill) the task: kept until an operator or
-    // the task max age says otherwise (docs/upstream-protection.md, "What a task costs when things fail").
-    ctx.decisions.push("outcome_unknown");
-    await reservation.unknown(err.reason);
-  } else {
-    ctx.decisions.push("released");
-    await reservation.release();
+    await callback?.forget();
+    return { kind: "upstream", answer };
   }
+  ctx.facts.taskId = outcome.taskId;
+  const { governance } = ctx.snapshot.config;
+  const { idempotencyKey } = submit;
+  // Applied at once, or kept in the ledger journal while the store is down (fail-open) and applied when it
+  // returns: either way the task becomes pollable and charged once.
+  await reservation.charge({
+    taskId: outcome.taskId,
+    ttlSec: governance.ledgerTtlHours * 3600,
+    ...(idempotencyKey === undefined
+      ? {}
+      : {
+          idempotency: {
+            key: idempotencyKey,
+            ttlSec: governance.idempotencyTtlHours * 3600,
+            answer: toStored(answer),
+          },
+        }),
+  });
+  // After the ledger record: a callback confirmed from here on finds the task to settle.
+  await callback?.bind(outcome.taskId);
+  deps.events.taskSubmitted({
+    tenant: reservation.facts.tenantId,
+    model: submit.model,
+    costMicros: submit.costMicros,
+  });
+  ctx.facts.decisions.push(`charged ${formatUsd(submit.costMicros)}`);
+  return { kind: "upstream", answer };
 }

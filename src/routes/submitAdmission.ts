@@ -1,15 +1,13 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { estimateCost } from "../apixo/prices.js";
 import { GatewayError } from "../errors/catalog.js";
 import { canonicalModel } from "../apixo/endpoints.js";
 import type { TenantPolicy } from "../tenants/policy.js";
-import type { RequestContext } from "../http/context.js";
+import type { RequestContext } from "./context.js";
 import { SubmitReservation, type ReservationFacts } from "../ledger/reservation.js";
-import { isOverloaded, isStoreDown, limitsUnavailable, overloadedError } from "../limits/governor.js";
+import { isOverloaded, isStoreDown } from "../limits/governor.js";
 import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
-import { accountDeniedError } from "./accountDenial.js";
-import { deny } from "./denials.js";
-import type { ProxyDeps } from "./deps.js";
+import { deny, denyForAccount, limitsUnavailable, overloaded } from "./denials.js";
+import type { RouteDeps } from "./deps.js";
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -32,8 +30,7 @@ export function costOf(ctx: RequestContext, policy: TenantPolicy, model: string,
   );
 }
 
-export function idempotencyKeyOf(req: IncomingMessage): string | undefined {
-  const key = req.headers["idempotency-key"];
+export function idempotencyKeyOf(key: string | string[] | undefined): string | undefined {
   if (key === undefined) return undefined;
   if (typeof key !== "string" || !IDEMPOTENCY_KEY.test(key)) {
     throw new GatewayError("INVALID_REQUEST", "Idempotency-Key must be 1-255 visible ASCII characters.");
@@ -59,8 +56,6 @@ export interface Admitted {
 
 export type Admission = Admitted | { readonly kind: "replay"; readonly answer: StoredAnswer };
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * The submit's one store round trip (more only while an earlier request with the same Idempotency-Key is
  * still running). Denials, an overload and a fail-closed store outage are thrown as the client's answer; a
@@ -68,9 +63,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * admission takes nothing (the release waits in the ledger journal until the store is back).
  */
 export async function admitSubmit(
-  deps: ProxyDeps,
+  deps: RouteDeps,
   ctx: RequestContext,
-  res: ServerResponse,
+  clientGone: () => boolean,
   request: AdmissionRequest,
 ): Promise<Admission> {
   const { policy, model, costMicros, reservationId, idempotencyKey } = request;
@@ -100,14 +95,14 @@ export async function admitSubmit(
   const deadline = deps.clock.monotonicMs() + ctx.snapshot.config.upstream.timeoutMs + 1_000;
   let decision = await admit();
   for (let delayMs = 20; !isStoreDown(decision) && decision.kind === "in_progress";) {
-    if (deps.clock.monotonicMs() > deadline || res.destroyed) {
+    if (deps.clock.monotonicMs() > deadline || clientGone()) {
       throw new GatewayError(
         "UPSTREAM_TIMEOUT",
         "An earlier request with the same Idempotency-Key has not finished, or APIXO's answer to it was lost; " +
           "retry later with the same key.",
       );
     }
-    await sleep(delayMs);
+    await deps.clock.sleep(delayMs);
     delayMs = Math.min(delayMs * 2, 250);
     decision = await admit();
   }
@@ -124,17 +119,14 @@ export async function admitSubmit(
     accountSlot: policy.accountSlot,
     inStore: true,
   };
-  if (isOverloaded(decision)) {
-    ctx.decisions.push("overloaded");
-    throw overloadedError();
-  }
+  if (isOverloaded(decision)) throw overloaded(ctx);
   if (isStoreDown(decision)) {
     const unguarded = { ...facts, inStore: decision.maybeApplied };
     if (decision.failOpen) return { kind: "admitted", facts: unguarded, decision: undefined };
     // Written only when the admission may still run in Redis (`inStore`); counted as released either way.
-    ctx.decisions.push("released");
+    ctx.facts.decisions.push("released");
     await new SubmitReservation(deps, unguarded).release();
-    throw limitsUnavailable(decision.cause);
+    throw limitsUnavailable(decision);
   }
   switch (decision.kind) {
     case "admitted":
@@ -142,11 +134,11 @@ export async function admitSubmit(
     case "replay":
       return decision;
     case "account_limited":
-      throw accountDeniedError(deps, ctx, res, decision);
+      throw denyForAccount(ctx, deps.events, decision);
     case "rate_limited":
     case "concurrency_limited":
     case "spend_cap":
-      throw deny(res, ctx, decision, "submit");
+      throw deny(ctx, decision, "submit");
     case "void":
       // Only a late admission of an id already settled is void, and this id is fresh.
       throw new Error("admitSubmit: a fresh reservation id came back void");

@@ -1,15 +1,13 @@
 import { Gauge, type Registry } from "prom-client";
-import type { Snapshot } from "../tenants/snapshot.js";
-import type { GovernanceStore, TenantSnapshot } from "../limits/store.js";
+import type { BudgetReading, MetricsView } from "./metricsView.js";
 import type { Logger } from "./logger.js";
 import { ALL_TENANTS } from "./metricLabels.js";
 
 export interface BudgetGaugeOptions {
   readonly registers: Registry[];
   readonly name: (suffix: string) => string;
-  readonly snapshot: () => Snapshot;
-  readonly store: GovernanceStore;
-  readonly today: (timeZone: string) => string;
+  readonly view: () => MetricsView;
+  readonly readBudget: (tenantId: string, timeZone: string) => Promise<BudgetReading>;
   readonly tenantLabel: boolean;
   readonly logger: Logger;
   readonly onStoreError: () => void;
@@ -19,7 +17,7 @@ export interface BudgetGaugeOptions {
 
 interface Reading {
   /** Tenants whose store read succeeded; a failed one is left out (no series) rather than reported stale. */
-  readonly tenants: readonly TenantSnapshot[];
+  readonly tenants: readonly BudgetReading[];
 }
 
 /** The store read shared by one scrape's gauges: every replica reports the store's truth, not its own. */
@@ -38,11 +36,10 @@ class BudgetReader {
   }
 
   private async readAll(): Promise<Reading> {
-    const { config } = this.options.snapshot();
     const results = await Promise.all(
-      config.tenants.map((tenant) => this.readOne(tenant.id, tenant.timeZone)),
+      this.options.view().tenants.map((tenant) => this.readOne(tenant.id, tenant.timeZone)),
     );
-    const tenants = results.filter((r): r is TenantSnapshot => r !== undefined);
+    const tenants = results.filter((r): r is BudgetReading => r !== undefined);
     const failed = results.length - tenants.length;
     if (failed > 0) {
       this.options.logger.warn(
@@ -53,7 +50,7 @@ class BudgetReader {
     return { tenants };
   }
 
-  private async readOne(tenantId: string, timeZone: string): Promise<TenantSnapshot | undefined> {
+  private async readOne(tenantId: string, timeZone: string): Promise<BudgetReading | undefined> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const timeout = new Promise<never>((_resolve, reject) => {
@@ -61,10 +58,7 @@ class BudgetReader {
           reject(new Error("store read timed out"));
         }, this.options.readTimeoutMs ?? 1000);
       });
-      return await Promise.race([
-        this.options.store.snapshot(tenantId, this.options.today(timeZone)),
-        timeout,
-      ]);
+      return await Promise.race([this.options.readBudget(tenantId, timeZone), timeout]);
     } catch {
       // A scrape must never fail because the store does: the gauge loses this tenant's series instead.
       this.options.onStoreError();
@@ -85,7 +79,7 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
   const { registers, name, tenantLabel } = options;
 
   // Both read the same per-scrape store snapshot (BudgetReader shares one read between them).
-  const storeGauge = (metric: string, help: string, value: (t: TenantSnapshot) => number): void => {
+  const storeGauge = (metric: string, help: string, value: (t: BudgetReading) => number): void => {
     const gauge: Gauge = new Gauge({
       name: name(metric),
       help,
@@ -125,8 +119,8 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
     collect: () => {
       cap.reset();
       const capped = options
-        .snapshot()
-        .config.tenants.filter((t) => t.dailyCapUsd !== null)
+        .view()
+        .tenants.filter((t) => t.dailyCapUsd !== null)
         .map((t): [string, number] => [t.id, t.dailyCapUsd ?? 0]);
       setAll(cap, tenantLabel, capped);
     },

@@ -1,7 +1,8 @@
 import type { ErrorType } from "../errors/catalog.js";
-import type { UpstreamFailure } from "../upstream/upstreamError.js";
 
 export type OperationLabel = "submit" | "status" | "balance" | "callback" | "other";
+/** Why an exchange with APIXO failed (`upstream_errors_total{reason}` adds `status_5xx` for APIXO's 5xx). */
+export type UpstreamFailure = "timeout" | "connect" | "reset" | "bad_response";
 export type RejectionReason =
   | "rate_limited"
   | "concurrency_limited"
@@ -11,26 +12,33 @@ export type RejectionReason =
   | "unauthenticated"
   | "overloaded";
 
-/** Everything the audit log line and the request metrics need; never a key, a header value or a prompt. */
-export interface RequestRecord {
+/**
+ * What the gateway learns about one request on its way through: kept on the request context while it is handled
+ * and, unchanged, the body of its audit record. Never a key, a header value or a prompt.
+ */
+export interface RequestFacts {
+  operation: OperationLabel;
+  tenant: string | undefined;
+  /** The model named in the path, as sent (bounded later for labels). */
+  model: string | undefined;
+  taskId: string | undefined;
+  upstreamMs: number;
+  costMicros: number | undefined;
+  refundedMicros: number | undefined;
+  taskState: string | undefined;
+  failCode: string | undefined;
+  errorType: ErrorType | undefined;
+  readonly decisions: string[];
+}
+
+/** Everything the audit log line and the request metrics need: the request's facts, and how it ended. */
+export interface RequestRecord extends Readonly<RequestFacts> {
   readonly requestId: string;
   /** The W3C trace id of the request's server span; undefined when tracing is off. */
   readonly traceId: string | undefined;
   readonly method: string;
-  readonly operation: OperationLabel;
-  readonly tenant: string | undefined;
-  /** The model named in the path, as sent (bounded later for labels). */
-  readonly model: string | undefined;
-  readonly taskId: string | undefined;
   readonly status: number;
-  readonly errorType: ErrorType | undefined;
   readonly durationMs: number;
-  readonly upstreamMs: number;
-  readonly costMicros: number | undefined;
-  readonly refundedMicros: number | undefined;
-  readonly taskState: string | undefined;
-  readonly failCode: string | undefined;
-  readonly decisions: readonly string[];
 }
 
 /**

@@ -1,6 +1,5 @@
 import { boundedFailCode } from "../apixo/models.js";
-import { pricedModelId } from "../apixo/prices.js";
-import type { Snapshot } from "../tenants/snapshot.js";
+import type { MetricsView } from "./metricsView.js";
 
 /** Label value when the tenant label is switched off (`telemetry.tenantLabel: false`). */
 export const ALL_TENANTS = "all";
@@ -16,23 +15,23 @@ export const NONE = "";
  */
 export class LabelBounds {
   constructor(
-    private readonly snapshot: () => Snapshot,
+    private readonly view: () => MetricsView,
     private readonly tenantLabel: boolean,
   ) {}
 
   tenant(id: string | undefined): string {
     if (!this.tenantLabel) return ALL_TENANTS;
     if (id === undefined) return NONE;
-    return this.snapshot().policy(id) === undefined ? OTHER : id;
+    return this.view().isTenant(id) ? id : OTHER;
   }
 
   model(name: string | undefined): string {
     if (name === undefined) return NONE;
-    return pricedModelId(this.snapshot().prices, name) ?? OTHER;
+    return this.view().pricedModel(name) ?? OTHER;
   }
 
   upstream(alias: string): string {
-    return this.snapshot().config.upstream.keys.some((k) => k.alias === alias) ? alias : OTHER;
+    return this.view().isUpstream(alias) ? alias : OTHER;
   }
 
   failCode(code: string | undefined): string {

@@ -1,11 +1,10 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
-import type { Snapshot } from "../tenants/snapshot.js";
-import type { GovernanceStore } from "../limits/store.js";
 import { GATEWAY_VERSION } from "../version.js";
 import { registerBudgetGauges } from "./budgetGauges.js";
 import type { GatewayEvents } from "./events.js";
 import type { Logger } from "./logger.js";
 import { ChildCache, LabelBounds } from "./metricLabels.js";
+import type { BudgetReading, MetricsView } from "./metricsView.js";
 
 export const METRIC_PREFIX = "apixo_gateway_";
 
@@ -21,11 +20,10 @@ export const BUCKETS = {
 export interface MetricsOptions {
   /** Injected: never prom-client's global registry, so gateways (and tests) do not share series. */
   readonly registry: Registry;
-  readonly snapshot: () => Snapshot;
-  /** Read at scrape time for the budget gauges. */
-  readonly store: GovernanceStore;
-  /** The tenant's current day (YYYY-MM-DD) in its time zone, as the governor counts it. */
-  readonly today: (timeZone: string) => string;
+  /** The configuration in force, read per event and scrape, so a reload applies at once. */
+  readonly view: () => MetricsView;
+  /** A tenant's spend today (its time zone), in flight and unknown outcomes, read from the store at scrape time. */
+  readonly readBudget: (tenantId: string, timeZone: string) => Promise<BudgetReading>;
   /** false: every tenant label is "all" (`telemetry.tenantLabel`). */
   readonly tenantLabel: boolean;
   readonly logger: Logger;
@@ -59,7 +57,7 @@ const seconds = (ms: number): number => ms / 1000;
 /** Every metric of CONTRACTS.md section 4, registered on `registry`, fed by gateway events. */
 export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const { registry } = options;
-  const labels = new LabelBounds(options.snapshot, options.tenantLabel);
+  const labels = new LabelBounds(options.view, options.tenantLabel);
   const registers = [registry];
   const name = (n: string): string => METRIC_PREFIX + n;
   if (options.defaultMetrics ?? true) {
@@ -256,9 +254,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   registerBudgetGauges({
     registers,
     name,
-    snapshot: options.snapshot,
-    store: options.store,
-    today: options.today,
+    view: options.view,
+    readBudget: options.readBudget,
     tenantLabel: options.tenantLabel,
     logger: options.logger,
     onStoreError: () => storeErrors.labels("metrics_snapshot").inc(),

@@ -1,5 +1,5 @@
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { setSpansEnabled } from "./spans.js";
+import { noopTracer, otelTracer, type Tracer } from "./tracer.js";
 
 export interface TracingOptions {
   /** Defaults to process.env; the standard OTEL_* variables configure everything. */
@@ -10,11 +10,13 @@ export interface TracingOptions {
 
 export interface Tracing {
   readonly enabled: boolean;
+  /** The port to inject: the OpenTelemetry tracer when on, the noop one when off. */
+  readonly tracer: Tracer;
   /** Flushes pending spans and stops the SDK; a no-op when tracing is off. */
   shutdown(): Promise<void>;
 }
 
-const OFF: Tracing = { enabled: false, shutdown: () => Promise.resolve() };
+const OFF: Tracing = { enabled: false, tracer: noopTracer, shutdown: () => Promise.resolve() };
 
 function isSet(value: string | undefined): boolean {
   return value !== undefined && value.trim() !== "";
@@ -27,7 +29,7 @@ export function tracingRequested(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * Starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set: the gateway's own spans (spans.ts), a
+ * Starts the OpenTelemetry SDK when OTEL_EXPORTER_OTLP_ENDPOINT is set: the gateway's own spans (tracer.ts), a
  * batch span processor, OTLP/HTTP export. Service name, headers, sampler and batch sizes
  * come from the standard variables (OTEL_SERVICE_NAME, OTEL_EXPORTER_OTLP_HEADERS, OTEL_TRACES_SAMPLER, ...).
  * The SDK is imported only then, so a gateway without tracing never loads it.
@@ -59,11 +61,10 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
     instrumentations: [],
   });
   sdk.start();
-  setSpansEnabled(true);
   return {
     enabled: true,
+    tracer: otelTracer(),
     async shutdown() {
-      setSpansEnabled(false);
       await sdk.shutdown();
     },
   };

@@ -1,4 +1,5 @@
-import { buildPriceTable, type PriceTable } from "../apixo/prices.js";
+import { buildPriceTable, pricedModelId, type PriceTable } from "../apixo/prices.js";
+import type { MetricsView } from "../telemetry/metricsView.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { TenantDirectory } from "./directory.js";
 import { buildPolicy, type TenantPolicy } from "./policy.js";
@@ -13,6 +14,8 @@ export interface Snapshot {
   readonly prices: PriceTable;
   readonly loadedAtMs: number;
   policy(tenantId: string): TenantPolicy | undefined;
+  /** The same configuration as metrics see it (label bounds, budget gauges). */
+  readonly metrics: MetricsView;
 }
 
 export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapshot {
@@ -24,11 +27,18 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
     if (upstreamKey === undefined) throw new Error(`tenant ${tenant.id}: unknown upstream alias`);
     policies.set(tenant.id, buildPolicy(config, tenant, upstreamKey));
   }
+  const prices = buildPriceTable(config.governance.prices);
   return {
     config,
     directory: new TenantDirectory(config.tenants),
-    prices: buildPriceTable(config.governance.prices),
+    prices,
     loadedAtMs,
     policy: (tenantId) => policies.get(tenantId),
+    metrics: {
+      tenants: config.tenants,
+      isTenant: (id) => policies.has(id),
+      isUpstream: (alias) => keys.has(alias),
+      pricedModel: (name) => pricedModelId(prices, name),
+    },
   };
 }

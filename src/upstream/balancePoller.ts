@@ -1,8 +1,13 @@
 import { parseBalanceAnswer } from "../apixo/answers.js";
+import { BALANCE_TARGET } from "../apixo/endpoints.js";
+import type { Clock } from "../clock.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { UpstreamClient } from "./client.js";
 
 export interface BalancePollerOptions {
-  readonly baseUrl: string;
+  /** The one upstream client: the breaker, retries, keep-alive pool and upstream metrics apply to polls too. */
+  readonly upstream: UpstreamClient;
+  readonly clock: Clock;
   /** Read on every round, so a reload's keys are picked up. Keys go into the Authorization header only. */
   readonly keys: () => readonly { readonly alias: string; readonly key: string }[];
   readonly intervalMs: number;
@@ -22,20 +27,28 @@ export interface BalancePoller {
 /**
  * Asks APIXO's current-balance for every configured upstream key every interval, for the
  * upstream_balance_usd gauge. A failed poll keeps the last value and logs the alias (never the key).
+ *
+ * Polls take no token of the account's request budget: one call per upstream key per interval per process
+ * (default 60 s) is far inside the headroom the budget's burst leaves (docs/upstream-protection.md), and a
+ * budget spent by tenants must not blind the balance gauge on-call watches.
  */
 export function startBalancePoller(options: BalancePollerOptions): BalancePoller {
-  const url = new URL("/api/v1/apikeys/current-balance", options.baseUrl).toString();
   let stopped = false;
   let round: Promise<void> | undefined;
 
   const pollOne = async (alias: string, key: string): Promise<void> => {
     try {
-      const response = await fetch(url, {
-        headers: { authorization: `Bearer ${key}`, accept: "application/json" },
-        signal: AbortSignal.timeout(options.timeoutMs),
+      const response = await options.upstream.call({
+        operation: "balance",
+        model: undefined,
+        upstream: alias,
+        upstreamKey: key,
+        target: BALANCE_TARGET,
+        requestId: `balance-poll-${alias}`,
+        deadlineMs: options.clock.monotonicMs() + options.timeoutMs,
+        idempotent: true,
       });
-      const body = Buffer.from(await response.arrayBuffer());
-      const parsed = parseBalanceAnswer(response.status, body);
+      const parsed = parseBalanceAnswer(response.status, response.body);
       if (stopped) return;
       if (parsed.ok) options.onBalance(alias, parsed.balanceUsd);
       // The status only: an upstream error body could echo what it was sent.

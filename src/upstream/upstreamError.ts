@@ -1,6 +1,7 @@
 import { GatewayError } from "../errors/catalog.js";
+import type { UpstreamFailure } from "../telemetry/events.js";
 
-export type UpstreamFailure = "timeout" | "connect" | "reset" | "bad_response";
+export type { UpstreamFailure };
 
 const CONNECT_CODES = new Set([
   "ECONNREFUSED",

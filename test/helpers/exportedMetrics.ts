@@ -56,9 +56,8 @@ export function exportedMetrics(): ReadonlyMap<string, ExportedMetric> {
   const snapshot = buildSnapshot(parseConfig(CONFIG, {}), 0);
   createMetrics({
     registry,
-    snapshot: () => snapshot,
-    store: new MemoryStore({ clock: systemClock }),
-    today: () => "2026-01-01",
+    view: () => snapshot.metrics,
+    readBudget: (tenantId) => new MemoryStore({ clock: systemClock }).snapshot(tenantId, "2026-01-01"),
     tenantLabel: true,
     logger: createLogger("silent"),
     defaultMetrics: false,

@@ -3,8 +3,8 @@ import { createServer, createConnection, type Server, type Socket } from "node:n
 /**
  * A TCP proxy in front of a server, for faults the server itself cannot make: in `dropReplies` mode what
  * the client sends still reaches the server (and is run there), but every answer is thrown away, as if the
- * network lost it; `cut()` then closes the client's connections. Like toxiproxy's "timeout" toxic, in
- * thirty lines, because the test needs it in-process and nothing else.
+ * network lost it; `cut()` then closes the client's connections; `forgetIdleAfterMs` drops idle connections
+ * silently. Like toxiproxy's toxics, in a few lines, because the tests need it in-process and nothing else.
  */
 export interface TcpProxy {
   readonly port: number;
@@ -18,15 +18,39 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, scheme = "redis"): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  /**
+   * Forget a connection idle this long without telling either side, as a NAT or load balancer does: the next
+   * bytes the client sends on it get a reset.
+   */
+  readonly forgetIdleAfterMs?: number;
+}
+
+export async function startTcpProxy(
+  targetPort: number,
+  scheme = "redis",
+  options: TcpProxyOptions = {},
+): Promise<TcpProxy> {
   let dropping = false;
   const pairs = new Set<[Socket, Socket]>();
   const server: Server = createServer((client) => {
     const upstream = createConnection({ host: "127.0.0.1", port: targetPort });
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
-    client.on("data", (chunk) => upstream.write(chunk));
+    let lastTrafficMs = Date.now();
+    const forgotten = (): boolean =>
+      options.forgetIdleAfterMs !== undefined && Date.now() - lastTrafficMs > options.forgetIdleAfterMs;
+    client.on("data", (chunk) => {
+      if (forgotten()) {
+        client.resetAndDestroy();
+        upstream.destroy();
+        return;
+      }
+      lastTrafficMs = Date.now();
+      upstream.write(chunk);
+    });
     upstream.on("data", (chunk) => {
+      lastTrafficMs = Date.now();
       if (!dropping) client.write(chunk);
     });
     const end = (): void => {

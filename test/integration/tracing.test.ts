@@ -46,6 +46,7 @@ beforeAll(async () => {
   sim = await startSim();
   ({ gateway: gw, logs } = await startTestGateway(sim, keys, {
     acmeLimits: { submit: { ratePerSec: 0.001, burst: 2 } },
+    gateway: { tracer: tracing.tracer },
   }));
 });
 afterAll(async () => {

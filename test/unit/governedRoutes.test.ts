@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { matchGovernedRoute, upstreamTarget, type RouteMatch } from "../../src/http/governedRoutes.js";
+import { BALANCE_TARGET, statusTarget, submitTarget } from "../../src/apixo/endpoints.js";
+import { matchGovernedRoute, type RouteMatch } from "../../src/http/governedRoutes.js";
 
 function refusal(match: RouteMatch): { type: string; status: number; message: string } | undefined {
   return match.kind === "refused"
@@ -93,23 +94,17 @@ describe("governed endpoints are taken in APIXO's spelling only", () => {
 
 describe("the upstream target is built from the gateway's decision", () => {
   it("is APIXO's canonical path with the canonical model and, for statusTask, only the re-encoded taskId", () => {
-    expect(upstreamTarget({ operation: "submit", model: "flux2" })).toEqual({
-      path: "/api/v1/generateTask/flux2",
-      query: "",
-    });
-    expect(upstreamTarget({ operation: "status", model: "flux2", taskId: "a b&c" })).toEqual({
+    expect(submitTarget("flux2")).toEqual({ method: "POST", path: "/api/v1/generateTask/flux2", query: "" });
+    expect(statusTarget("flux2", "a b&c")).toEqual({
+      method: "GET",
       path: "/api/v1/statusTask/flux2",
       query: "taskId=a%20b%26c",
     });
-    expect(upstreamTarget({ operation: "balance" })).toEqual({
-      path: "/api/v1/apikeys/current-balance",
-      query: "",
-    });
+    expect(BALANCE_TARGET).toEqual({ method: "GET", path: "/api/v1/apikeys/current-balance", query: "" });
   });
 
   it("refuses to build a target without what the operation needs (a bug, not a client error)", () => {
-    expect(() => upstreamTarget({ operation: "status", model: "m" })).toThrow(/taskId/);
-    expect(() => upstreamTarget({ operation: "submit" })).toThrow(/model/);
-    expect(() => upstreamTarget({ operation: "other" })).toThrow(/no APIXO endpoint/);
+    expect(() => statusTarget("m", "")).toThrow(/taskId/);
+    expect(() => submitTarget("")).toThrow(/model/);
   });
 });

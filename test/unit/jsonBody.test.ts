@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../../src/errors/catalog.js";
-import { parseJsonBody } from "../../src/http/body.js";
-import { duplicateMemberName } from "../../src/http/jsonDuplicates.js";
+import { parseJsonBody } from "../../src/routes/jsonBody.js";
+import { duplicateMemberName } from "../../src/routes/jsonDuplicates.js";
 
 function refusal(body: Buffer): string {
   try {

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import { GatewayError } from "../errors/catalog.js";
 import type { RequestContext } from "./context.js";
 
@@ -8,13 +7,14 @@ const HOW_TO = "send 'Authorization: Bearer agw_...' with the gateway key your p
  * Resolves the gateway key to its tenant and puts the tenant's policy on the context; throws the client's
  * error otherwise. Every failure looks alike to the client except "disabled".
  */
-export function authenticate(ctx: RequestContext, req: IncomingMessage): void {
-  const result = ctx.snapshot.directory.authenticate(req.headers.authorization);
+export function authenticate(ctx: RequestContext, authorization: string | undefined): void {
+  const result = ctx.snapshot.directory.authenticate(authorization);
   switch (result.kind) {
     case "ok": {
       const policy = ctx.snapshot.policy(result.tenant.id);
       if (policy === undefined) throw new Error(`no policy for tenant ${result.tenant.id}`);
       ctx.policy = policy;
+      ctx.facts.tenant = policy.tenant.id;
       return;
     }
     case "disabled":

@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import type { RequestFacts } from "../telemetry/events.js";
+import type { TraceSpan } from "../telemetry/tracer.js";
+import type { TenantPolicy } from "../tenants/policy.js";
+import type { Snapshot } from "../tenants/snapshot.js";
+
+/**
+ * One request on its way through, created once by the HTTP layer and passed explicitly to every step. Its
+ * `facts` become the audit record as they are (telemetry/events.ts RequestRecord), and the response headers
+ * decided along the way (RateLimit-*, X-Budget-Remaining-Usd) go out with whatever the request is answered.
+ */
+export interface RequestContext {
+  readonly requestId: string;
+  readonly method: string;
+  /** Monotonic ms at arrival. */
+  readonly startedMs: number;
+  /** The config in force when the request arrived; a reload mid-request does not change it. */
+  readonly snapshot: Snapshot;
+  readonly facts: RequestFacts;
+  readonly headers: Record<string, string>;
+  /** Set by authenticate. */
+  policy: TenantPolicy | undefined;
+  /** The request's server span; undefined when tracing is off. */
+  span: TraceSpan | undefined;
+}
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Echo the client's id when it is safe to log and to put in a header; otherwise make one. */
+export function chooseRequestId(offered: string | string[] | undefined): string {
+  return typeof offered === "string" && SANE_REQUEST_ID.test(offered) ? offered : randomUUID();
+}
+
+export function newContext(init: {
+  readonly requestId: string;
+  readonly method: string;
+  readonly startedMs: number;
+  readonly snapshot: Snapshot;
+}): RequestContext {
+  return {
+    ...init,
+    facts: {
+      operation: "other",
+      tenant: undefined,
+      model: undefined,
+      taskId: undefined,
+      upstreamMs: 0,
+      costMicros: undefined,
+      refundedMicros: undefined,
+      taskState: undefined,
+      failCode: undefined,
+      errorType: undefined,
+      decisions: [],
+    },
+    headers: { "X-Request-Id": init.requestId },
+    policy: undefined,
+    span: undefined,
+  };
+}
+
+/** The tenant policy, which authentication guarantees on every governed route. */
+export function policyOf(ctx: RequestContext): TenantPolicy {
+  if (ctx.policy === undefined) throw new Error("tenant policy missing: authenticate must run first");
+  return ctx.policy;
+}

@@ -1,0 +1,23 @@
+/**
+ * What metrics need to know of the configuration in force, in telemetry's own terms, so telemetry imports no
+ * domain module: the composition root builds it from the config snapshot (tenants/snapshot.ts metricsViewOf).
+ */
+export interface MetricsView {
+  readonly tenants: readonly {
+    readonly id: string;
+    readonly timeZone: string;
+    readonly dailyCapUsd: number | null;
+  }[];
+  isTenant(id: string): boolean;
+  isUpstream(alias: string): boolean;
+  /** The model's id in the price table, or undefined when it is not priced (it becomes `other`). */
+  pricedModel(name: string): string | undefined;
+}
+
+/** One tenant's figures read from the limit store at scrape time. */
+export interface BudgetReading {
+  readonly tenantId: string;
+  readonly spentMicros: number;
+  readonly inFlight: number;
+  readonly unknownOutcomes: number;
+}
