@@ -135,12 +135,20 @@ export class MemoryStore implements GovernanceStore {
     const cutoff = now - request.taskMaxAgeMs;
     const slots = this.slots(k);
     const idemKey = request.idempotency === undefined ? null : k.idem(request.idempotency.key);
+    const { days } = request;
+    const day =
+      now < days.startTodayMs ? days.yesterday : now >= days.startTomorrowMs ? days.tomorrow : days.today;
     const held = idemKey === null ? undefined : this.idem.get(idemKey);
-    if (held?.state === "done") return { kind: "replay", answer: held.answer };
+    const { tokens, denied } = this.checkBuckets(k, request.buckets);
+    if (held?.state === "done") {
+      // A replay is a governed answer: it takes a submit token (nothing else: no cost, no slot).
+      if (denied !== null) return denied;
+      const rate = this.take(k, request.buckets, tokens);
+      return { kind: "replay", answer: held.answer, rate, spentMicros: this.counters.get(k.spend(day)) ?? 0 };
+    }
     if (held?.state === "held" && (slots.get(inflightReservation(held.res))?.atMs ?? -Infinity) > cutoff) {
       return { kind: "in_progress" };
     }
-    const { tokens, denied } = this.checkBuckets(k, request.buckets);
     if (denied !== null) return denied;
     const rate = tightest(request.buckets, tokens);
     const live = [...slots.values()].filter((s) => s.atMs > cutoff).length;
@@ -153,9 +161,6 @@ export class MemoryStore implements GovernanceStore {
         rate,
       };
     }
-    const { days } = request;
-    const day =
-      now < days.startTodayMs ? days.yesterday : now >= days.startTomorrowMs ? days.tomorrow : days.today;
     const spent = this.counters.get(k.spend(day)) ?? 0;
     if (request.capMicros !== null && spent + request.costMicros > request.capMicros) {
       return {

@@ -110,7 +110,7 @@ export function submitDecisionFrom(r: Reply): SubmitDecision {
         expired: expiredFrom(r, 6),
       };
     case "replay":
-      return { kind: "replay", answer: answerFrom(r, 1) };
+      return { kind: "replay", answer: answerFrom(r, 1), rate: rateAt(r, 4), spentMicros: num(r, 7) };
     case "in_progress":
       return { kind: "in_progress" };
     case "void":

@@ -123,8 +123,17 @@ export type SubmitDecision =
       readonly costMicros: number;
       readonly rate: RateInfo;
     }
-  /** The idempotency key was used before and its answer is stored: replay it, nothing taken or reserved. */
-  | { readonly kind: "replay"; readonly answer: StoredAnswer }
+  /**
+   * The idempotency key was used before and its answer is stored: replay it. It took one token of the
+   * buckets (a replay is a governed answer) and nothing else: no cost, no slot.
+   */
+  | {
+      readonly kind: "replay";
+      readonly answer: StoredAnswer;
+      readonly rate: RateInfo;
+      /** Spend of the current day, for X-Budget-Remaining-Usd. */
+      readonly spentMicros: number;
+    }
   /** The idempotency key is held by a request still in progress: wait for its answer. */
   | { readonly kind: "in_progress" }
   /**

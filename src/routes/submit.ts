@@ -56,7 +56,10 @@ export function submitRoute(deps: RouteDeps) {
       idempotencyKey,
     });
     if (admission.kind === "replay") {
+      // A governed answer like any other: the bucket's headers and the budget left (nothing new was charged).
       ctx.facts.decisions.push("idempotent_replay");
+      setRateHeaders(ctx, admission.rate);
+      setBudgetHeader(ctx, admission.spentMicros);
       return { kind: "stored", answer: admission.answer, headers: { "Idempotent-Replayed": "true" } };
     }
     const reservation = new SubmitReservation(deps, admission.facts);
@@ -91,6 +94,12 @@ async function check(
   return { parsed, callback };
 }
 
+/** X-Budget-Remaining-Usd, when the tenant has a cap: what is left of today after `spentMicros`. */
+function setBudgetHeader(ctx: RequestContext, spentMicros: number): void {
+  const cap = ctx.policy?.capMicros ?? null;
+  if (cap !== null) ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - spentMicros)));
+}
+
 /** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */
 function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted, costMicros: number): void {
   const { decision } = admission;
@@ -100,10 +109,7 @@ function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted
   }
   ctx.facts.decisions.push("admitted");
   setRateHeaders(ctx, decision.rate);
-  const cap = ctx.policy?.capMicros ?? null;
-  if (cap !== null) {
-    ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - decision.spentMicros)));
-  }
+  setBudgetHeader(ctx, decision.spentMicros);
   for (const task of decision.expired) {
     deps.events.taskFinished({
       tenant: admission.facts.tenantId,

@@ -5,7 +5,7 @@ import type { TenantPolicy } from "../tenants/policy.js";
 import type { RequestContext } from "./context.js";
 import { SubmitReservation, type ReservationFacts } from "../ledger/reservation.js";
 import { isOverloaded, isStoreDown } from "../limits/governor.js";
-import type { StoredAnswer, SubmitDecision } from "../limits/store.js";
+import type { SubmitDecision } from "../limits/store.js";
 import { deny, denyForAccount, limitsUnavailable, overloaded } from "./denials.js";
 import type { RouteDeps } from "./deps.js";
 
@@ -54,7 +54,7 @@ export interface Admitted {
   readonly decision: Extract<SubmitDecision, { kind: "admitted" }> | undefined;
 }
 
-export type Admission = Admitted | { readonly kind: "replay"; readonly answer: StoredAnswer };
+export type Admission = Admitted | Extract<SubmitDecision, { kind: "replay" }>;
 
 /**
  * The submit's one store round trip (more only while an earlier request with the same Idempotency-Key is

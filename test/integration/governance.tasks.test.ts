@@ -205,6 +205,46 @@ describe("idempotency keys", () => {
     expect((await spend(harness, "acme", today())).spentMicros).toBe(PRICE);
   });
 
+  it("answers a replay as a governed response: RateLimit and budget headers, and a token of the submit bucket", async () => {
+    harness = await startHarness({
+      tenants: [
+        {
+          id: "acme",
+          dailyCapUsd: 1,
+          limits: { ...GENEROUS_LIMITS, submit: { ratePerSec: 0.001, burst: 3 } },
+        },
+      ],
+    });
+    const send = () =>
+      fetch(`${harness!.url}/api/v1/generateTask/nano-banana`, {
+        method: "POST",
+        headers: { ...harness!.auth("acme"), "content-type": "application/json", "idempotency-key": "k-1" },
+        body: JSON.stringify({ input: { prompt: "a cat" } }),
+      });
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await send();
+      answers.push({
+        status: response.status,
+        replayed: response.headers.get("idempotent-replayed"),
+        remaining: response.headers.get("ratelimit-remaining"),
+        budget: response.headers.get("x-budget-remaining-usd"),
+        retryAfter: response.headers.get("retry-after"),
+        text: await response.text(),
+      });
+    }
+    expect(answers.map((a) => [a.status, a.replayed, a.remaining, a.budget])).toEqual([
+      [200, null, "2", "0.97"],
+      [200, "true", "1", "0.97"],
+      [200, "true", "0", "0.97"],
+      [429, null, "0", null],
+    ]);
+    expect(answers[1]?.text).toBe(answers[0]?.text);
+    expect(answers[3]?.retryAfter).not.toBeNull();
+    expect(harness.simulator.stats.count("generateTask")).toBe(1);
+    expect((await spend(harness, "acme", today())).spentMicros).toBe(PRICE);
+  });
+
   it("starts a new task for a new key", async () => {
     harness = await startHarness();
     const a = await submit(harness, "acme", "x", { "idempotency-key": "a" });

@@ -194,6 +194,37 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     expect((await store.admitSubmit(submit({ tenantId: "globex", idempotency }))).kind).toBe("admitted");
   });
 
+  it("takes one bucket token for a replay, and nothing else: no cost, no slot; an empty bucket refuses it", async () => {
+    const { store, submit, spendToday, days } = ctx();
+    const bucket = { name: "submit", ratePerSec: 0.001, burst: 2 };
+    const idempotency = { key: "k-replay", ttlSec: 60 };
+    const request = submit({ buckets: [bucket], idempotency });
+    const decision = await store.admitSubmit(request);
+    if (decision.kind !== "admitted") throw new Error(decision.kind);
+    await store.recordTask({
+      tenantId: "acme",
+      taskId: "t-replay",
+      model: request.model,
+      costMicros: request.costMicros,
+      day: decision.day,
+      reservationId: request.reservationId,
+      upstream: "main",
+      ttlSec: 60,
+      idempotency: {
+        ...idempotency,
+        answer: { status: 200, contentType: "application/json", body: Buffer.from("{}") },
+      },
+    });
+    const replay = await store.admitSubmit(submit({ buckets: [bucket], idempotency }));
+    expect(replay).toMatchObject({ kind: "replay", rate: { limit: 2, remaining: 0 }, spentMicros: 1000 });
+    expect(await spendToday()).toBe(1000);
+    expect((await store.snapshot("acme", days.today)).inFlight).toBe(1);
+    expect(await store.admitSubmit(submit({ buckets: [bucket], idempotency }))).toMatchObject({
+      kind: "rate_limited",
+      bucket: "submit",
+    });
+  });
+
   it("frees an Idempotency-Key when the reservation is released, or when its holder outlived the max age", async () => {
     const { store, submit } = ctx();
     const idempotency = { key: "k-2", ttlSec: 86_400 };

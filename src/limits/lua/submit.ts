@@ -43,7 +43,7 @@ const ARGS = layout("A", [
  * set when `acct` is '1', then the idempotency record when `idemKey` is set. After the named ARGV: a
  * (name, rate, burst) triple per bucket, then the account's arguments (account.ts).
  * Checks run in order: late admission, idempotency, buckets, in-flight, spend, account; writes happen only
- * after all pass, and include the reservation record.
+ * after all pass, and include the reservation record. A replay of a stored answer takes a bucket token only.
  */
 export const LUA_ADMIT_SUBMIT =
   LUA_COMMON +
@@ -67,9 +67,25 @@ end
 local now = now_ms()
 local cutoff = now - tonumber(ARGV[A.maxAgeMs])
 
+local spend_key, model_key, day = KEYS[K.spendT], KEYS[K.modelT], ARGV[A.today]
+if now < tonumber(ARGV[A.startTodayMs]) then
+  spend_key, model_key, day = KEYS[K.spendY], KEYS[K.modelY], ARGV[A.yesterday]
+elseif now >= tonumber(ARGV[A.startTomorrowMs]) then
+  spend_key, model_key, day = KEYS[K.spendTm], KEYS[K.modelTm], ARGV[A.tomorrow]
+end
+
+local buckets = read_buckets(K.rest, n, A.rest, now)
 if idem then
   local h = redis.call('HMGET', idem, 'state', 'res', 'status', 'ctype', 'body')
-  if h[1] == 'done' then return { 'replay', h[3], h[4], h[5] } end
+  if h[1] == 'done' then
+    -- A replay is a governed answer: it takes a submit token (nothing else: no cost, no slot, no APIXO call).
+    local limited = rate_limited(buckets)
+    if limited then return limited end
+    take(buckets, now)
+    local rate = tightest(buckets, 1)
+    local spent = redis.call('GET', spend_key) or '0'
+    return { 'replay', h[3], h[4], h[5], rate[1], rate[2], rate[3], spent }
+  end
   if h[1] == 'held' then
     local held = redis.call('ZSCORE', inflight, 'r:' .. h[2])
     -- A hold whose reservation is gone or past max age belongs to a request that died: take it over.
@@ -77,7 +93,6 @@ if idem then
   end
 end
 
-local buckets = read_buckets(K.rest, n, A.rest, now)
 local limited = rate_limited(buckets)
 if limited then return limited end
 local rate = tightest(buckets, 0)
@@ -87,12 +102,6 @@ if max_in_flight and live >= max_in_flight then
   return { 'concurrency_limited', live, max_in_flight, 1, rate[1], rate[2], rate[3] }
 end
 
-local spend_key, model_key, day = KEYS[K.spendT], KEYS[K.modelT], ARGV[A.today]
-if now < tonumber(ARGV[A.startTodayMs]) then
-  spend_key, model_key, day = KEYS[K.spendY], KEYS[K.modelY], ARGV[A.yesterday]
-elseif now >= tonumber(ARGV[A.startTomorrowMs]) then
-  spend_key, model_key, day = KEYS[K.spendTm], KEYS[K.modelTm], ARGV[A.tomorrow]
-end
 local spent = tonumber(redis.call('GET', spend_key) or '0')
 if cap and spent + cost > cap then
   return { 'spend_cap', ARGV[A.cap], int(spent), ARGV[A.cost], rate[1], rate[2], rate[3] }
