@@ -161,6 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // A start that fails (a port is taken) releases what this call opened, so a CLI process can exit.
   const releaseOnFailure = async (err: unknown): Promise<never> => {
     upstream.agent.destroy();
+    await upstream.transport.close();
     ledger.journal.close();
     if (options.callbacks?.store === undefined) await callbackStore.close();
     if (options.store === undefined) await store.close();
@@ -241,6 +242,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       // After the drain, so the last requests' metrics can still be scraped while it runs.
       await ops.close();
       upstream.agent.destroy();
+      await upstream.transport.close();
       await store.close();
       logger.info({ event: "stopped" }, "gateway stopped");
     },

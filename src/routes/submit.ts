@@ -97,7 +97,8 @@ async function check(
 /** X-Budget-Remaining-Usd, when the tenant has a cap: what is left of today after `spentMicros`. */
 function setBudgetHeader(ctx: RequestContext, spentMicros: number): void {
   const cap = ctx.policy?.capMicros ?? null;
-  if (cap !== null) ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - spentMicros)));
+  if (cap !== null)
+    ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - spentMicros)));
 }
 
 /** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */

@@ -10,6 +10,10 @@ const CONNECT_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ECONNECT_TIMEOUT",
+  // undici's: a connect that timed out, and a request refused because the pool was closing (never written).
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_CLOSED",
+  "UND_ERR_DESTROYED",
 ]);
 
 /** A failed exchange with APIXO, classified for the client (502/504) and for metrics (`reason`). */

@@ -1,4 +1,4 @@
-import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -15,11 +15,11 @@ interface Seen {
 }
 
 const servers: Server[] = [];
-const agents: Agent[] = [];
+const transports: Transport[] = [];
 const proxies: TcpProxy[] = [];
 
 afterEach(async () => {
-  for (const agent of agents.splice(0)) agent.destroy();
+  for (const t of transports.splice(0)) await t.close();
   for (const proxy of proxies.splice(0)) await proxy.close();
   await Promise.all(
     servers.splice(0).map(
@@ -55,10 +55,17 @@ async function upstream(
   return { url: `http://127.0.0.1:${port}`, port, seen, connections: () => connections };
 }
 
-function transport(baseUrl: string, agentOptions: { timeout?: number } = {}, maxAnswerBytes = 1 << 20) {
-  const agent = new Agent({ keepAlive: true, ...agentOptions });
-  agents.push(agent);
-  return new Transport({ baseUrl, agent, connectTimeoutMs: 1_000, maxAnswerBytes, clock: systemClock });
+function transport(baseUrl: string, options: { idleMs?: number } = {}, maxAnswerBytes = 1 << 20) {
+  const t = new Transport({
+    baseUrl,
+    connections: 8,
+    idleMs: options.idleMs ?? 60_000,
+    connectTimeoutMs: 1_000,
+    maxAnswerBytes,
+    clock: systemClock,
+  });
+  transports.push(t);
+  return t;
 }
 
 const submit = (body: Buffer, headers: Record<string, string> = {}): Exchange => ({
@@ -118,7 +125,7 @@ describe("the transport to APIXO", () => {
     // next bytes on it get a reset, which for a submit would be an unknown outcome.
     const proxy = await startTcpProxy(api.port, "http", { forgetIdleAfterMs: 300 });
     proxies.push(proxy);
-    const pooled = transport(proxy.url, { timeout: 150 });
+    const pooled = transport(proxy.url, { idleMs: 150 });
     const stale = transport(proxy.url);
     for (const t of [pooled, stale]) expect((await t.exchange(submit(Buffer.from("{}")))).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 450));
@@ -131,9 +138,9 @@ describe("the transport to APIXO", () => {
 
   it("closes an idle connection sooner when the upstream's Keep-Alive hint asks for it", async () => {
     const api = await upstream((_req, res) => res.writeHead(200, { "keep-alive": "timeout=1" }).end("{}"));
-    const t = transport(api.url, { timeout: 60_000 });
+    const t = transport(api.url, { idleMs: 60_000 });
     await t.exchange(submit(Buffer.from("{}")));
-    // Node's agent keeps it for the hint minus a second: here not at all, so the next call opens a new one.
+    // The pool keeps it for the hint minus a second: here not at all, so the next call opens a new one.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await t.exchange(submit(Buffer.from("{}")));
     expect(api.connections()).toBe(2);
