@@ -85,7 +85,7 @@ export class Transport {
       const body = await this.readAnswer(answer.body);
       return {
         status: answer.statusCode,
-        headers: answer.headers as IncomingHttpHeaders,
+        headers: answer.headers,
         body,
         upstreamMs: this.settings.clock.monotonicMs() - startedMs,
       };
