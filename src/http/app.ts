@@ -7,7 +7,7 @@ import { authenticate } from "../routes/authenticate.js";
 import { balanceRoute } from "../routes/balance.js";
 import { chooseRequestId, newContext, type RequestContext } from "../routes/context.js";
 import type { RouteDeps } from "../routes/deps.js";
-import type { Reply } from "../routes/reply.js";
+import { jsonReply, type Reply } from "../routes/reply.js";
 import { statusRoute } from "../routes/status.js";
 import { submitRoute } from "../routes/submit.js";
 import type { RejectionReason } from "../telemetry/events.js";
@@ -171,13 +171,12 @@ function expressApp(
   });
 
   app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok" });
+    writeReply(res, contextOf(res), jsonReply(200, { status: "ok" }));
   });
   app.get("/readyz", async (_req, res) => {
     const readiness = await deps.readiness();
-    res
-      .status(readiness.ready ? 200 : 503)
-      .json({ status: readiness.ready ? "ready" : "not_ready", ...readiness });
+    const body = { status: readiness.ready ? "ready" : "not_ready", ...readiness };
+    writeReply(res, contextOf(res), jsonReply(readiness.ready ? 200 : 503, body));
   });
   app.post("/callbacks/apixo/:token", (req, res) => callbackRoute(deps.callbacks, contextOf(res), req, res));
   app.use(

@@ -1,7 +1,9 @@
 import type { Request, Response } from "express";
 import type { CallbackService } from "../callbacks/service.js";
 import type { RequestContext } from "../routes/context.js";
+import { jsonReply } from "../routes/reply.js";
 import { readBody } from "./body.js";
+import { writeReply } from "./reply.js";
 
 /**
  * POST /callbacks/apixo/:token: APIXO's call back for a callback-mode task. No gateway key: the unguessable
@@ -20,5 +22,5 @@ export async function callbackRoute(
     if (taskId !== undefined) ctx.facts.taskId = taskId;
     ctx.facts.decisions.push(decision);
   });
-  res.status(200).set(ctx.headers).json({ code: 200, message: "success", data: null });
+  writeReply(res, ctx, jsonReply(200, { code: 200, message: "success", data: null }));
 }

@@ -11,6 +11,9 @@ import {
   RELEASE_KEYS,
   SETTLE_ARGS,
   SETTLE_KEYS,
+  SIMPLE_ARGS,
+  STATUS_ARGS,
+  STATUS_KEYS,
   UNKNOWN_ARGS,
   UNKNOWN_KEYS,
 } from "./lua/tasks.js";
@@ -195,13 +198,15 @@ export class RedisStore implements GovernanceStore {
     const k = this.keys(request.tenantId);
     const b = this.calls.buckets(request.tenantId, request.buckets);
     const account = this.calls.account(request.account);
-    const keys = [k.task(request.taskId), k.inflight, ...b.keys, ...account.keys];
-    const r = await this.run("agwAdmitStatus", keys, [
-      request.taskId,
-      String(request.buckets.length),
-      ...b.args,
-      ...account.args,
-    ]);
+    const keys = [...STATUS_KEYS.encode({ task: k.task(request.taskId), inflight: k.inflight }), ...b.keys];
+    keys.push(...account.keys);
+    const args = STATUS_ARGS.encode({
+      taskId: request.taskId,
+      acct: account.keys.length > 0 ? "1" : "0",
+      n: String(request.buckets.length),
+    });
+    args.push(...b.args, ...account.args);
+    const r = await this.run("agwAdmitStatus", keys, args);
     if (str(r, 0) === "rate_limited") return rateLimitedFrom(r);
     const denied = accountDenialFrom(r, request.account?.upstream ?? "");
     if (denied !== null) return denied;
@@ -213,7 +218,8 @@ export class RedisStore implements GovernanceStore {
 
   async admitSimple(request: Parameters<GovernanceStore["admitSimple"]>[0]): Promise<SimpleDecision> {
     const b = this.calls.buckets(request.tenantId, request.buckets);
-    const r = await this.run("agwAdmitSimple", b.keys, [String(request.buckets.length), ...b.args]);
+    const args = [...SIMPLE_ARGS.encode({ n: String(request.buckets.length) }), ...b.args];
+    const r = await this.run("agwAdmitSimple", b.keys, args);
     if (str(r, 0) === "rate_limited") return rateLimitedFrom(r);
     return { kind: "admitted", rate: rateAt(r, 1) };
   }

@@ -7,7 +7,7 @@ import { UpstreamError } from "../upstream/upstreamError.js";
 import { policyOf, type RequestContext } from "./context.js";
 import { decided, deny, setRateHeaders } from "./denials.js";
 import type { RouteDeps } from "./deps.js";
-import { NOTHING, type Reply } from "./reply.js";
+import { NOTHING, jsonReply, type Reply } from "./reply.js";
 
 /**
  * GET /api/v1/apikeys/current-balance: what this tenant can still spend today,
@@ -40,10 +40,7 @@ export function balanceRoute(deps: RouteDeps) {
       );
       availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
     }
-    const body = Buffer.from(
-      JSON.stringify({ code: 200, message: "success", data: microsToUsd(availableMicros) }),
-    );
-    return { kind: "json", status: 200, body };
+    return jsonReply(200, { code: 200, message: "success", data: microsToUsd(availableMicros) });
   };
 }
 

@@ -20,3 +20,8 @@ export type Reply =
   | { readonly kind: "nothing" };
 
 export const NOTHING: Reply = { kind: "nothing" };
+
+/** The gateway's own JSON answer. */
+export function jsonReply(status: number, value: unknown): Reply {
+  return { kind: "json", status, body: Buffer.from(JSON.stringify(value)) };
+}

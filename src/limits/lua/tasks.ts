@@ -236,18 +236,24 @@ end
 return out
 `;
 
-/** KEYS: task, inflight, buckets[n], (account bucket, account inflight).
- * ARGV: taskId, n, (name, rate, burst) x n, (account: see account.ts). The record carries the cached answer. */
-export const LUA_ADMIT_STATUS = withRecord(`${LUA_ACCOUNT}
+export const STATUS_KEYS = layout("K", ["task", "inflight"]);
+export const STATUS_ARGS = layout("A", ["taskId", "acct", "n"]);
+
+/**
+ * admitStatus. After the named KEYS: buckets[n], then the account's bucket and in-flight set when `acct` is
+ * '1'; after the named ARGV: a (name, rate, burst) triple per bucket, then the account's (account.ts).
+ * The reply carries the caller's record with its cached answer.
+ */
+export const LUA_ADMIT_STATUS = withRecord(`${LUA_ACCOUNT}${STATUS_KEYS.lua}${STATUS_ARGS.lua}
 local now = now_ms()
-local n = tonumber(ARGV[2])
-local buckets = read_buckets(3, n, 3, now)
+local n = tonumber(ARGV[A.n])
+local buckets = read_buckets(K.rest, n, A.rest, now)
 local limited = rate_limited(buckets)
 if limited then return limited end
-local rec = record(KEYS[1], KEYS[2], ARGV[1])
+local rec = record(KEYS[K.task], KEYS[K.inflight], ARGV[A.taskId])
 -- The account's token pays for an APIXO call: none is made for someone else's task or a cached answer.
-if ARGV[3 + 3 * n] and #rec > 1 and redis.call('HEXISTS', KEYS[1], 'ansStatus') == 0 then
-  local acct = account_open(3 + n, 3 + 3 * n, now)
+if ARGV[A.acct] == '1' and #rec > 1 and redis.call('HEXISTS', KEYS[K.task], 'ansStatus') == 0 then
+  local acct = account_open(K.rest + n, A.rest + 3 * n, now)
   local denied = account_denial(acct, nil, tightest(buckets, 0))
   if denied then return denied end
   account_take(acct, now, nil, nil)
@@ -257,10 +263,12 @@ local rate = tightest(buckets, 1)
 ${appendRecord("{ 'admitted', rate[1], rate[2], rate[3] }")}
 `);
 
-/** KEYS: buckets[n]. ARGV: n, (name, rate, burst) x n. */
-export const LUA_ADMIT_SIMPLE = `${LUA_COMMON}
+export const SIMPLE_ARGS = layout("A", ["n"]);
+
+/** admitSimple. KEYS: buckets[n]. After the named ARGV: a (name, rate, burst) triple per bucket. */
+export const LUA_ADMIT_SIMPLE = `${LUA_COMMON}${SIMPLE_ARGS.lua}
 local now = now_ms()
-local buckets = read_buckets(1, tonumber(ARGV[1]), 2, now)
+local buckets = read_buckets(1, tonumber(ARGV[A.n]), A.rest, now)
 local limited = rate_limited(buckets)
 if limited then return limited end
 take(buckets, now)
