@@ -30,7 +30,8 @@ const PROBES_BUSY_RETRY_MS = 1_000;
  * One circuit breaker per upstream key alias, per process. Closed: outcomes go into a sliding window; when
  * `failureRatio` of at least `minRequests` outcomes failed it opens. Open: calls fail fast (and count as
  * nothing) for `coolDownMs`. Half-open: `probes` calls go through; all succeeding closes it, one failing
- * opens it again. Settings are read per call, so a reload applies at once.
+ * opens it again. A call's outcome counts only if the circuit has not changed state since the call started.
+ * Settings are read per call, so a reload applies at once.
  */
 export class Breakers {
   private readonly circuits = new Map<string, Circuit>();
