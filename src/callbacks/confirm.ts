@@ -2,6 +2,7 @@ import { parseStatusAnswer, type StatusAnswer } from "../apixo/answers.js";
 import { statusTarget } from "../apixo/endpoints.js";
 import type { Clock } from "../clock.js";
 import { isOverloaded, isStoreDown, type Governor } from "../limits/governor.js";
+import type { TenantPolicy } from "../tenants/policy.js";
 import type { Snapshot } from "../tenants/snapshot.js";
 import type { UpstreamClient } from "../upstream/client.js";
 import type { UpstreamAnswer } from "../upstream/transport.js";
@@ -81,25 +82,38 @@ export async function confirmCallback(
       afterMs: admitted.retryAfterSec * 1000,
     };
   }
-  let answer: UpstreamAnswer;
-  try {
-    answer = await deps.upstream.call({
-      operation: "callback",
-      model: route.model,
-      upstream: policy.tenant.upstreamKey,
-      upstreamKey: policy.upstreamKey,
-      target: statusTarget(route.model, taskId),
-      requestId: `callback-${taskId}`.slice(0, 128),
-      deadlineMs: deps.clock.monotonicMs() + config.upstream.timeoutMs,
-      idempotent: true,
-    });
-  } catch {
-    return { kind: "retry", reason: "statusTask did not answer" };
-  }
+  // A poll already settled the task and the store kept statusTask's answer: that answer is the confirmation.
+  // Asking APIXO again would be a call the account's budget never saw (no token is taken for a cached answer).
+  const cached = admitted.kind === "admitted" ? admitted.cached : undefined;
+  const answer = cached ?? (await askStatusTask(deps, policy, route.model, taskId));
+  if (answer === undefined) return { kind: "retry", reason: "statusTask did not answer" };
   const status = parseStatusAnswer(answer.status, answer.body);
   if (!status.ok) return { kind: "retry", reason: `statusTask answer unusable: ${status.reason}` };
   if (status.taskId !== taskId) return { kind: "retry", reason: "statusTask answered for another task" };
   if (!terminal(status)) return { kind: "retry", reason: `statusTask says the task is ${status.state}` };
   const contradicted = claimed.ok && claimed.state !== status.state;
   return { kind: "confirmed", outcome: status, envelope: answer.body, fromStatus: true, contradicted };
+}
+
+/** statusTask for the task through the one upstream client; undefined when APIXO gave no answer. */
+async function askStatusTask(
+  deps: { readonly clock: Clock; readonly snapshot: Snapshot; readonly upstream: UpstreamClient },
+  policy: TenantPolicy,
+  model: string,
+  taskId: string,
+): Promise<UpstreamAnswer | undefined> {
+  try {
+    return await deps.upstream.call({
+      operation: "callback",
+      model,
+      upstream: policy.tenant.upstreamKey,
+      upstreamKey: policy.upstreamKey,
+      target: statusTarget(model, taskId),
+      requestId: `callback-${taskId}`.slice(0, 128),
+      deadlineMs: deps.clock.monotonicMs() + deps.snapshot.config.upstream.timeoutMs,
+      idempotent: true,
+    });
+  } catch {
+    return undefined;
+  }
 }

@@ -8,13 +8,17 @@ export type CallOutcome = "success" | "failure" | "neutral";
 export type BreakerSettings = ProtectionConfig["breaker"];
 
 export type Permit =
-  { readonly kind: "go"; readonly probe: boolean } | { readonly kind: "open"; readonly retryAfterMs: number };
+  /** `round`: the circuit's state change the call started in; its outcome counts only in that same round. */
+  | { readonly kind: "go"; readonly probe: boolean; readonly round: number }
+  | { readonly kind: "open"; readonly retryAfterMs: number };
 
 interface Circuit {
   state: CircuitState;
   /** The last outcomes while closed, oldest first; true is a failure. */
   window: boolean[];
   openedAtMs: number;
+  /** Counts state changes, so a call's outcome can tell whether the circuit moved since the call started. */
+  round: number;
   probesStarted: number;
   probesSucceeded: number;
 }
@@ -26,7 +30,8 @@ const PROBES_BUSY_RETRY_MS = 1_000;
  * One circuit breaker per upstream key alias, per process. Closed: outcomes go into a sliding window; when
  * `failureRatio` of at least `minRequests` outcomes failed it opens. Open: calls fail fast (and count as
  * nothing) for `coolDownMs`. Half-open: `probes` calls go through; all succeeding closes it, one failing
- * opens it again. Settings are read per call, so a reload applies at once.
+ * opens it again. A call's outcome counts only if the circuit has not changed state since the call started.
+ * Settings are read per call, so a reload applies at once.
  */
 export class Breakers {
   private readonly circuits = new Map<string, Circuit>();
@@ -45,7 +50,7 @@ export class Breakers {
   }
 
   acquire(upstream: string, settings: BreakerSettings): Permit {
-    if (!settings.enabled) return { kind: "go", probe: false };
+    if (!settings.enabled) return { kind: "go", probe: false, round: -1 };
     const circuit = this.circuit(upstream);
     const now = this.clock.monotonicMs();
     if (circuit.state === "open") {
@@ -59,18 +64,20 @@ export class Breakers {
       if (circuit.probesStarted >= settings.probes)
         return { kind: "open", retryAfterMs: PROBES_BUSY_RETRY_MS };
       circuit.probesStarted += 1;
-      return { kind: "go", probe: true };
+      return { kind: "go", probe: true, round: circuit.round };
     }
-    return { kind: "go", probe: false };
+    return { kind: "go", probe: false, round: circuit.round };
   }
 
   /** Every `go` permit ends here exactly once. */
   record(upstream: string, settings: BreakerSettings, permit: Permit, outcome: CallOutcome): void {
     if (!settings.enabled || permit.kind !== "go") return;
     const circuit = this.circuit(upstream);
+    // Late news: a call that started before the circuit last moved (a closed-state call ending after it opened,
+    // a probe of an earlier half-open round ending in a later one) says nothing about the circuit now. Checking
+    // the state alone let a stale probe's success count towards closing a later round.
+    if (permit.round !== circuit.round) return;
     if (permit.probe) {
-      // A probe that started before a later open no longer speaks for the circuit.
-      if (circuit.state !== "half_open") return;
       if (outcome === "failure") this.open(upstream, circuit);
       else if (outcome === "neutral") circuit.probesStarted = Math.max(0, circuit.probesStarted - 1);
       else if ((circuit.probesSucceeded += 1) >= settings.probes) {
@@ -79,8 +86,7 @@ export class Breakers {
       }
       return;
     }
-    // Calls that started before the circuit opened are late news: ignore them.
-    if (circuit.state !== "closed" || outcome === "neutral") return;
+    if (outcome === "neutral") return;
     circuit.window.push(outcome === "failure");
     if (circuit.window.length > settings.windowSize) circuit.window.shift();
     const failures = circuit.window.filter(Boolean).length;
@@ -101,13 +107,21 @@ export class Breakers {
   private move(upstream: string, circuit: Circuit, state: CircuitState): void {
     if (circuit.state === state) return;
     circuit.state = state;
+    circuit.round += 1;
     this.events.upstreamCircuit({ upstream, state });
   }
 
   private circuit(upstream: string): Circuit {
     let circuit = this.circuits.get(upstream);
     if (circuit === undefined) {
-      circuit = { state: "closed", window: [], openedAtMs: 0, probesStarted: 0, probesSucceeded: 0 };
+      circuit = {
+        state: "closed",
+        window: [],
+        openedAtMs: 0,
+        round: 0,
+        probesStarted: 0,
+        probesSucceeded: 0,
+      };
       this.circuits.set(upstream, circuit);
     }
     return circuit;

@@ -52,12 +52,15 @@ export class CircuitOpenError extends GatewayError {
 }
 
 export interface UpstreamClientDeps {
-  readonly transport: Transport;
+  /** Only `exchange` is needed, so a test can stand in for APIXO's wire without a socket. */
+  readonly transport: Pick<Transport, "exchange">;
   readonly breakers: Breakers;
   readonly polls: Coalescer<UpstreamAnswer>;
   readonly clock: Clock;
   readonly events: GatewayEvents;
   readonly tracer: Tracer;
+  /** Backoff jitter (retry.ts backoffMs); Math.random unless a test pins it. */
+  readonly random?: () => number;
   /** Read per call, so a reload's protection settings apply at once. */
   readonly settings: () => { readonly baseUrl: string; readonly protection: ProtectionConfig };
 }
@@ -108,7 +111,7 @@ export class UpstreamClient {
       if (attempt >= protection.retries.attempts || !isRetryable(call.idempotent, result))
         return settled(result);
       const hintMs = "answer" in result ? retryAfterMs(result.answer.headers, clock.now()) : 0;
-      const delayMs = Math.max(backoffMs(attempt, protection.retries), hintMs);
+      const delayMs = Math.max(backoffMs(attempt, protection.retries, this.deps.random), hintMs);
       if (clock.monotonicMs() + delayMs >= call.deadlineMs) return settled(result);
       call.note?.(`retry_${attempt}`);
       await clock.sleep(delayMs);

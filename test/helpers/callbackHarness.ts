@@ -85,7 +85,11 @@ export async function startCallbackHarness(options: CallbackHarnessOptions = {})
     },
     gateway: {
       ...options.gateway,
-      callbacks: { random: () => 1, ...(options.resolve === undefined ? {} : { resolve: options.resolve }) },
+      callbacks: {
+        random: () => 1,
+        ...options.gateway?.callbacks,
+        ...(options.resolve === undefined ? {} : { resolve: options.resolve }),
+      },
     },
   });
 }
