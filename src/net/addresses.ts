@@ -7,7 +7,7 @@
  * is only the policy: which of its special ranges are refused, and the IPv6 forms that carry an IPv4 address
  * (mapped, compatible, 6to4, NAT64, Teredo), which are judged by the address they embed.
  *
- * Pure: no I/O, no imports from higher layers (proxy/, http/, gateway/).
+ * Pure: no I/O, no imports from higher layers (the dependency rule in .dependency-cruiser.cjs enforces it).
  */
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";

@@ -38,7 +38,10 @@ export function newContext(init: {
   readonly snapshot: Snapshot;
 }): RequestContext {
   return {
-    ...init,
+    requestId: init.requestId,
+    method: init.method,
+    startedMs: init.startedMs,
+    snapshot: init.snapshot,
     facts: {
       operation: "other",
       tenant: undefined,

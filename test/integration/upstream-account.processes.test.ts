@@ -31,7 +31,6 @@ describe("the account-wide budget across gateway processes", () => {
           kind: "redis",
           redisUrl: inject("redisUrl"),
           keyPrefix: `acctp${randomUUID().slice(0, 8)}`,
-          commandTimeoutMs: 5_000,
         },
         tenants: Object.entries(keys).map(([id, key]) => ({
           id,
