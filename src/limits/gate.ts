@@ -22,19 +22,23 @@ export class AdmissionGate {
 
   constructor(private readonly limits: () => GateLimits) {}
 
-  async run<T>(work: () => Promise<T>): Promise<T | Overloaded> {
+  run<T>(work: () => Promise<T>): Promise<T | Overloaded> {
     const { maxConcurrent, maxQueued } = this.limits();
-    if (this.active >= maxConcurrent) {
-      if (this.waiting.length >= maxQueued) return OVERLOADED;
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    } else this.active += 1;
-    try {
-      return await work();
-    } finally {
-      // The turn passes straight to the next waiter, so `active` counts it already.
-      const next = this.waiting.shift();
-      if (next === undefined) this.active -= 1;
-      else next();
+    if (this.active < maxConcurrent) {
+      // The common case runs at once, without a queued turn.
+      this.active += 1;
+      return work().finally(this.release);
     }
+    if (this.waiting.length >= maxQueued) return Promise.resolve(OVERLOADED);
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() =>
+      work().finally(this.release),
+    );
   }
+
+  /** The turn passes straight to the next waiter, so `active` already counts it. */
+  private readonly release = (): void => {
+    const next = this.waiting.shift();
+    if (next === undefined) this.active -= 1;
+    else next();
+  };
 }

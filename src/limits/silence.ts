@@ -14,18 +14,23 @@ export interface SilenceGuardOptions {
  *
  * A per-command timer (ioredis `commandTimeout`) measures the gateway's own queueing too: under a burst the
  * event loop runs expired timers before it reads the replies already waiting in the socket, so a healthy
- * Redis looked down (issue 12: 31-83 % of 1,000 concurrent submits got 503 on default settings). Here a
- * command's timer, when it fires, first lets the event loop read what has arrived (setImmediate runs after
- * the poll phase), and then fails the command only if Redis has answered nothing since the command was sent:
- * replies on one connection come in order, so while any arrive, ours is coming.
+ * Redis looked down (issue 12: 31-83 % of 1,000 concurrent submits got 503 on default settings). Here one
+ * watchdog runs while commands are out; when it fires it first lets the event loop read what has arrived
+ * (setImmediate runs after the poll phase), and only if Redis has answered nothing for `silenceMs` since the
+ * oldest command out was sent does it give up: replies on one connection come in order, so while any arrive,
+ * every command is coming. Giving up drops the connection, which fails every command on it at once (they may
+ * still run in Redis: a tombstone voids a late admission) and makes a new one, as a half-open TCP connection
+ * would otherwise swallow commands for minutes.
  *
- * ioredis offers no such timeout, hence this class. A connection silent for much longer than the timeout is
- * dropped and reconnected: a half-open TCP connection would otherwise swallow commands for minutes.
+ * ioredis offers no such timeout, hence this class.
  */
 export class SilenceGuard {
   /** When Redis last said anything (a reply, or the ready check of a new connection). */
   private lastReplyMs: number;
-  private lastReconnectMs = -Infinity;
+  /** Commands sent and not yet answered, and when the first of them went out while none was. */
+  private outstanding = 0;
+  private quietSinceMs = 0;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -49,59 +54,55 @@ export class SilenceGuard {
         ),
       );
     }
-    const { silenceMs, nowMs } = this.options;
-    const sentMs = nowMs();
-    return new Promise<T>((resolve, reject) => {
-      let done = false;
-      let timer: NodeJS.Timeout;
-      const check = (): void => {
-        setImmediate(() => {
-          if (done) return;
-          const quietMs = nowMs() - Math.max(this.lastReplyMs, sentMs);
-          if (quietMs < silenceMs) {
-            timer = setTimeout(check, silenceMs - quietMs);
-            return;
-          }
-          done = true;
-          this.healIfStuck();
-          reject(
-            new StoreUnavailable(
-              `governance store unavailable (${operation}): Redis sent nothing for ${silenceMs} ms`,
-              { maybeApplied: true },
-            ),
-          );
-        });
-      };
-      timer = setTimeout(check, silenceMs);
-      send().then(
-        (value) => {
-          this.lastReplyMs = nowMs();
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          if (isReplyError(err)) this.lastReplyMs = nowMs();
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          reject(toStoreError(err, operation));
-        },
-      );
-    });
+    if (this.outstanding === 0) this.quietSinceMs = this.options.nowMs();
+    this.outstanding += 1;
+    this.arm();
+    return send().then(
+      (value) => {
+        this.answered();
+        return value;
+      },
+      (err: unknown) => {
+        // A reply error is Redis speaking; a dropped connection is not.
+        if (err instanceof Error && err.name === "ReplyError") this.answered();
+        else this.outstanding = Math.max(0, this.outstanding - 1);
+        throw toStoreError(err, operation);
+      },
+    );
   }
 
-  /** After four timeouts' worth of silence (at least 2 s), drop the connection and make a new one, once. */
-  private healIfStuck(): void {
-    const now = this.options.nowMs();
-    if (now - this.lastReplyMs < Math.max(4 * this.options.silenceMs, 2_000)) return;
-    if (this.lastReconnectMs > this.lastReplyMs) return;
-    this.lastReconnectMs = now;
+  private answered(): void {
+    this.lastReplyMs = this.options.nowMs();
+    this.outstanding = Math.max(0, this.outstanding - 1);
+  }
+
+  private arm(): void {
+    if (this.watchdog !== undefined) return;
+    this.watchdog = setTimeout(() => {
+      this.watchdog = undefined;
+      setImmediate(() => {
+        this.check();
+      });
+    }, this.options.silenceMs);
+    this.watchdog.unref();
+  }
+
+  private check(): void {
+    if (this.outstanding === 0) return;
+    const quietMs = this.options.nowMs() - Math.max(this.lastReplyMs, this.quietSinceMs);
+    if (quietMs < this.options.silenceMs) {
+      this.watchdog = setTimeout(() => {
+        this.watchdog = undefined;
+        setImmediate(() => {
+          this.check();
+        });
+      }, this.options.silenceMs - quietMs);
+      this.watchdog.unref();
+      return;
+    }
+    // Silent: every command on this connection fails now (ioredis rejects them as the connection closes),
+    // and a new connection is made; commands sent meanwhile are refused unsent until it is ready.
+    this.outstanding = 0;
     this.redis.disconnect(true);
   }
-}
-
-function isReplyError(err: unknown): boolean {
-  return err instanceof Error && err.name === "ReplyError";
 }

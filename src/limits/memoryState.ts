@@ -1,0 +1,119 @@
+import type { Clock } from "../clock.js";
+import { bucketTtlMs, checkBuckets, takeTokens, type BucketCheck, type BucketState } from "./bucket.js";
+import { MemoryAccounts } from "./memoryAccount.js";
+import { MemoryReservations } from "./memoryReservations.js";
+import { TtlMap } from "./ttlMap.js";
+import { DAY_KEY_TTL_SEC, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
+import type { BucketSpec, ExpiredTask, RateInfo, StoredAnswer, TaskRecord } from "./store.js";
+
+export type IdemRecord =
+  | { readonly state: "held"; readonly res: string }
+  | { readonly state: "done"; readonly res: string; readonly answer: StoredAnswer };
+export type Ledger = { -readonly [K in keyof TaskRecord]: TaskRecord[K] };
+export interface Slot {
+  readonly atMs: number;
+  readonly model: string;
+}
+
+export const DAY_TTL_MS = DAY_KEY_TTL_SEC * 1000;
+
+/**
+ * The in-memory store's state and the helpers its operations share (MemoryStore, memory.ts): the same keys and
+ * rules as the Redis scripts, timed by an injected clock.
+ */
+export class MemoryState {
+  readonly clock: Clock;
+  readonly buckets: TtlMap<BucketState>;
+  readonly counters: TtlMap<number>;
+  readonly models: TtlMap<Map<string, number>>;
+  readonly tasks: TtlMap<Ledger>;
+  readonly idem: TtlMap<IdemRecord>;
+  /** tenant inflight key -> member -> slot; like the Redis zset it has no TTL. */
+  readonly inflight = new Map<string, Map<string, Slot>>();
+  /** tenant -> `<day>|<taskId>` -> record time: the ledger check's index (pruned past the ledger TTL). */
+  readonly taskIndex = new Map<string, Map<string, number>>();
+  readonly accounts: MemoryAccounts;
+  readonly reservations: MemoryReservations;
+  /** Terminal answers (the status cache), held by the ledger record so they share its TTL. */
+  readonly answers = new WeakMap<Ledger, StoredAnswer>();
+
+  constructor(options: { readonly clock: Clock }) {
+    this.clock = options.clock;
+    this.buckets = new TtlMap(this.clock);
+    this.counters = new TtlMap(this.clock);
+    this.models = new TtlMap(this.clock);
+    this.tasks = new TtlMap(this.clock);
+    this.idem = new TtlMap(this.clock);
+    this.accounts = new MemoryAccounts(this.clock);
+    this.reservations = new MemoryReservations(this.clock);
+  }
+
+  keys(tenantId: string): TenantKeys {
+    return tenantKeys("mem", tenantId);
+  }
+
+  slots(k: TenantKeys): Map<string, Slot> {
+    let slots = this.inflight.get(k.inflight);
+    if (slots === undefined) this.inflight.set(k.inflight, (slots = new Map<string, Slot>()));
+    return slots;
+  }
+
+  addCounter(key: string, delta: number, ttlMs: number): number {
+    const total = (this.counters.get(key) ?? 0) + delta;
+    this.counters.set(key, total, ttlMs);
+    return total;
+  }
+
+  addModel(key: string, model: string, delta: number): void {
+    const byModel = this.models.get(key) ?? new Map<string, number>();
+    const net = (byModel.get(model) ?? 0) + delta;
+    if (net === 0) byModel.delete(model);
+    else byModel.set(model, net);
+    this.models.set(key, byModel, DAY_TTL_MS);
+  }
+
+  /** Adds to a day's spend and its per-model split, as one charge (or, negative, one give-back). */
+  charge(k: TenantKeys, day: string, model: string, micros: number): number {
+    if (micros !== 0) this.addModel(k.spendByModel(day), model, micros);
+    return this.addCounter(k.spend(day), micros, DAY_TTL_MS);
+  }
+
+  checkBuckets(k: TenantKeys, specs: readonly BucketSpec[]): BucketCheck {
+    return checkBuckets(specs, (s) => this.buckets.get(k.bucket(s.name)), this.clock.now());
+  }
+
+  take(k: TenantKeys, specs: readonly BucketSpec[], tokens: readonly number[]): RateInfo {
+    const now = this.clock.now();
+    return takeTokens(specs, tokens, (spec, state) => {
+      this.buckets.set(k.bucket(spec.name), { ...state, tsMs: now }, bucketTtlMs(spec));
+    });
+  }
+
+  expire(k: TenantKeys, maxAgeMs: number): ExpiredTask[] {
+    const cutoff = this.clock.now() - maxAgeMs;
+    const expired: ExpiredTask[] = [];
+    const slots = this.slots(k);
+    for (const [member, slot] of [...slots].sort((a, b) => a[1].atMs - b[1].atMs)) {
+      if (slot.atMs > cutoff) continue;
+      slots.delete(member);
+      if (member.startsWith("t:")) expired.push({ taskId: member.slice(2), model: slot.model });
+    }
+    return expired;
+  }
+
+  /** The tenant's task index, pruned of entries older than `ttlMs`. */
+  index(tenantId: string, ttlMs: number): Map<string, number> {
+    let index = this.taskIndex.get(tenantId);
+    if (index === undefined) this.taskIndex.set(tenantId, (index = new Map<string, number>()));
+    const cutoff = this.clock.now() - ttlMs;
+    for (const [member, atMs] of index) if (atMs < cutoff) index.delete(member);
+    return index;
+  }
+
+  view(k: TenantKeys, tenantId: string, taskId: string): TaskRecord | null {
+    const ledger = this.tasks.get(k.task(taskId));
+    if (ledger?.tenantId !== tenantId) return null;
+    const live = this.slots(k).has(inflightTask(taskId));
+    return { ...ledger, state: ledger.state === "pending" && !live ? "expired" : ledger.state };
+  }
+}
