@@ -57,6 +57,8 @@ export class Transport {
       keepAliveTimeout: settings.idleMs,
       keepAliveMaxTimeout: settings.idleMs,
       connect: { timeout: settings.connectTimeoutMs },
+      // Read whole into memory: a bigger answer fails as unreadable (UND_ERR_RES_EXCEEDED_MAX_SIZE).
+      maxResponseSize: settings.maxAnswerBytes,
       // One request per connection at a time: a submit must never queue behind another on a pipeline.
       pipelining: 1,
     });
@@ -82,7 +84,8 @@ export class Transport {
         headersTimeout: 0,
         bodyTimeout: 0,
       });
-      const body = await this.readAnswer(answer.body);
+      // Consumed whole by undici (no stream iterator per answer: a measured share of the allocation).
+      const body = Buffer.from(await answer.body.arrayBuffer());
       return {
         status: answer.statusCode,
         headers: answer.headers,
@@ -94,20 +97,6 @@ export class Transport {
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private async readAnswer(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of body) {
-      size += chunk.length;
-      if (size > this.settings.maxAnswerBytes) {
-        body.destroy();
-        throw new UpstreamError("bad_response", `upstream answer over ${this.settings.maxAnswerBytes} bytes`);
-      }
-      chunks.push(chunk);
-    }
-    return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
   }
 
   close(): Promise<void> {

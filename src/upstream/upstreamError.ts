@@ -35,8 +35,13 @@ export class UpstreamError extends Error {
 
   static classify(err: unknown, timedOut: boolean): UpstreamError {
     if (err instanceof UpstreamError) return err;
+    if (codeOf(err) === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
+      return new UpstreamError("bad_response", "upstream answer over the size the gateway reads", {
+        cause: err,
+      });
+    }
     if (timedOut) return new UpstreamError("timeout", "upstream did not answer in time", { cause: err });
-    const code = typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
+    const code = codeOf(err);
     if (CONNECT_CODES.has(code)) {
       return new UpstreamError("connect", `cannot connect to upstream (${code})`, {
         cause: err,
@@ -60,4 +65,8 @@ export class UpstreamError extends Error {
           : "the connection to APIXO failed";
     return new GatewayError("UPSTREAM_UNAVAILABLE", `${what}; retry later.`, { cause: this });
   }
+}
+
+function codeOf(err: unknown): string {
+  return typeof err === "object" && err !== null && "code" in err ? String(err.code) : "";
 }
