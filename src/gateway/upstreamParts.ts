@@ -13,7 +13,6 @@ const MAX_ANSWER_BYTES = 1_048_576;
 const BALANCE_CACHE_MS = 5_000;
 
 export interface UpstreamParts {
-  /** node:http's pool, for the passthrough of allowed paths (http-proxy-middleware). */
   readonly agent: HttpAgent | HttpsAgent;
   readonly transport: Transport;
   readonly client: UpstreamClient;
@@ -39,15 +38,13 @@ export function buildUpstream(
     // Node's agent closes a free socket after `timeout` (and sooner when APIXO sends Keep-Alive: timeout=N).
     timeout: config.upstream.idleSocketTimeoutMs,
   };
-  // The governed calls' own pool (undici): see transport.ts for why not the agent above.
   const agent =
     new URL(config.upstream.baseUrl).protocol === "https:"
       ? new HttpsAgent(agentOptions)
       : new HttpAgent(agentOptions);
   const transport = new Transport({
     baseUrl: config.upstream.baseUrl,
-    connections: config.upstream.maxSockets,
-    idleMs: config.upstream.idleSocketTimeoutMs,
+    agent,
     connectTimeoutMs: config.upstream.connectTimeoutMs,
     maxAnswerBytes: MAX_ANSWER_BYTES,
     clock: deps.clock,
@@ -67,11 +64,5 @@ export function buildUpstream(
       return { baseUrl: config.upstream.baseUrl, protection: upstream.protection };
     },
   });
-  return {
-    agent,
-    transport,
-    client,
-    protection,
-    balances: new BalanceCache(deps.clock, BALANCE_CACHE_MS),
-  };
+  return { agent, transport, client, protection, balances: new BalanceCache(deps.clock, BALANCE_CACHE_MS) };
 }

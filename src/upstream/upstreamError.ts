@@ -10,10 +10,6 @@ const CONNECT_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
   "ECONNECT_TIMEOUT",
-  // undici's: a connect that timed out, and a request refused because the pool was closing (never written).
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_CLOSED",
-  "UND_ERR_DESTROYED",
 ]);
 
 /** A failed exchange with APIXO, classified for the client (502/504) and for metrics (`reason`). */
@@ -35,11 +31,6 @@ export class UpstreamError extends Error {
 
   static classify(err: unknown, timedOut: boolean): UpstreamError {
     if (err instanceof UpstreamError) return err;
-    if (codeOf(err) === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
-      return new UpstreamError("bad_response", "upstream answer over the size the gateway reads", {
-        cause: err,
-      });
-    }
     if (timedOut) return new UpstreamError("timeout", "upstream did not answer in time", { cause: err });
     const code = codeOf(err);
     if (CONNECT_CODES.has(code)) {

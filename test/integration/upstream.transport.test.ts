@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
@@ -15,11 +15,11 @@ interface Seen {
 }
 
 const servers: Server[] = [];
-const transports: Transport[] = [];
+const agents: Agent[] = [];
 const proxies: TcpProxy[] = [];
 
 afterEach(async () => {
-  for (const t of transports.splice(0)) await t.close();
+  for (const agent of agents.splice(0)) agent.destroy();
   for (const proxy of proxies.splice(0)) await proxy.close();
   await Promise.all(
     servers.splice(0).map(
@@ -56,16 +56,10 @@ async function upstream(
 }
 
 function transport(baseUrl: string, options: { idleMs?: number } = {}, maxAnswerBytes = 1 << 20) {
-  const t = new Transport({
-    baseUrl,
-    connections: 8,
-    idleMs: options.idleMs ?? 60_000,
-    connectTimeoutMs: 1_000,
-    maxAnswerBytes,
-    clock: systemClock,
-  });
-  transports.push(t);
-  return t;
+  // As upstreamParts.ts builds it: the agent's `timeout` closes idle pooled sockets.
+  const agent = new Agent({ keepAlive: true, timeout: options.idleMs ?? 60_000 });
+  agents.push(agent);
+  return new Transport({ baseUrl, agent, connectTimeoutMs: 1_000, maxAnswerBytes, clock: systemClock });
 }
 
 const submit = (body: Buffer, headers: Record<string, string> = {}): Exchange => ({
@@ -140,7 +134,7 @@ describe("the transport to APIXO", () => {
     const api = await upstream((_req, res) => res.writeHead(200, { "keep-alive": "timeout=1" }).end("{}"));
     const t = transport(api.url, { idleMs: 60_000 });
     await t.exchange(submit(Buffer.from("{}")));
-    // The pool keeps it for the hint minus a second: here not at all, so the next call opens a new one.
+    // Node's agent keeps it for the hint minus a second: here not at all, so the next call opens a new one.
     await new Promise((resolve) => setTimeout(resolve, 50));
     await t.exchange(submit(Buffer.from("{}")));
     expect(api.connections()).toBe(2);
