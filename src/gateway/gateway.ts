@@ -97,6 +97,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     events,
     logger,
     tracer,
+    storeSystem: config.store.kind,
     failurePolicy: () => current().store.failurePolicy,
     gate: () => {
       const s = current().store;

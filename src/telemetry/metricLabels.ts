@@ -5,8 +5,8 @@ import type { MetricsView } from "./metricsView.js";
 export const ALL_TENANTS = "all";
 /** Label value for "not known to config" (tenant, upstream) or "not in the price table" (model). */
 export const OTHER = "other";
-/** Label value when the request named no tenant (unauthenticated) or no model (current-balance). */
-export const NONE = "";
+/** Label value when the request named no tenant (unauthenticated) or no model (current-balance): never "". */
+export const NONE = "none";
 
 /**
  * Every label value goes through here, so cardinality is bounded by construction: tenants and upstreams by

@@ -36,6 +36,9 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
     policy: (tenantId) => policies.get(tenantId),
     metrics: {
       tenants: config.tenants,
+      costDriftShare: config.telemetry.costDriftShare,
+      upstreams: config.upstream.keys.map((k) => k.alias),
+      models: [...prices.rules.keys()],
       isTenant: (id) => policies.has(id),
       isUpstream: (alias) => keys.has(alias),
       pricedModel: (name) => pricedModelId(prices, name),

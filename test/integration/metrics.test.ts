@@ -193,10 +193,10 @@ describe("request and task metrics", () => {
     const limited = await submit(gw, keys.acme, "nano-banana");
     expect(limited.status).toBe(429);
     const s = parseSamples(await scrape(gw));
-    expect(valueOf(s, metric("rejections_total"), { tenant: "", reason: "unauthenticated" })).toBe(1);
+    expect(valueOf(s, metric("rejections_total"), { tenant: "none", reason: "unauthenticated" })).toBe(1);
     expect(valueOf(s, metric("rejections_total"), { tenant: "acme", reason: "model_not_allowed" })).toBe(1);
     expect(valueOf(s, metric("rejections_total"), { tenant: "acme", reason: "rate_limited" })).toBe(1);
-    const unauth = { tenant: "", model: "nano-banana", operation: "submit", code: "401" };
+    const unauth = { tenant: "none", model: "nano-banana", operation: "submit", code: "401" };
     expect(valueOf(s, metric("requests_total"), unauth)).toBe(1);
   });
 
