@@ -65,7 +65,13 @@ program
   )
   .option("-p, --port <port>", "gateway port", port, 8080)
   .option("--simulator-port <port>", "simulator port (0 picks a free port)", port, 0)
-  .action(async (opts: { port: number; simulatorPort: number }) => {
+  .option(
+    "--metrics-port <port>",
+    "metrics and admin port (the next ones when busy, then any free one; 0 picks a free port)",
+    port,
+    9464,
+  )
+  .action(async (opts: { port: number; simulatorPort: number; metricsPort: number }) => {
     await demoCommand(opts);
   });
 

@@ -194,6 +194,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ? startBalancePoller({
           upstream: upstream.client,
           clock,
+          tracer,
           keys: () => current().upstream.keys,
           intervalMs: config.telemetry.balancePollSeconds * 1000,
           timeoutMs: config.upstream.timeoutMs,

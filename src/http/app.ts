@@ -217,9 +217,14 @@ function expressApp(
   app.use((req) => {
     // The path is quoted only when it is plain and short: a message never echoes arbitrary bytes.
     const path = PLAIN_PATH.test(req.path) ? ` ${req.path}` : "";
+    // Operators look here first: say where metrics are (never served on the public port, see docs/observability.md).
+    const hint =
+      req.path === "/metrics"
+        ? " Metrics are served on the metrics port (server.metricsPort, default 9464), not on this public port."
+        : "";
     throw new GatewayError(
       "NOT_FOUND",
-      `No such endpoint: ${req.method}${path}. The gateway serves generateTask, statusTask and current-balance.`,
+      `No such endpoint: ${req.method}${path}. The gateway serves generateTask, statusTask and current-balance.${hint}`,
     );
   });
 

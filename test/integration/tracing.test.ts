@@ -245,6 +245,27 @@ describe("request spans", () => {
     expect(span.parentSpanContext?.spanId).toBe(parentId);
   });
 
+  it("gives each background balance poll a trace of its own, its exchange with APIXO inside", async () => {
+    const { gateway: polling } = await startTestGateway(sim, keys, {
+      telemetry: { balancePollSeconds: 0.05 },
+      gateway: { tracer: tracing.tracer },
+    });
+    try {
+      await fetch(polling.metricsUrl).then((r) => r.text());
+      let poll: ReadableSpan | undefined;
+      for (let i = 0; i < 100 && poll === undefined; i++) {
+        poll = exporter.getFinishedSpans().find((s) => s.name === "balance poll");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(poll?.parentSpanContext).toBeUndefined();
+      expect(poll?.attributes["apixo.upstream"]).toBe("main");
+      const inside = poll === undefined ? [] : childrenOf(poll);
+      expect(inside.map((s) => s.name)).toEqual(["GET /api/v1/apikeys/current-balance"]);
+    } finally {
+      await polling.close();
+    }
+  });
+
   it("never puts a key into a span", () => {
     const dump = JSON.stringify(
       exporter.getFinishedSpans().map((s) => ({ a: s.attributes, e: s.events, n: s.name })),
