@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { relative } from "node:path";
 import { configSchema, type GatewayConfig } from "../config/schema.js";
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { createSimulator } from "../simulator/index.js";
@@ -19,6 +20,12 @@ function isBusy(err: unknown, port: number): boolean {
     "port" in err &&
     err.port === port
   );
+}
+
+/** How to run this same CLI again: from the sources (`npm run demo` runs them with tsx) or installed. */
+function selfCommand(): string {
+  const script = process.argv[1] ?? "";
+  return script.endsWith(".ts") ? `npx tsx ${relative(process.cwd(), script)}` : "apixo-gateway";
 }
 
 /**
@@ -132,6 +139,9 @@ export async function demoCommand(options: {
       `  export APIXO_GATEWAY_ADMIN_TOKEN=${adminToken}`,
       `  curl -s "${ops}/admin/tenants" -H "Authorization: Bearer ${adminToken}"; echo`,
       `  curl -s "${ops}/admin/tenants/demo/usage?days=7" -H "Authorization: Bearer ${adminToken}"; echo`,
+      "  # or as tables:",
+      `  APIXO_GATEWAY_ADMIN_TOKEN=${adminToken} ${selfCommand()} usage --admin-url ${ops}`,
+      `  APIXO_GATEWAY_ADMIN_TOKEN=${adminToken} ${selfCommand()} usage --admin-url ${ops} --tenant demo`,
       "",
       "The gateway's metrics (what the dashboards read):",
       `  curl -s "${ops}/metrics" | grep apixo_gateway_spend`,

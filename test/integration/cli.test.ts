@@ -258,6 +258,13 @@ describe("npm run demo", () => {
     });
     expect(admin.stdout).toContain('"tenantId":"demo"');
     expect(admin.stdout).toContain('"spentUsd":0.03');
+    // And as `usage`'s tables, read through the admin API (the demo's store lives in its process).
+    const usageCli = /^\s+(APIXO_GATEWAY_ADMIN_TOKEN=\S+ .* usage --admin-url \S+ --tenant demo)$/m.exec(
+      text,
+    )?.[1];
+    const tables = await run("bash", ["-c", usageCli ?? "false"], { cwd: REPO });
+    expect(tables.stdout).toMatch(/^Tenant demo \(time zone UTC\), last 7 day\(s\)$/m);
+    expect(tables.stdout).toMatch(/^TOTAL\s+\$0\.03/m);
   }, 30_000);
 
   it("puts metrics and admin on the asked port, or the next free one, and says so", async () => {
