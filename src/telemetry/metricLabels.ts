@@ -84,3 +84,18 @@ export class ChildCache<C> {
     return child;
   }
 }
+
+/**
+ * Runs `init` with the configuration's view the first time it is seen: zero series for label values a config
+ * makes known are created once per configuration (at the first scrape, and after each reload), not on every
+ * scrape.
+ */
+export function oncePerView<V>(view: () => V, init: (view: V) => void): () => void {
+  let seen: V | undefined;
+  return () => {
+    const current = view();
+    if (current === seen) return;
+    seen = current;
+    init(current);
+  };
+}

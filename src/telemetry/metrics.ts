@@ -5,7 +5,7 @@ import { registerUpstreamMetrics } from "./upstreamMetrics.js";
 import { KNOWN_FAIL_CODES } from "../apixo/models.js";
 import { REJECTION_REASONS, type GatewayEvents } from "./events.js";
 import type { Logger } from "./logger.js";
-import { ALL_TENANTS, ChildCache, LabelBounds } from "./metricLabels.js";
+import { ALL_TENANTS, ChildCache, LabelBounds, oncePerView } from "./metricLabels.js";
 import type { BudgetReading, MetricsView } from "./metricsView.js";
 
 export const METRIC_PREFIX = "apixo_gateway_";
@@ -131,10 +131,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Failed exchanges with APIXO by reason (timeout, connect, reset, status_5xx, bad_response).",
     labelNames: ["model", "reason"],
     registers,
-    collect: () => {
-      for (const model of options.view().models)
+    collect: oncePerView(options.view, (view) => {
+      for (const model of view.models)
         for (const reason of UPSTREAM_ERROR_REASONS) upstreamErrorsBy.get(model, reason).inc(0);
-    },
+    }),
   });
   const tasksSubmitted = new Counter({
     name: name("tasks_submitted_total"),
@@ -178,10 +178,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Requests the gateway refused itself, by reason.",
     labelNames: ["tenant", "reason"],
     registers,
-    collect: () => {
+    collect: oncePerView(options.view, () => {
       for (const tenant of knownTenants())
         for (const reason of REJECTION_REASONS) rejectionsBy.get(tenant, reason).inc(0);
-    },
+    }),
   });
   const storeErrors = new Counter({
     name: name("store_errors_total"),
@@ -202,10 +202,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Task callbacks relayed to tenants, by outcome (delivered, retried, failed, rejected).",
     labelNames: ["tenant", "outcome"],
     registers,
-    collect: () => {
+    collect: oncePerView(options.view, () => {
       for (const tenant of knownTenants())
         for (const outcome of CALLBACK_OUTCOMES) callbacks.labels(tenant, outcome).inc(0);
-    },
+    }),
   });
   const callbackDelivery = new Histogram({
     name: name("callback_delivery_seconds"),

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { GatewayEvents } from "./events.js";
-import type { LabelBounds } from "./metricLabels.js";
+import { oncePerView, type LabelBounds } from "./metricLabels.js";
 import type { MetricsView } from "./metricsView.js";
 
 export interface UpstreamMetricsOptions {
@@ -37,7 +37,6 @@ const usd = (micros: number): number => micros / 1e6;
  */
 export function registerUpstreamMetrics(options: UpstreamMetricsOptions): UpstreamMetrics {
   const { registers, name, view, labels } = options;
-  const eachUpstream = (fn: (upstream: string) => void): void => view().upstreams.forEach(fn);
   let refreshBalance: (() => Promise<void>) | undefined;
 
   const balance = new Gauge({
@@ -57,16 +56,16 @@ export function registerUpstreamMetrics(options: UpstreamMetricsOptions): Upstre
       clearTimeout(timer);
     },
   });
-  const counter = (metric: string, help: string): Counter =>
-    new Counter({
+  const counter = (metric: string, help: string): Counter => {
+    const created: Counter = new Counter({
       name: name(metric),
       help,
       labelNames: ["upstream"],
       registers,
-      collect() {
-        eachUpstream((upstream) => this.labels(upstream).inc(0));
-      },
+      collect: oncePerView(view, (v) => v.upstreams.forEach((upstream) => created.labels(upstream).inc(0))),
     });
+    return created;
+  };
   const observed = counter(
     "upstream_observed_spend_usd_total",
     "APIXO balance drops seen by this replica's balance poller, per upstream key alias, in USD (top-ups skipped).",
@@ -100,26 +99,28 @@ export function registerUpstreamMetrics(options: UpstreamMetricsOptions): Upstre
   });
   // The Prometheus way to expose an enum: one 0/1 series per state, so `== 1` and sum() need no code table.
   const seen = new Set<string>();
-  const circuitStates = new Gauge({
+  const circuitStates: Gauge = new Gauge({
     name: name("upstream_circuit_breaker_state"),
     help: "Circuit breaker per upstream key alias: 1 for the state it is in (closed, half_open, open), 0 for the others.",
     labelNames: ["upstream", "state"],
     registers,
-    collect() {
-      eachUpstream((upstream) => {
-        if (seen.has(upstream)) return;
-        for (const state of CIRCUIT_STATES) this.labels(upstream, state).set(state === "closed" ? 1 : 0);
-      });
-    },
+    collect: oncePerView(view, (v) => {
+      for (const upstream of v.upstreams) {
+        if (seen.has(upstream)) continue;
+        for (const state of CIRCUIT_STATES)
+          circuitStates.labels(upstream, state).set(state === "closed" ? 1 : 0);
+      }
+    }),
   });
-  const accountLimited = new Counter({
+  const accountLimited: Counter = new Counter({
     name: name("account_limited_total"),
     help: "APIXO refusals because the upstream account hit its own rate or concurrency limit.",
     labelNames: ["upstream", "reason"],
     registers,
-    collect() {
-      eachUpstream((upstream) => ACCOUNT_REASONS.forEach((reason) => this.labels(upstream, reason).inc(0)));
-    },
+    collect: oncePerView(view, (v) => {
+      for (const upstream of v.upstreams)
+        for (const reason of ACCOUNT_REASONS) accountLimited.labels(upstream, reason).inc(0);
+    }),
   });
 
   const lastBalance = new Map<string, number>();
