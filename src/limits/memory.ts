@@ -169,6 +169,7 @@ export class MemoryStore implements GovernanceStore {
       state,
       submittedAtMs: now,
       refundedMicros: 0,
+      ...(task.traceparent === undefined ? {} : { traceparent: task.traceparent }),
     };
     this.s.tasks.set(k.task(taskId), ledger, task.ttlSec * 1000);
     this.s.index(tenantId, task.ttlSec * 1000).set(`${day}|${taskId}`, now);

@@ -54,6 +54,8 @@ export function statusRoute(deps: RouteDeps) {
     if (task?.model !== model) {
       throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
     }
+    // The poll is its own trace (its own client request): linked to the trace of the submit that made the task.
+    deps.tracer.link(ctx.span, task.traceparent, "submit");
     const shortcut =
       answerFromCache(deps, ctx, task, decision.cached) ?? answerPaced(deps, ctx, task, upstream);
     if (shortcut !== undefined) return shortcut;

@@ -211,9 +211,11 @@ async function settle(
   const { idempotencyKey } = submit;
   // Applied at once, or kept in the ledger journal while the store is down (fail-open) and applied when it
   // returns: either way the task becomes pollable and charged once.
+  const traceparent = deps.tracer.traceparent(ctx.span);
   await reservation.charge({
     taskId: outcome.taskId,
     ttlSec: governance.ledgerTtlHours * 3600,
+    ...(traceparent === undefined ? {} : { traceparent }),
     ...(idempotencyKey === undefined
       ? {}
       : {

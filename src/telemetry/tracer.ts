@@ -76,6 +76,10 @@ export interface Tracer {
   /** Writes `traceparent` (and `tracestate`) for the active span into the headers of an upstream request. */
   inject(headers: Record<string, string>): void;
   traceId(span: TraceSpan | undefined): string | undefined;
+  /** The span's W3C `traceparent`, to keep on a record another trace will link to. */
+  traceparent(span: TraceSpan | undefined): string | undefined;
+  /** Links `span` to the span a stored `traceparent` names (`apixo.link` says why); no-op without either. */
+  link(span: TraceSpan | undefined, traceparent: string | undefined, why: string): void;
 }
 
 export const noopTracer: Tracer = {
@@ -88,7 +92,11 @@ export const noopTracer: Tracer = {
   end: () => undefined,
   inject: () => undefined,
   traceId: () => undefined,
+  traceparent: () => undefined,
+  link: () => undefined,
 };
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 export const TRACER_NAME = "apixo-gateway";
 
@@ -245,5 +253,19 @@ export function otelTracer(): Tracer {
       propagation.inject(context.active(), headers);
     },
     traceId: (span) => span?.spanContext().traceId,
+    traceparent(span) {
+      if (span === undefined) return undefined;
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`;
+    },
+    link(span, traceparent, why) {
+      const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
+      if (span === undefined || match === null) return;
+      const [, traceId = "", spanId = "", flags = "00"] = match;
+      span.addLink({
+        context: { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true },
+        attributes: { "apixo.link": why },
+      });
+    },
   };
 }

@@ -65,7 +65,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       if (decision.kind !== "admitted") throw new Error(`expected admitted, got ${decision.kind}`);
       return decision;
     };
-    const submitTask = async (over: Partial<SubmitRequest> = {}, taskId = `task-${randomUUID()}`) => {
+    const submitTask = async (
+      over: Partial<SubmitRequest> = {},
+      taskId = `task-${randomUUID()}`,
+      traceparent?: string,
+    ) => {
       const request = submit(over);
       const decision = await admitted(request);
       await store.recordTask({
@@ -77,6 +81,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         reservationId: request.reservationId,
         upstream: "main",
         ttlSec: 3600,
+        ...(traceparent === undefined ? {} : { traceparent }),
       });
       return { taskId, request, decision };
     };
@@ -252,6 +257,7 @@ export interface ContractContext {
   readonly submitTask: (
     over?: Partial<SubmitRequest>,
     taskId?: string,
+    traceparent?: string,
   ) => Promise<{
     taskId: string;
     request: SubmitRequest;

@@ -159,6 +159,13 @@ describe("request spans", () => {
       "apixo.tenant": "acme",
       "apixo.task_state": "success",
     });
+    // A poll is a trace of its own, linked to the submit's span through the ledger record.
+    const submitSpan = exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.SERVER && s.attributes["apixo.task_id"] === submitTaskId);
+    expect(span?.links.map((l) => l.context.spanId)).toEqual([submitSpan?.spanContext().spanId]);
+    expect(span?.links[0]?.context.traceId).toBe(submitSpan?.spanContext().traceId);
+    expect(span?.links[0]?.attributes).toEqual({ "apixo.link": "submit" });
   });
 
   it("records a failed task's fail code on its poll span", async () => {
