@@ -51,6 +51,14 @@ export class TtlMap<T> {
     this.entries.set(key, entry);
   }
 
+  /** Replaces a live entry's value and keeps its deadline; false if there is none. */
+  update(key: string, value: T): boolean {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAtMs <= this.clock.now()) return false;
+    entry.value = value;
+    return true;
+  }
+
   delete(key: string): void {
     const entry = this.entries.get(key);
     if (entry !== undefined) this.remove(key, entry);
