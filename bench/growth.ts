@@ -5,7 +5,7 @@
  * finished tasks are measured at each step too. Store-level and in-process: no HTTP, so the figure is the
  * store's own cost (for Redis: the client's CPU here plus Redis's CPU, read from /proc).
  *
- *   tsx bench/growth.ts [--max 100000] [--sample 500] [--stores memory,redis]
+ *   npm run bench -- --growth [--max 100000] [--sample 500] [--stores memory,redis]
  */
 import { randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,6 +21,7 @@ import { cpuMicros, RESULTS_DIR, startRedis } from "./procs.js";
 
 const { values: opts } = parseArgs({
   options: {
+    growth: { type: "boolean", default: true },
     max: { type: "string", default: "100000" },
     sample: { type: "string", default: "500" },
     stores: { type: "string", default: "memory,redis" },
