@@ -142,6 +142,8 @@ interface Sample {
   readonly p99AtHighMs: number | undefined;
   readonly saturationRps: number;
   readonly errors: number;
+  /** A few of them ("status 503 on submit: ..."), to say what went wrong. */
+  readonly errorSamples: readonly string[];
 }
 
 /** Every request answered 200, and the backlog drained within a second of the last due time. */
@@ -174,6 +176,10 @@ async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => Req
       p99AtHighMs: high === undefined ? undefined : ms(high.latency.getValueAtPercentile(99)),
       saturationRps: Math.round(saturation.requests / (saturation.elapsedMs / 1000)),
       errors: fixed.errors + (high?.errors ?? 0) + saturation.errors,
+      errorSamples: [...fixed.errorSamples, ...(high?.errorSamples ?? []), ...saturation.errorSamples].slice(
+        0,
+        3,
+      ),
     };
   } finally {
     client.close();
@@ -184,7 +190,9 @@ async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => Req
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  const value =
+    sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return Math.round(value * 100) / 100;
 }
 
 const spread = (values: readonly number[]): string => `${Math.min(...values)}-${Math.max(...values)}`;
