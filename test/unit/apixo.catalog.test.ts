@@ -6,6 +6,7 @@ import {
   buildPriceTable,
   DEFAULT_PRICES,
   estimateCost,
+  modelLabelId,
   unpricedCatalogModels,
 } from "../../src/apixo/prices.js";
 import { validateSubmit } from "../../src/apixo/validate.js";
@@ -146,7 +147,7 @@ describe("every priced catalog model, one case each", () => {
       detail: "midjourney auto (as official) fast = $0.15",
     });
     const draft = estimateCost(table, "midjourney", { provider: "value", input: { speed: "draft" } });
-    expect(draft).toMatchObject({ costMicros: 200_000 });
+    expect(draft).toEqual({ kind: "priced", costMicros: 200_000, detail: "midjourney value base = $0.20" });
   });
 
   it("prices sora-2's newer short durations in the 10 s tier", () => {
@@ -156,5 +157,21 @@ describe("every priced catalog model, one case each", () => {
 
   it("leaves a catalog model without a documented figure unpriced", () => {
     expect(estimateCost(table, "kling-2-6", { input: { prompt: P } })).toEqual({ kind: "unpriced" });
+  });
+
+  it("lists in docs/pricing.md exactly the catalog models left unpriced", () => {
+    const doc = readFileSync(new URL("../../docs/pricing.md", import.meta.url), "utf8");
+    const start = doc.indexOf("**Every other catalog model is unpriced**");
+    const paragraph = doc.slice(start, doc.indexOf("Their docs", start));
+    const listed = [...paragraph.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    expect(listed).toEqual(unpricedCatalogModels(table));
+  });
+
+  it("labels metrics by catalog id, priced or not, and by an operator's priced id; anything else is other", () => {
+    const priced = buildPriceTable({ "my-model": { baseUsd: 1 } });
+    expect(modelLabelId(priced, "kling-2-6")).toBe("kling-2-6");
+    expect(modelLabelId(priced, "flux-2")).toBe("flux2");
+    expect(modelLabelId(priced, "my-model")).toBe("my-model");
+    expect(modelLabelId(priced, "dall-e-9")).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { MODELS } from "../../src/apixo/models.js";
 import {
   DEFAULT_PRICES,
@@ -230,13 +232,14 @@ describe("priceOverridesSchema", () => {
   }
 
   it("accepts the YAML example of docs/pricing.md", () => {
-    const result = priceOverridesSchema.safeParse({
-      "nano-banana": { baseUsd: 0.025, perOutput: true },
-      flux2: { baseUsd: 0.07, byMode: { pro: 0.07, flex: { baseUsd: 0.05 } }, byResolution: { "2K": 1.8 } },
-      "sora-2": { baseUsd: 0.75, byDuration: { 10: 0.5, 15: 0.75 } },
-      "my-new-model": { baseUsd: 0.02, perSecondUsd: 0.01, defaultDurationSec: 5 },
-    });
-    expect(result.success).toBe(true);
+    const doc = readFileSync(new URL("../../docs/pricing.md", import.meta.url), "utf8");
+    const block = /```yaml\n(prices:[\s\S]*?)```/.exec(doc)?.[1];
+    const section = (parse(block ?? "") as { prices: unknown }).prices;
+    const result = priceOverridesSchema.safeParse(section);
+    expect(result.error?.issues ?? []).toEqual([]);
+    const table = buildPriceTable(section);
+    expect(cost(table, "infinitetalk", { duration: 2 })).toBe(150_000);
+    expect(priced(estimateCost(table, "midjourney", { input: { speed: "fast" } })).costMicros).toBe(100_000);
   });
 
   it("rejects negative prices with the path to the price", () => {

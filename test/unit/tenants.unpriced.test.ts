@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MODELS } from "../../src/apixo/models.js";
 import { buildPriceTable, DEFAULT_PRICES } from "../../src/apixo/prices.js";
@@ -56,5 +59,33 @@ describe("start-up lists the models in use that have no price", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.fields).toMatchObject({ event: "unpriced_models", models: ["wan-2-5"] });
     expect(warnings[0]?.message).toMatch(/unpricedModels/);
+  });
+
+  it("logs them again after a reload, for the new configuration", async () => {
+    const warnings: unknown[] = [];
+    const logger = {
+      warn: (fields: unknown) => warnings.push(fields),
+      error: () => undefined,
+    } as unknown as Logger;
+    const dir = mkdtempSync(join(tmpdir(), "unpriced-"));
+    const path = join(dir, "gateway.yaml");
+    const yaml = (model: string): string =>
+      `upstream: { keys: [{ alias: main, key: k }] }\ntenants:\n  - id: acme\n    upstreamKey: main\n` +
+      `    keys: [{ hash: "${hashGatewayKey("agw_x")}" }]\n    allowedModels: [${model}]\n`;
+    try {
+      writeFileSync(path, yaml("suno"));
+      const holder = new ConfigHolder(config([{ allowedModels: ["suno"] }]), {
+        clock: new ManualClock(),
+        logger,
+        events: noEvents,
+        path,
+      });
+      expect(warnings).toEqual([]);
+      writeFileSync(path, yaml("happyHorse"));
+      expect(await holder.reload()).toBe(true);
+      expect(warnings).toMatchObject([{ event: "unpriced_models", models: ["happyHorse"] }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
