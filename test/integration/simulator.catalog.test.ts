@@ -4,6 +4,7 @@ import { buildPriceTable, estimateCost } from "../../src/apixo/prices.js";
 import { ManualClock } from "../../src/clock.js";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { P, PRICING, urls, VALIDATION } from "../helpers/catalogCases.js";
+import { startHarness, UPSTREAM_KEY } from "../helpers/gatewayHarness.js";
 
 const KEY = "sk-sim-catalog";
 const clock = new ManualClock();
@@ -88,6 +89,43 @@ describe("the simulator charges what the gateway's price table charges", () => {
     expect(await drop("value")).toBe(200_000);
     expect(await drop("official")).toBe(250_000);
     expect(await drop()).toBe(250_000);
+  });
+});
+
+describe("behind the gateway, the upstream balance drops by exactly the gateway's spend", () => {
+  it("for one request per priced model, and midjourney on every route", async () => {
+    const harness = await startHarness({ tenants: [{ id: "acme", dailyCapUsd: 100 }] });
+    try {
+      const before = harness.simulator.balanceUsd(UPSTREAM_KEY);
+      const bodies = [
+        ...PRICING.map(
+          ([model, body]) =>
+            [
+              model,
+              { ...body, input: { prompt: P, ...(body.input as object), ...REQUIRED[model] } },
+            ] as const,
+        ),
+        ...["value", "official", "auto"].map(
+          (provider) => ["midjourney", { provider, input: { prompt: P, speed: "fast" } }] as const,
+        ),
+      ];
+      for (const [model, body] of bodies) {
+        const res = await fetch(`${harness.url}/api/v1/generateTask/${model}`, {
+          method: "POST",
+          headers: { ...harness.auth("acme"), "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+        expect(res.status, model).toBe(200);
+      }
+      const day = new Date().toISOString().slice(0, 10);
+      const spent = (await harness.gateway.store.snapshot("acme", day)).spentMicros;
+      expect(spent).toBe(
+        PRICING.reduce((sum, [, , micros]) => sum + micros, 0) + 100_000 + 150_000 + 150_000,
+      );
+      expect(Math.round((before - harness.simulator.balanceUsd(UPSTREAM_KEY)) * 1e6)).toBe(spent);
+    } finally {
+      await harness.close();
+    }
   });
 });
 
