@@ -64,7 +64,8 @@ function checkPrompt(
   }
   if (prompt.trim() === "") return fail("input.prompt", "input.prompt must not be empty or only whitespace.");
   const minChars = model?.promptMinChars ?? 1;
-  if (minChars > 1 && Array.from(prompt).length < minChars) {
+  // A code point is at most two UTF-16 units, so only a short prompt needs counting.
+  if (minChars > 1 && prompt.length < 2 * minChars && Array.from(prompt).length < minChars) {
     return fail("input.prompt", `input.prompt must be at least ${minChars} characters for ${name}.`);
   }
   const maxChars = model === undefined ? UNKNOWN_MODEL_PROMPT_MAX_CHARS : model.promptMaxChars;

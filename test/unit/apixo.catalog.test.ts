@@ -9,6 +9,7 @@ import {
   modelLabelId,
   unpricedCatalogModels,
 } from "../../src/apixo/prices.js";
+import { between, model } from "../../src/apixo/catalog/spec.js";
 import { validateSubmit } from "../../src/apixo/validate.js";
 import { mode, P, PRICING, url, urls, VALIDATION } from "../helpers/catalogCases.js";
 
@@ -126,6 +127,29 @@ describe("every catalog model's rules, one case each", () => {
       field: "input.image_urls",
       message: `input.image_urls is required${mode("reference-to-video")}; give 1 to 9 http(s) URLs.`,
     });
+  });
+});
+
+describe("a media count rule, on a model of its own", () => {
+  const pair = model("pair-model", "video", ["a"], {
+    promptRequired: false,
+    media: { image_urls: between(2, 3) },
+  });
+
+  it("says how many a request gave and how many the model needs", () => {
+    expect(validateSubmit(pair, { input: { image_urls: urls(1) } })).toEqual({
+      ok: false,
+      field: "input.image_urls",
+      message: "input.image_urls has 1 URL; pair-model needs 2 to 3 http(s) URLs.",
+    });
+  });
+
+  it("counts null as no URLs", () => {
+    expect(validateSubmit(pair, { input: { image_urls: null } })).toMatchObject({
+      ok: false,
+      message: "input.image_urls is required for pair-model; give 2 to 3 http(s) URLs.",
+    });
+    expect(validateSubmit(pair, { input: { image_urls: urls(2) } }).ok).toBe(true);
   });
 });
 
