@@ -10,7 +10,7 @@ export const NONE = "none";
 
 /**
  * Every label value goes through here, so cardinality is bounded by construction: tenants and upstreams by
- * the config, models by the price table, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
+ * the config, models by the catalog, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
  * client sends becomes a label value as sent.
  */
 export class LabelBounds {

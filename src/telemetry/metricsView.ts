@@ -16,7 +16,7 @@ export interface MetricsView {
   readonly models: readonly string[];
   isTenant(id: string): boolean;
   isUpstream(alias: string): boolean;
-  /** The model's id in the price table, or undefined when it is not priced (it becomes `other`). */
+  /** The model's catalog id (or price-table id for an operator-priced model); undefined becomes `other`. */
   pricedModel(name: string): string | undefined;
 }
 

@@ -1,4 +1,4 @@
-import { buildPriceTable, pricedModelId, type PriceTable } from "../apixo/prices.js";
+import { buildPriceTable, modelLabelId, type PriceTable } from "../apixo/prices.js";
 import type { MetricsView } from "../telemetry/metricsView.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { TenantDirectory } from "./directory.js";
@@ -41,7 +41,7 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
       models: [...prices.rules.keys()],
       isTenant: (id) => policies.has(id),
       isUpstream: (alias) => keys.has(alias),
-      pricedModel: (name) => pricedModelId(prices, name),
+      pricedModel: (name) => modelLabelId(prices, name),
     },
   };
 }
