@@ -132,9 +132,9 @@ describe("estimated and observed cost", () => {
     await scrape(gw);
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const [model, prompt] of [
-      ["nano-banana", "x"],
-      ["flux2", "x"],
-      ["sora-2", "x"],
+      ["nano-banana", "a lighthouse"],
+      ["flux2", "a lighthouse"],
+      ["sora-2", "a lighthouse"],
       ["nano-banana", "sim:fail=CONTENT_VIOLATION"],
     ] as const) {
       await submitAndFinish(gw, keys.acme, model, prompt);
@@ -151,7 +151,7 @@ describe("estimated and observed cost", () => {
     const estimated =
       (valueOf(s, metric("upstream_estimated_spend_usd_total"), upstream) ?? 0) -
       (valueOf(s, metric("upstream_estimated_refunds_usd_total"), upstream) ?? 0);
-    expect(spentUsd).toBeGreaterThan(0.5);
+    expect(spentUsd).toBeGreaterThan(0.1);
     expect(valueOf(s, metric("upstream_observed_spend_usd_total"), upstream)).toBeCloseTo(spentUsd, 6);
     expect(estimated).toBeCloseTo(spentUsd, 6);
     expect(valueOf(s, metric("upstream_balance_topups_total"), upstream)).toBe(0);

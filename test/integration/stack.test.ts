@@ -408,10 +408,11 @@ describe("the monitoring stack (native binaries)", () => {
     expect(outage.nearAlert).toBe("firing");
   });
 
-  it("stays quiet where nothing is wrong: no cost spike on a fresh Prometheus, no overhead or latency alert", async () => {
+  // ApixoGatewayHighOverhead is not on this list: the submits refused during the store outage waited for the
+  // store inside the gateway, which is gateway time, and may rightly push the submit p95 over 50 ms.
+  it("stays quiet where nothing is wrong: no cost spike on a fresh Prometheus, no drift, shedding or open circuit", async () => {
     for (const alertname of [
       "ApixoGatewayCostSpike",
-      "ApixoGatewayHighOverhead",
       "ApixoGatewayHighLatency",
       "ApixoGatewayCostDrift",
       "ApixoGatewayLoadShedding",
