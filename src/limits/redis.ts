@@ -1,6 +1,8 @@
-import type { Redis } from "ioredis";
+import type { RedisTopology } from "../config/redis.js";
+import type { RedisConnection } from "./redisClient.js";
+import { probeRedis } from "./redisProbe.js";
 import { accountKeys } from "./accountKeys.js";
-import { CallCache } from "./callCache.js";
+import { CallCache, type AccountOf } from "./callCache.js";
 import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
@@ -55,10 +57,17 @@ import type {
 } from "./store.js";
 
 export interface RedisStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
   readonly prefix: string;
+  /**
+   * The upstream account of each tenant (tenants[].upstreamKey): its keys share that account's hash tag,
+   * so one script decides the tenant and its account in one slot (keys.ts, docs/scaling.md).
+   */
+  readonly accountOf: AccountOf;
   /** A command fails when Redis has sent nothing for this long (store.commandTimeoutMs; see silence.ts). */
   readonly silenceMs?: number;
+  /** The topology the config names, which readiness checks the server against (redisProbe.ts). */
+  readonly topology?: RedisTopology["topology"];
   /** close() quits the client unless the caller keeps using it elsewhere (default true). */
   readonly ownsClient?: boolean;
 }
@@ -66,17 +75,19 @@ export interface RedisStoreOptions {
 const AUDIT_ATTEMPTS = 5;
 
 export class RedisStore implements GovernanceStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private readonly prefix: string;
   private readonly ownsClient: boolean;
   private readonly calls: CallCache;
   private readonly guard: SilenceGuard;
+  private readonly topology: RedisTopology["topology"];
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ownsClient = options.ownsClient ?? true;
-    this.calls = new CallCache(options.prefix);
+    this.topology = options.topology ?? "single";
+    this.calls = new CallCache(options.prefix, options.accountOf);
     this.guard = new SilenceGuard(options.redis, {
       silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
       nowMs: () => performance.now(),
@@ -359,8 +370,11 @@ export class RedisStore implements GovernanceStore {
     }
   }
 
+  /** Reachable, the topology the config names, and allowed to run scripts (StoreMisconfigured if not). */
   async ping(): Promise<void> {
-    await this.guard.run("ping", () => this.redis.ping());
+    await probeRedis(this.redis, this.topology, this.prefix, (operation, command) =>
+      this.guard.run(operation, command),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { toStoreError } from "./redisClient.js";
+import { toStoreError, type RedisConnection } from "./redisClient.js";
 import { StoreUnavailable } from "./store.js";
 
 export interface SilenceGuardOptions {
@@ -33,7 +32,7 @@ export class SilenceGuard {
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: SilenceGuardOptions,
   ) {
     this.lastReplyMs = options.nowMs();

@@ -42,7 +42,7 @@ export class LedgerProbe {
 
   constructor(redisUrl: string, prefix: string) {
     this.redis = createRedisClient(redisUrl, { maxReconnectDelayMs: 100, onError: () => undefined });
-    this.store = new RedisStore({ redis: this.redis, prefix, silenceMs: 5_000 });
+    this.store = new RedisStore({ redis: this.redis, prefix, silenceMs: 5_000, accountOf: () => "main" });
   }
 
   ready(): Promise<void> {

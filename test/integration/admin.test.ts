@@ -148,7 +148,7 @@ const storeCases: readonly StoreCase[] = [
     open: async () => {
       const redis = createRedisClient(inject("redisUrl"), { commandTimeoutMs: 2000 });
       await waitForRedisReady(redis, 5000);
-      return new RedisStore({ redis, prefix: `test-admin-${randomUUID()}` });
+      return new RedisStore({ redis, prefix: `test-admin-${randomUUID()}`, accountOf: () => "main" });
     },
   },
 ];
@@ -379,7 +379,7 @@ describe("admin API when the store is unreachable", () => {
       commandTimeoutMs: 200,
       maxReconnectDelayMs: 5000,
     });
-    const store = new RedisStore({ redis, prefix: `test-admin-${randomUUID()}` });
+    const store = new RedisStore({ redis, prefix: `test-admin-${randomUUID()}`, accountOf: () => "main" });
     try {
       const app = express();
       app.use(
