@@ -59,6 +59,17 @@ async function ask<T>(port: number, work: (redis: Redis) => Promise<T>): Promise
 
 const DATA_NODE = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"];
 
+function clusterNodeArgs(port: number, bus: number, dir: string): string[] {
+  const conf = join(dir, `nodes-${port}.conf`);
+  return ["--port", String(port), "--cluster-enabled", "yes", "--cluster-port", String(bus)].concat([
+    "--cluster-config-file",
+    conf,
+    "--dir",
+    dir,
+    ...DATA_NODE,
+  ]);
+}
+
 export interface RedisClusterHarness {
   readonly topology: RedisTopology;
   readonly nodes: readonly OwnedProcess[];
@@ -80,20 +91,10 @@ export async function startRedisCluster(): Promise<RedisClusterHarness> {
     const bus = await freePort();
     nodes.push(
       own(port, [
-        "--port",
-        String(port),
-        "--cluster-enabled",
-        "yes",
-        "--cluster-port",
-        String(bus),
-        "--cluster-config-file",
-        join(dir, `nodes-${port}.conf`),
+        ...clusterNodeArgs(port, bus, dir),
         // Short, so a killed master's replica takes over within a couple of seconds in the failover test.
         "--cluster-node-timeout",
         "1000",
-        "--dir",
-        dir,
-        ...DATA_NODE,
       ]),
     );
   }
@@ -259,4 +260,37 @@ export async function startSentinelSetup(): Promise<SentinelHarness> {
     await stop();
     throw err;
   }
+}
+
+/** One server that is not a plain data node: a cluster node no cluster was made of, or a lone sentinel. */
+export async function startLoneNode(
+  kind: "cluster-node" | "sentinel",
+): Promise<OwnedProcess & { stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "agw-lone-"));
+  const port = await freePort();
+  let node: OwnedProcess;
+  if (kind === "cluster-node") {
+    const bus = await freePort();
+    node = own(port, clusterNodeArgs(port, bus, dir));
+  } else {
+    const file = join(dir, "sentinel.conf");
+    writeFileSync(file, `port ${port}\nbind 127.0.0.1\ndir ${dir}\nsentinel monitor nowhere 127.0.0.1 1 1\n`);
+    node = own(port, [file, "--sentinel"]);
+  }
+  const stop = async (): Promise<void> => {
+    await node.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await until(`${kind} ${port}`, Date.now() + 10_000, () =>
+      ask(port, async (r) => {
+        await r.ping();
+        return true;
+      }),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...node, stop };
 }
