@@ -28,10 +28,23 @@ const tls = z
   ])
   .default(false);
 
+/**
+ * Replicas that must have a ledger write before the gateway acts on it (Redis WAIT after the script), so a
+ * failover to that replica keeps it. 0 turns it off; the write is then kept only if replication got it out
+ * before the primary died (docs/scaling.md, "What a failover costs").
+ */
+const replicaAcks = {
+  replicaAcks: z.int().nonnegative().max(16),
+  /** How long one write waits for them; past it the gateway goes on (the write is on the primary). */
+  replicaAckTimeoutMs: z.int().positive().default(100),
+};
+
 const single = z.strictObject({
   topology: z.literal("single"),
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
   url: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://"),
+  ...replicaAcks,
+  replicaAcks: replicaAcks.replicaAcks.default(0),
 });
 
 const sentinel = z.strictObject({
@@ -50,6 +63,8 @@ const sentinel = z.strictObject({
   /** TLS to the data nodes and, separately, to the sentinels. */
   tls,
   sentinelTls: tls,
+  ...replicaAcks,
+  replicaAcks: replicaAcks.replicaAcks.default(1),
 });
 
 const cluster = z.strictObject({
@@ -63,6 +78,8 @@ const cluster = z.strictObject({
   maxRedirections: z.int().positive().default(16),
   /** Wait before retrying a command the cluster answered CLUSTERDOWN (a failover under way). */
   retryDelayOnClusterDownMs: z.int().nonnegative().default(100),
+  ...replicaAcks,
+  replicaAcks: replicaAcks.replicaAcks.default(1),
 });
 
 export const redisTopologySchema = z.discriminatedUnion("topology", [single, sentinel, cluster]);
@@ -79,7 +96,11 @@ export function redisTopologyOf(store: {
   readonly redis?: RedisTopology | undefined;
 }): RedisTopology {
   if (store.redis !== undefined) return store.redis;
-  if (store.redisUrl !== undefined && store.redisUrl !== "")
-    return { topology: "single", url: store.redisUrl };
+  if (store.redisUrl !== undefined && store.redisUrl !== "") return singleRedis(store.redisUrl);
   throw new Error("store.kind is redis but neither store.redis nor store.redisUrl is set");
+}
+
+/** A single Redis by URL with the schema's defaults (the redisUrl shorthand, tests and tools). */
+export function singleRedis(url: string): RedisTopology {
+  return { topology: "single", url, replicaAcks: 0, replicaAckTimeoutMs: 100 };
 }

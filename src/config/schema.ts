@@ -157,6 +157,10 @@ export const configSchema = z.strictObject({
       message: "store.kind is redis but neither store.redis nor store.redisUrl is set",
       path: ["redis"],
     })
+    .refine((s) => s.redis === undefined || s.redis.replicaAckTimeoutMs < s.commandTimeoutMs, {
+      message: "must be below store.commandTimeoutMs (a write waiting for replicas is not a silent Redis)",
+      path: ["redis", "replicaAckTimeoutMs"],
+    })
     .refine((s) => s.redis === undefined || s.redisUrl === undefined, {
       message: "set store.redis or store.redisUrl, not both",
       path: ["redisUrl"],

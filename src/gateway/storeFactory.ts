@@ -66,6 +66,7 @@ export async function createStore(
     accountOf,
     silenceMs: config.commandTimeoutMs,
     topology: topology.topology,
+    replicaAcks: { count: topology.replicaAcks, timeoutMs: topology.replicaAckTimeoutMs },
   });
   try {
     await waitForRedisReady(redis, STARTUP_WAIT_MS);

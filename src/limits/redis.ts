@@ -1,6 +1,7 @@
 import type { RedisTopology } from "../config/redis.js";
 import type { RedisConnection } from "./redisClient.js";
 import { probeRedis } from "./redisProbe.js";
+import { LEDGER_WRITES, runAcknowledged, type ReplicaAcks } from "./redisAcks.js";
 import { accountKeys } from "./accountKeys.js";
 import { CallCache, type AccountOf } from "./callCache.js";
 import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
@@ -68,6 +69,11 @@ export interface RedisStoreOptions {
   readonly silenceMs?: number;
   /** The topology the config names, which readiness checks the server against (redisProbe.ts). */
   readonly topology?: RedisTopology["topology"];
+  /**
+   * Replicas each ledger write must reach before the gateway acts on it (WAIT after the script, in the same
+   * round trip); none by default. See store.redis.replicaAcks.
+   */
+  readonly replicaAcks?: ReplicaAcks;
   /** close() quits the client unless the caller keeps using it elsewhere (default true). */
   readonly ownsClient?: boolean;
 }
@@ -81,12 +87,14 @@ export class RedisStore implements GovernanceStore {
   private readonly calls: CallCache;
   private readonly guard: SilenceGuard;
   private readonly topology: RedisTopology["topology"];
+  private readonly replicaAcks: ReplicaAcks | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ownsClient = options.ownsClient ?? true;
     this.topology = options.topology ?? "single";
+    this.replicaAcks = (options.replicaAcks?.count ?? 0) > 0 ? options.replicaAcks : undefined;
     this.calls = new CallCache(options.prefix, options.accountOf);
     this.guard = new SilenceGuard(options.redis, {
       silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
@@ -101,6 +109,14 @@ export class RedisStore implements GovernanceStore {
   }
 
   private async run(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<Reply> {
+    const acks = this.replicaAcks;
+    if (acks !== undefined && LEDGER_WRITES.has(name)) {
+      return asReply(
+        await this.guard.run(name, () =>
+          runAcknowledged(this.redis, name, [keys.length, ...keys, ...args], acks),
+        ),
+      );
+    }
     const command: unknown = Reflect.get(this.redis, name);
     if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
     const reply = await this.guard.run(name, () =>

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import type { RedisTls, RedisTopology } from "../config/redis.js";
+import { singleRedis, type RedisTls, type RedisTopology } from "../config/redis.js";
 import { StoreUnavailable } from "./store.js";
 
 /** Replies that mean "Redis cannot serve right now" rather than "our script is wrong". */
@@ -137,7 +137,7 @@ export function createRedisClient(
   target: string | RedisTopology,
   options: RedisClientOptions,
 ): RedisConnection {
-  const topology: RedisTopology = typeof target === "string" ? { topology: "single", url: target } : target;
+  const topology = typeof target === "string" ? singleRedis(target) : target;
   const client = build(topology, options);
   const onError = options.onError;
   client.on("error", (err: Error) => {

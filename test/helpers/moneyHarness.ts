@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { RedisTopology } from "../../src/config/redis.js";
+import { singleRedis, type RedisTopology } from "../../src/config/redis.js";
 import { checkLedger, type LedgerCheck } from "../../src/ledger/check.js";
 import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady, type RedisConnection } from "../../src/limits/redisClient.js";
@@ -153,10 +153,8 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
   const upstreamOf = new Map(
     (config.tenants as { id: string; upstreamKey: string }[]).map((t) => [t.id, t.upstreamKey]),
   );
-  const probe = new LedgerProbe(
-    options.redis ?? { topology: "single", url: options.redisUrl ?? "" },
-    prefix,
-    (tenantId) => upstreamOf.get(tenantId),
+  const probe = new LedgerProbe(options.redis ?? singleRedis(options.redisUrl ?? ""), prefix, (tenantId) =>
+    upstreamOf.get(tenantId),
   );
   await probe.ready();
   const url0 = started.urls[0] ?? "";

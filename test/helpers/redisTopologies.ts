@@ -147,6 +147,8 @@ export async function startRedisCluster(): Promise<RedisClusterHarness> {
         tls: false,
         maxRedirections: 16,
         retryDelayOnClusterDownMs: 100,
+        replicaAcks: 1,
+        replicaAckTimeoutMs: 100,
       },
       nodes,
       async masters() {
@@ -248,6 +250,8 @@ export async function startSentinelSetup(): Promise<SentinelHarness> {
         db: 0,
         tls: false,
         sentinelTls: false,
+        replicaAcks: 1,
+        replicaAckTimeoutMs: 100,
       },
       masterName,
       primary,

@@ -2,8 +2,15 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { GENEROUS_LIMITS } from "../helpers/gatewayHarness.js";
-import { PRICE_MICROS, startMoneyStack, type Answer, type MoneyStack } from "../helpers/moneyHarness.js";
+import {
+  eventually,
+  PRICE_MICROS,
+  startMoneyStack,
+  type Answer,
+  type MoneyStack,
+} from "../helpers/moneyHarness.js";
 import { startRedisCluster, type RedisClusterHarness } from "../helpers/redisTopologies.js";
+import { assertFailoverLedger, cappedTenant, steadyLoad } from "../helpers/failoverLoad.js";
 
 /**
  * The gateway on a real 3-master Redis Cluster through 2 `serve` processes, with account budgets on (the
@@ -11,6 +18,8 @@ import { startRedisCluster, type RedisClusterHarness } from "../helpers/redisTop
  */
 
 const CAP_TASKS = 40;
+/** The failover tenant's cap: the load reaches it after the failover, so an overspend would show. */
+const STEADY_CAP_TASKS = 50;
 const BURST = 500;
 
 let cluster: RedisClusterHarness;
@@ -55,15 +64,13 @@ beforeAll(async () => {
     processes: 2,
     simulator,
     config: { upstream: { keys: aliases.map((alias) => ({ alias, key: keyOf(alias) })) } },
-    tenants: aliases.flatMap((alias, i) => [
-      { id: `free${i}`, upstreamKey: alias, limits: GENEROUS_LIMITS },
-      {
-        id: `capped${i}`,
-        upstreamKey: alias,
-        dailyCapUsd: (CAP_TASKS * PRICE_MICROS + PRICE_MICROS / 2) / 1e6,
-        limits: { ...GENEROUS_LIMITS, maxInFlight: 1000 },
-      },
-    ]),
+    tenants: [
+      cappedTenant("steady", STEADY_CAP_TASKS, { upstreamKey: aliases[0] ?? "" }),
+      ...aliases.flatMap((alias, i) => [
+        { id: `free${i}`, upstreamKey: alias, limits: GENEROUS_LIMITS },
+        cappedTenant(`capped${i}`, CAP_TASKS, { upstreamKey: alias }),
+      ]),
+    ],
   });
 }, 90_000);
 
@@ -119,5 +126,43 @@ describe("the gateway on a healthy 3-master Redis Cluster, account budgets on", 
       expect(await stack.probe.problems(`capped${i}`)).toEqual([]);
     }
     expect(simulator.stats.tasks - tasksBefore).toBe(CAP_TASKS * aliases.length);
+  }, 120_000);
+});
+
+describe("a cluster failover under load (the master of a tenant's slot killed, its replica promoted)", () => {
+  it("loses no money: no overspend, every task APIXO accepted charged once and pollable, healed without a restart", async () => {
+    const seed = cluster.nodes[0];
+    if (seed === undefined) throw new Error("no node");
+    const probe = new Redis({ port: seed.port, host: "127.0.0.1" });
+    const slot = await probe.cluster("KEYSLOT", `acct:${aliases[0] ?? ""}`);
+    probe.disconnect();
+    const masterPort = await cluster.masterOf(slot);
+    const master = cluster.nodes.find((n) => n.port === masterPort);
+    if (master === undefined) throw new Error("no master for the slot");
+    const tasksBefore = simulator.stats.tasks;
+
+    let stop: () => void = () => undefined;
+    const load = steadyLoad(stack, "steady", new Promise<void>((resolve) => (stop = resolve)), {
+      pauseMs: 50,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const acceptedBeforeKill = simulator.stats.tasks - tasksBefore;
+    await master.kill();
+    await cluster.healthy(30_000);
+    // Load goes on past the failover until the cap is reached, and a little beyond.
+    await eventually(() => simulator.stats.tasks - tasksBefore >= STEADY_CAP_TASKS, 30_000).catch(
+      () => undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    stop();
+    const record = await load;
+    // The failover was felt, and the cap was reached after it: an overspend would show.
+    expect(acceptedBeforeKill).toBeLessThan(STEADY_CAP_TASKS);
+    expect(simulator.stats.tasks - tasksBefore).toBe(STEADY_CAP_TASKS);
+
+    await assertFailoverLedger(stack, "steady", record, {
+      acceptedByApixo: () => simulator.stats.tasks - tasksBefore,
+      capMicros: STEADY_CAP_TASKS * PRICE_MICROS,
+    });
   }, 120_000);
 });

@@ -34,6 +34,7 @@ export async function redisStoreUnderTest(target: RedisTopology): Promise<StoreU
     prefix: `test-${randomUUID()}`,
     accountOf: contractAccountOf,
     topology: target.topology,
+    replicaAcks: { count: target.replicaAcks, timeoutMs: target.replicaAckTimeoutMs },
   });
   return {
     store,

@@ -1,4 +1,5 @@
 import { inject } from "vitest";
+import { singleRedis } from "../../src/config/redis.js";
 import { describeStoreContract, redisStoreUnderTest } from "./store.contract.js";
 
-describeStoreContract("redis", () => redisStoreUnderTest({ topology: "single", url: inject("redisUrl") }));
+describeStoreContract("redis", () => redisStoreUnderTest(singleRedis(inject("redisUrl"))));
