@@ -145,7 +145,8 @@ describe("a cluster failover under load (the master of a tenant's slot killed, i
     const load = steadyLoad(stack, "steady", new Promise<void>((resolve) => (stop = resolve)), {
       pauseMs: 50,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The kill lands mid-load, with the cap still far off.
+    await eventually(() => simulator.stats.tasks - tasksBefore >= 10, 20_000);
     const acceptedBeforeKill = simulator.stats.tasks - tasksBefore;
     await master.kill();
     await cluster.healthy(30_000);

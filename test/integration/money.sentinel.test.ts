@@ -44,7 +44,8 @@ describe("a Sentinel failover under load (the primary killed, the replica promot
     const load = steadyLoad(stack, "steady", new Promise<void>((resolve) => (stop = resolve)), {
       pauseMs: 50,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The kill lands mid-load, with the cap still far off.
+    await eventually(() => simulator.stats.tasks >= 10, 20_000);
     const acceptedBeforeKill = simulator.stats.tasks;
     await sentinel.primary.kill();
     await eventually(async () => (await sentinel.primaryPort()) === sentinel.replica.port, 30_000);
