@@ -60,11 +60,13 @@ export class CallCache {
 
   private entry(tenantId: string): TenantEntry {
     const account = this.accountOf(tenantId);
+    let entry = this.tenants.get(tenantId);
     if (account === undefined) {
+      // A tenant a reload removed keeps the keys it had: its pending ledger writes still land where they belong.
+      if (entry !== undefined) return entry;
       // Its keys live in its account's slot, and without the config nothing says which account that is.
       throw new Error(`tenant ${JSON.stringify(tenantId)} has no upstream account in the configuration`);
     }
-    let entry = this.tenants.get(tenantId);
     if (entry?.account !== account) {
       entry = { account, keys: tenantKeys(this.prefix, tenantId, account), buckets: new WeakMap() };
       this.tenants.set(tenantId, entry);

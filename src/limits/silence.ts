@@ -102,6 +102,8 @@ export class SilenceGuard {
     // Silent: every command on this connection fails now (ioredis rejects them as the connection closes),
     // and a new connection is made; commands sent meanwhile are refused unsent until it is ready.
     this.outstanding = 0;
-    this.redis.disconnect(true);
+    // A client already reconnecting has dropped them itself; disconnecting it mid-connect (a Sentinel
+    // asking where the primary is) would end it for good.
+    if (this.redis.status === "ready") this.redis.disconnect(true);
   }
 }

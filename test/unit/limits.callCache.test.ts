@@ -20,14 +20,16 @@ describe("the script argument cache", () => {
     expect(cache.buckets("globex", after).keys).toEqual(["agw:{acct:main}:t:globex:bucket:status"]);
   });
 
-  it("moves a tenant's keys with its account and refuses a tenant the config does not name", () => {
+  it("moves a tenant's keys with its account, keeps a removed tenant's, and refuses one never configured", () => {
     let account: string | undefined = "main";
     const cache = new CallCache("agw", () => account);
     expect(cache.keys("acme").inflight).toBe("agw:{acct:main}:t:acme:inflight");
     account = "batch";
     expect(cache.keys("acme").inflight).toBe("agw:{acct:batch}:t:acme:inflight");
+    // Removed by a reload: its keys stay where they were, so its pending ledger writes still land.
     account = undefined;
-    expect(() => cache.keys("acme")).toThrow(/no upstream account/);
+    expect(cache.keys("acme").inflight).toBe("agw:{acct:batch}:t:acme:inflight");
+    expect(() => cache.keys("globex")).toThrow(/no upstream account/);
   });
 
   it("builds an account's arguments per limits object, and none without account limits", () => {
