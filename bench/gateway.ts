@@ -15,6 +15,8 @@ export interface GatewaySpec {
   readonly name: string;
   readonly simulatorUrl: string;
   readonly redisUrl: string;
+  /** The governance store (default redis). */
+  readonly store?: "redis" | "memory";
   /** Tenants configured; the bench drives only the last one (the worst case for any linear lookup). */
   readonly tenants: number;
   /** OTLP endpoint for tracing, or undefined for tracing off. */
@@ -59,7 +61,10 @@ export async function startGatewayProcess(spec: GatewaySpec): Promise<Gateway> {
       // The shared-account bucket and in-flight cap stay on (their script runs), set far above the load.
       protection: { account: { requestsPerMinute: 1e9, burst: 1_000_000, maxInFlightTasks: 1_000_000 } },
     },
-    store: { kind: "redis", redisUrl: spec.redisUrl, keyPrefix: `bench-${spec.name}-${Date.now()}` },
+    store:
+      spec.store === "memory"
+        ? { kind: "memory" }
+        : { kind: "redis", redisUrl: spec.redisUrl, keyPrefix: `bench-${spec.name}-${Date.now()}` },
     logging: { level: "info" },
     tenants,
   });

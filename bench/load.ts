@@ -2,7 +2,7 @@ import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
 import type { Histogram } from "hdr-histogram-js";
 import { micros, newHistogram } from "./histogram.js";
-import { Mix, taskIdFrom, type RequestSpec } from "./mix.js";
+import { Mix, taskIdFrom, type RequestSource, type RequestSpec } from "./mix.js";
 
 /** Where the load goes: the simulator directly, or a gateway; the authorization fits the target. */
 export interface Target {
@@ -31,9 +31,14 @@ export class Client {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 512 });
   private readonly host: string;
   private readonly port: number;
-  readonly mix = new Mix();
+  readonly mix: RequestSource;
 
-  constructor(readonly target: Target) {
+  /** `mix`: what to send (default: the submit-and-poll mix). */
+  constructor(
+    readonly target: Target,
+    mix: RequestSource = new Mix(),
+  ) {
+    this.mix = mix;
     const url = new URL(target.url);
     this.host = url.hostname;
     this.port = Number(url.port);

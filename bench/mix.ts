@@ -18,6 +18,12 @@ export const TASK_MS = POLL_GAP_MS * (POLLS_PER_TASK - 0.5);
 const SUBMIT_BODY = Buffer.from('{"input":{"prompt":"a lighthouse at dawn, bench"}}');
 const SUBMIT_PATH = `/api/v1/generateTask/${MODEL}`;
 
+/** What a load generator sends next, told of each task id a submit got back. */
+export interface RequestSource {
+  next(): RequestSpec;
+  submitted(taskId: string): void;
+}
+
 interface PendingPoll {
   readonly taskId: string;
   readonly polls: number;
@@ -31,7 +37,7 @@ interface PendingPoll {
  * Polls wait for their due time (a submit goes out when no poll is due), so no poll is answered from the
  * gateway's cache of finished tasks and both targets see the same kind of traffic.
  */
-export class Mix {
+export class Mix implements RequestSource {
   private queue: PendingPoll[] = [];
   private head = 0;
   private sequence = 0;
@@ -67,5 +73,26 @@ export function taskIdFrom(body: Buffer): string | undefined {
     return typeof id === "string" ? id : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** A generateTask body of 283 bytes, the size the issue 18 table was measured with. */
+export const SUBMIT_BODY_283 = (() => {
+  const head = '{"input":{"prompt":"';
+  const tail = '"}}';
+  const prompt = "a lighthouse at dawn, long exposure, bench "
+    .repeat(8)
+    .slice(0, 283 - head.length - tail.length);
+  return Buffer.from(head + prompt + tail);
+})();
+
+/** Submits only (POST generateTask), none polled: every task stays in flight, as long-running ones do. */
+export class SubmitOnly implements RequestSource {
+  next(): RequestSpec {
+    return { kind: "submit", method: "POST", path: SUBMIT_PATH, body: SUBMIT_BODY_283 };
+  }
+
+  submitted(): void {
+    // Nothing polls these tasks.
   }
 }

@@ -35,6 +35,27 @@ export const DATASOURCE = { type: "prometheus", uid: "${datasource}" } as const;
 export const TENANT = 'tenant=~"$tenant"';
 export const MODEL = 'model=~"$model"';
 export const RATE = "$__rate_interval";
+export const INSTANCE = 'instance=~"$instance"';
+
+/**
+ * The Grafana version docker-compose.yml pins, and the dashboard schema version written for it: 39 is the
+ * schema of Grafana 11.0, which every 11.x loads (and migrates forward) as is. test/unit/dashboards.test.ts
+ * holds this to the compose file.
+ */
+export const GRAFANA_VERSION = "11.3.0";
+export const SCHEMA_VERSION = 39;
+
+const SELECTOR = /\b(apixo_gateway_[a-z0-9_]+|up)(?![a-zA-Z0-9_])(\{)?/g;
+
+/**
+ * Every selector of a panel query also matches the `instance` variable, so one replica can be viewed alone;
+ * added here once rather than spelled in each of the queries.
+ */
+export function withInstance(expr: string): string {
+  return expr.replace(SELECTOR, (_match, name: string, brace: string | undefined) =>
+    brace === undefined ? `${name}{${INSTANCE}}` : `${name}{${INSTANCE}, `,
+  );
+}
 
 export interface QuerySpec {
   readonly expr: string;
@@ -84,7 +105,7 @@ function target(spec: QuerySpec, index: number, kind: PanelKind): DataqueryBuild
   const builder = new DataqueryBuilder()
     .refId(String.fromCharCode(65 + index))
     .datasource(DATASOURCE)
-    .expr(spec.expr)
+    .expr(withInstance(spec.expr))
     .legendFormat(spec.legend);
   return kind === "timeseries" ? builder.range() : builder.instant();
 }
@@ -142,6 +163,27 @@ function panel(spec: PanelSpec, id: number): cog.Builder<Panel> {
   }
 }
 
+/** A multi-value query variable with "All" (matching `.*`) selected. */
+function pickAll(
+  name: string,
+  label: string,
+  description: string,
+  labelValues: string,
+): QueryVariableBuilder {
+  return new QueryVariableBuilder(name)
+    .label(label)
+    .description(description)
+    .datasource(DATASOURCE)
+    .query(labelValues)
+    .definition(labelValues)
+    .refresh(VariableRefresh.OnTimeRangeChanged)
+    .sort(VariableSort.AlphabeticalAsc)
+    .multi(true)
+    .includeAll(true)
+    .allValue(".*")
+    .current({ selected: true, text: "All", value: "$__all" });
+}
+
 function variables(builder: DashboardBuilder): DashboardBuilder {
   return builder
     .withVariable(
@@ -151,32 +193,28 @@ function variables(builder: DashboardBuilder): DashboardBuilder {
         .current({ selected: true, text: "Prometheus", value: "prometheus" }),
     )
     .withVariable(
-      new QueryVariableBuilder("tenant")
-        .label("Tenant")
-        .description("Tenant ids from the gateway config; All matches every tenant.")
-        .datasource(DATASOURCE)
-        .query("label_values(apixo_gateway_requests_total, tenant)")
-        .definition("label_values(apixo_gateway_requests_total, tenant)")
-        .refresh(VariableRefresh.OnTimeRangeChanged)
-        .sort(VariableSort.AlphabeticalAsc)
-        .multi(true)
-        .includeAll(true)
-        .allValue(".*")
-        .current({ selected: true, text: "All", value: "$__all" }),
+      pickAll(
+        "tenant",
+        "Tenant",
+        "Tenant ids from the gateway config; All matches every tenant.",
+        "label_values(apixo_gateway_requests_total, tenant)",
+      ),
     )
     .withVariable(
-      new QueryVariableBuilder("model")
-        .label("Model")
-        .description("Models from the price table (unknown models are `other`); All matches every model.")
-        .datasource(DATASOURCE)
-        .query("label_values(apixo_gateway_requests_total, model)")
-        .definition("label_values(apixo_gateway_requests_total, model)")
-        .refresh(VariableRefresh.OnTimeRangeChanged)
-        .sort(VariableSort.AlphabeticalAsc)
-        .multi(true)
-        .includeAll(true)
-        .allValue(".*")
-        .current({ selected: true, text: "All", value: "$__all" }),
+      pickAll(
+        "model",
+        "Model",
+        "Models from the price table (unknown models are `other`); All matches every model.",
+        "label_values(apixo_gateway_requests_total, model)",
+      ),
+    )
+    .withVariable(
+      pickAll(
+        "instance",
+        "Instance",
+        "Gateway replicas (their metrics port); All shows them together, one shows that replica.",
+        'label_values(apixo_gateway_build_info{job="apixo-gateway"}, instance)',
+      ),
     );
 }
 
@@ -197,5 +235,5 @@ export function buildDashboard(spec: DashboardSpec): Dashboard {
     builder = builder.withRow(new RowBuilder(row.title).id(++id));
     for (const p of row.panels) builder = builder.withPanel(panel(p, ++id));
   }
-  return builder.build();
+  return { ...builder.build(), schemaVersion: SCHEMA_VERSION };
 }

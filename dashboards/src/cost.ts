@@ -205,6 +205,29 @@ export const cost: DashboardSpec = {
             [24, "green"],
           ],
         },
+        {
+          kind: "timeseries",
+          title: "Estimated vs observed APIXO spend (USD/h) by upstream key",
+          width: 24,
+          description:
+            "What the gateway estimated from its price table for each APIXO key (charges minus refunds, summed over " +
+            "replicas) next to what APIXO really took (balance drops seen by the balance poller; top-ups skipped " +
+            "and counted apart). The lines should match within a poll interval. Apart by more than " +
+            "telemetry.costDriftShare for 30 minutes fires ApixoGatewayCostDrift: a price in the table is out of " +
+            "date (docs/pricing.md), or something else spends on the key.",
+          unit: "currencyUSD",
+          queries: [
+            query(
+              `(sum by (upstream) (rate(apixo_gateway_upstream_estimated_spend_usd_total[${RATE}])) - ` +
+                `sum by (upstream) (rate(apixo_gateway_upstream_estimated_refunds_usd_total[${RATE}]))) * 3600`,
+              "estimated {{upstream}}",
+            ),
+            query(
+              `max by (upstream) (rate(apixo_gateway_upstream_observed_spend_usd_total[${RATE}])) * 3600`,
+              "observed {{upstream}}",
+            ),
+          ],
+        },
       ],
     },
   ],

@@ -54,6 +54,23 @@ export const limits: DashboardSpec = {
           ],
           thresholds: [[0.01, "red"]],
         },
+        {
+          kind: "timeseries",
+          title: "APIXO account limits hit/s by upstream key and reason",
+          width: 24,
+          description:
+            "Requests refused because an APIXO account (upstream key) reached its own rate or concurrency limit, " +
+            "shared by every tenant on the key. Sustained, it fires ApixoGatewayAccountLimited: spread tenants " +
+            "over more upstream keys, lower the tenants' own limits so they stay under the account's, or ask APIXO " +
+            "for a higher account limit.",
+          unit: "short",
+          queries: [
+            query(
+              `sum by (upstream, reason) (rate(apixo_gateway_account_limited_total[${RATE}]))`,
+              "{{upstream}} {{reason}}",
+            ),
+          ],
+        },
       ],
     },
     {

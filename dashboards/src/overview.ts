@@ -4,6 +4,13 @@ const requests = `apixo_gateway_requests_total{${TENANT}, ${MODEL}}`;
 const dropped = "apixo_gateway_ledger_journal_dropped_total";
 const shed = `apixo_gateway_rejections_total{${TENANT}, reason="overloaded"}`;
 /**
+ * Share of requests with a status class: 0 (not "no data") while no request has had that class, since a
+ * status code's series appears with its first request.
+ */
+const share = (codes: string, window: string): string =>
+  `(sum(rate(apixo_gateway_requests_total{${TENANT}, ${MODEL}, code=~"${codes}"}[${window}])) or vector(0))` +
+  ` / sum(rate(${requests}[${window}]))`;
+/**
  * What a counter counted in the dashboard's range. increase() cannot see the first value of a series that
  * appeared within the range (a counter born with its first event): such a series counts with its whole value.
  */
@@ -46,12 +53,7 @@ export const overview: DashboardSpec = {
           unit: "percentunit",
           width: 6,
           height: 5,
-          queries: [
-            query(
-              `sum(rate(apixo_gateway_requests_total{${TENANT}, ${MODEL}, code=~"5.."}[5m])) / sum(rate(${requests}[5m]))`,
-              "5xx ratio",
-            ),
-          ],
+          queries: [query(share("5..", "5m"), "5xx ratio")],
           thresholds: [
             [0.01, "orange"],
             [0.05, "red"],
@@ -112,16 +114,7 @@ export const overview: DashboardSpec = {
             "usually means a client uses an old key or a model it may not use.",
           unit: "percentunit",
           min: 0,
-          queries: [
-            query(
-              `sum(rate(apixo_gateway_requests_total{${TENANT}, ${MODEL}, code=~"5.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`,
-              "5xx",
-            ),
-            query(
-              `sum(rate(apixo_gateway_requests_total{${TENANT}, ${MODEL}, code=~"4.."}[${RATE}])) / sum(rate(${requests}[${RATE}]))`,
-              "4xx",
-            ),
-          ],
+          queries: [query(share("5..", RATE), "5xx"), query(share("4..", RATE), "4xx")],
           thresholds: [[0.05, "red"]],
         },
         {
@@ -208,17 +201,18 @@ export const overview: DashboardSpec = {
       panels: [
         {
           kind: "timeseries",
-          title: "Request latency p50 / p95 / p99",
+          title: "Request latency p50 / p95 / p99 by operation",
           width: 8,
           description:
-            "Time from request received to response sent, as clients see it. When p95 rises, compare with " +
+            "Time from request received to response sent, as clients see it, per operation (a submit waits for " +
+            "APIXO to accept a task, a poll is quick; health probes are not counted). When p95 rises, compare with " +
             "APIXO latency next to it: if both rise, APIXO is slow (nothing to fix here, tell tenants); if only " +
             "this one rises, look at gateway overhead and the limit store latency.",
           unit: "s",
           queries: [0.5, 0.95, 0.99].map((q) =>
             query(
-              quantile(q, "apixo_gateway_request_duration_seconds", "le", `{${MODEL}}`),
-              `p${String(q * 100)}`,
+              quantile(q, "apixo_gateway_request_duration_seconds", "le, operation", `{${MODEL}}`),
+              `p${String(q * 100)} {{operation}}`,
             ),
           ),
           thresholds: [[3, "red"]],
@@ -244,8 +238,9 @@ export const overview: DashboardSpec = {
           title: "Gateway overhead p50 / p99 by operation",
           width: 8,
           description:
-            "Time the gateway adds on top of APIXO (request minus upstream time): auth, limits, one Redis round trip, " +
-            "proxying. It should stay in the low milliseconds; above 50 ms at p95 check Redis latency (Limits " +
+            "Time the gateway adds on top of APIXO (request minus upstream time, retry backoff and coalesced waits " +
+            "excluded): auth, limits, one Redis round trip, proxying. It should stay in the low milliseconds; above " +
+            "50 ms at p95 (alert ApixoGatewayHighOverhead) check Redis latency (Limits " +
             "dashboard), CPU saturation of the gateway and event-loop lag (process metrics).",
           unit: "s",
           queries: [
@@ -283,13 +278,18 @@ export const overview: DashboardSpec = {
           title: "Upstream circuit state",
           width: 12,
           description:
-            "Per upstream key and gateway instance: 0 closed (normal), 1 half-open (probing), 2 open (failing fast " +
-            "with 503). Open means APIXO failed too often: check APIXO's status and the upstream errors panel; the " +
-            "breaker probes again after upstream.protection.breaker.coolDownMs. See docs/upstream-protection.md.",
+            "Replicas whose breaker is in each state, per upstream key: closed (normal), half_open (probing), open " +
+            "(failing fast with 503). Open means APIXO failed too often: check APIXO's status and the upstream " +
+            "errors panel; the breaker probes again after upstream.protection.breaker.coolDownMs. See " +
+            "docs/upstream-protection.md.",
           unit: "short",
           min: 0,
-          max: 2,
-          queries: [query("max by (upstream) (apixo_gateway_upstream_circuit_state)", "{{upstream}}")],
+          queries: [
+            query(
+              "sum by (upstream, state) (apixo_gateway_upstream_circuit_breaker_state)",
+              "{{upstream}} {{state}}",
+            ),
+          ],
         },
       ],
     },

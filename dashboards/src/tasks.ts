@@ -111,5 +111,42 @@ export const tasks: DashboardSpec = {
         },
       ],
     },
+    {
+      title: "Callbacks",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Callbacks/s by outcome",
+          description:
+            "Task callbacks the gateway relays to tenants' URLs: delivered, retried (the tenant's endpoint failed, " +
+            "another try follows), failed (given up: the tenant never hears of the task's end) and rejected (the " +
+            "URL was refused before delivery). Failed deliveries page as ApixoGatewayCallbackDeliveriesFailing: " +
+            "check the tenant's endpoint (TLS, 5xx, timeouts) with its owner; docs/callbacks.md.",
+          unit: "short",
+          stacked: true,
+          queries: [
+            query(
+              `sum by (outcome) (rate(apixo_gateway_callbacks_total{${TENANT}}[${RATE}]))`,
+              "{{outcome}}",
+            ),
+          ],
+        },
+        {
+          kind: "timeseries",
+          title: "Callback delivery time p50 / p95 by outcome",
+          description:
+            "How long one delivery to the tenant's URL takes, by outcome. A p95 near the delivery timeout means " +
+            "the tenant's endpoint is slow and deliveries will start to be retried or fail: ask its owner to " +
+            "answer at once and process the callback asynchronously.",
+          unit: "s",
+          queries: [0.5, 0.95].map((q) =>
+            query(
+              `histogram_quantile(${String(q)}, sum by (le, outcome) (rate(apixo_gateway_callback_delivery_seconds_bucket[${RATE}])))`,
+              `p${String(q * 100)} {{outcome}}`,
+            ),
+          ),
+        },
+      ],
+    },
   ],
 };

@@ -9,6 +9,13 @@ export const SUBMIT_PREFIX = "/api/v1/generateTask/";
 export const STATUS_PREFIX = "/api/v1/statusTask/";
 export const BALANCE_PATH = "/api/v1/apikeys/current-balance";
 
+/** The endpoints as route templates (OTel `http.route` / `url.template`): low-cardinality span names. */
+export const ROUTE_TEMPLATES = {
+  submit: `${SUBMIT_PREFIX}{model}`,
+  status: `${STATUS_PREFIX}{model}`,
+  balance: BALANCE_PATH,
+} as const;
+
 /** Where a call goes on APIXO: method, path and query (already encoded, without `?`). */
 export interface ApixoTarget {
   readonly method: "GET" | "POST";

@@ -2,12 +2,16 @@
  * The cost of a submit body, from a price table (docs/pricing.md). APIXO's statusTask carries no cost, so this
  * estimate is what spend caps charge and refund. Money is integer micro-USD here (CONTRACTS.md section 2).
  */
-import { findModel } from "./models.js";
-import { DEFAULT_PRICES, priceOverridesSchema } from "./priceSchema.js";
-import type { ModePriceRule, PriceOverrides, PriceRule } from "./priceSchema.js";
+import { DEFAULT_PRICES } from "./defaultPrices.js";
+import { isRecord } from "./json.js";
+import { findModel, MODELS } from "./models.js";
+import { priceOverridesSchema, ROUTES } from "./priceSchema.js";
+import type { ModePriceRule, PriceOverrides, PriceRule, Route, RoutePriceRule } from "./priceSchema.js";
 
-export { DEFAULT_PRICES, VERIFY_PRICING, priceOverridesSchema, priceRuleSchema } from "./priceSchema.js";
-export type { DefaultPrice, ModePriceRule, PriceOverrides, PriceRule } from "./priceSchema.js";
+export { DEFAULT_PRICES, VERIFY_PRICING } from "./defaultPrices.js";
+export type { DefaultPrice } from "./defaultPrices.js";
+export { priceOverridesSchema, priceRuleSchema } from "./priceSchema.js";
+export type { ModePriceRule, PriceOverrides, PriceRule, Route } from "./priceSchema.js";
 
 const MICROS_PER_USD = 1_000_000;
 
@@ -43,8 +47,11 @@ interface CompiledLeaf {
   /** An unlisted resolution must not price below a listed one. */
   readonly dearestResolution: Resolution | undefined;
   readonly perOutput: boolean;
+  readonly defaultOutputs: number;
+  readonly minDurationSec: number | undefined;
 }
 
+/** One route's rule, compiled. */
 export interface CompiledPriceRule {
   readonly modeField: string;
   /** Lower-cased keys, longest first, so the most specific prefix wins. */
@@ -52,9 +59,17 @@ export interface CompiledPriceRule {
   readonly leaf: CompiledLeaf;
 }
 
+/** A model's price: its own rule, and the routes (`provider`) priced otherwise. */
+export interface CompiledModelPrice {
+  readonly base: CompiledPriceRule;
+  readonly routes: ReadonlyMap<Route, CompiledPriceRule>;
+  /** What auto is charged as; undefined: the dearest route. */
+  readonly autoRoute: Route | undefined;
+}
+
 export interface PriceTable {
   /** Keyed by canonical model id (aliases are resolved at lookup). */
-  readonly rules: ReadonlyMap<string, CompiledPriceRule>;
+  readonly rules: ReadonlyMap<string, CompiledModelPrice>;
   /** Models still priced by a built-in default: worth a startup warning to verify against APIXO pricing. */
   readonly defaultsInUse: readonly string[];
 }
@@ -84,10 +99,12 @@ function compileLeaf(rule: CompilableRule): CompiledLeaf {
     resolutions,
     dearestResolution,
     perOutput: rule.perOutput ?? false,
+    defaultOutputs: rule.defaultOutputs ?? 1,
+    minDurationSec: rule.minDurationSec,
   };
 }
 
-function compileRule(rule: PriceRule): CompiledPriceRule {
+function compileRoute(rule: RoutePriceRule): CompiledPriceRule {
   const { modeField, byMode, ...leafRule } = rule;
   const modes = Object.entries(byMode ?? {})
     .map(([label, entry]) => {
@@ -96,6 +113,16 @@ function compileRule(rule: PriceRule): CompiledPriceRule {
     })
     .sort((a, b) => b.key.length - a.key.length);
   return { modeField: modeField ?? "mode", modes, leaf: compileLeaf(leafRule) };
+}
+
+function compileRule(rule: PriceRule): CompiledModelPrice {
+  const { byProvider, autoRoute, ...own } = rule;
+  const routes = new Map<Route, CompiledPriceRule>();
+  for (const route of ROUTES) {
+    const routeRule = byProvider?.[route];
+    if (routeRule !== undefined) routes.set(route, compileRoute(routeRule));
+  }
+  return { base: compileRoute(own), routes, autoRoute };
 }
 
 /** Field by field rather than a spread, so a mode's explicit `undefined` cannot erase the model's value. */
@@ -107,6 +134,8 @@ function mergeMode(model: CompilableRule, mode: ModePriceRule): CompilableRule {
     defaultDurationSec: mode.defaultDurationSec ?? model.defaultDurationSec,
     byResolution: mode.byResolution ?? model.byResolution,
     perOutput: mode.perOutput ?? model.perOutput,
+    defaultOutputs: mode.defaultOutputs ?? model.defaultOutputs,
+    minDurationSec: mode.minDurationSec ?? model.minDurationSec,
   };
 }
 
@@ -121,7 +150,7 @@ function canonicalId(name: string): string {
  */
 export function buildPriceTable(overrides?: unknown): PriceTable {
   const parsed: PriceOverrides = overrides === undefined ? {} : priceOverridesSchema.parse(overrides);
-  const rules = new Map<string, CompiledPriceRule>();
+  const rules = new Map<string, CompiledModelPrice>();
   for (const [id, entry] of Object.entries(DEFAULT_PRICES)) rules.set(id, compileRule(entry.rule));
   const overridden = new Set<string>();
   const entries = Object.entries(parsed);
@@ -139,15 +168,19 @@ export function buildPriceTable(overrides?: unknown): PriceTable {
   return { rules, defaultsInUse };
 }
 
-/** The id a model prices as, or undefined when the table does not price it (a bounded metrics label). */
+/**
+ * The `model` metric label of a name: its catalog id, or its id in the price table for a model an operator
+ * priced, or undefined (it becomes `other`). Bounded by the catalog and the config, never by what clients send.
+ */
+export function modelLabelId(table: PriceTable, name: string): string | undefined {
+  return findModel(name)?.id ?? pricedModelId(table, name);
+}
+
+/** The id a model prices as, or undefined when the table does not price it. */
 export function pricedModelId(table: PriceTable, name: string): string | undefined {
   if (table.rules.has(name)) return name;
   const id = canonicalId(name);
   return table.rules.has(id) ? id : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A positive finite number, also when sent as a numeric string ("10"), as some clients do. */
@@ -161,15 +194,15 @@ function positiveNumber(value: unknown): number | undefined {
   return Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
-const OUTPUT_FIELDS = ["n", "num_images", "num_outputs", "variants"] as const;
+const OUTPUT_FIELDS = ["n", "num_images", "num_outputs", "variants", "max_images"] as const;
 
-function outputsAskedFor(input: Record<string, unknown>): number {
+function outputsAskedFor(input: Record<string, unknown>, leaf: CompiledLeaf): number {
   for (const field of OUTPUT_FIELDS) {
     const value = input[field];
     const count = Array.isArray(value) ? value.length : positiveNumber(value);
     if (count !== undefined && count > 0) return Math.ceil(count);
   }
-  return 1;
+  return leaf.defaultOutputs;
 }
 
 function pickMode(rule: CompiledPriceRule, value: unknown): CompiledPriceRule["modes"][number] | undefined {
@@ -178,17 +211,14 @@ function pickMode(rule: CompiledPriceRule, value: unknown): CompiledPriceRule["m
   return rule.modes.find((mode) => wanted === mode.key || wanted.startsWith(`${mode.key}-`));
 }
 
-/**
- * The estimated cost of one submit. Never throws: a missing or odd field falls back to the model's base price,
- * and an unlisted mode or resolution prices as the base (dearest) mode or the dearest resolution.
- */
-export function estimateCost(table: PriceTable, modelId: string, body: unknown): CostEstimate {
-  const id = pricedModelId(table, modelId);
-  const rule = id === undefined ? undefined : table.rules.get(id);
-  if (id === undefined || rule === undefined) return { kind: "unpriced" };
+interface Priced {
+  readonly costMicros: number;
+  readonly parts: readonly string[];
+}
 
-  const input = isRecord(body) && isRecord(body.input) ? body.input : {};
-  const parts: string[] = [id];
+/** One route's price of `input`: mode, then one output's price, resolution, outputs. */
+function priceWith(rule: CompiledPriceRule, input: Record<string, unknown>): Priced {
+  const parts: string[] = [];
   const mode = pickMode(rule, input[rule.modeField]);
   // "base" tells a client whose mode was missing or unlisted why it was charged the dearest mode.
   if (mode !== undefined) parts.push(mode.label);
@@ -204,7 +234,11 @@ export function estimateCost(table: PriceTable, modelId: string, body: unknown):
     parts.push(known === undefined ? `${askedResolution} (priced as ${used.label})` : used.label);
   }
 
-  const durationSec = positiveNumber(input.duration) ?? leaf.defaultDurationSec;
+  const askedSec = positiveNumber(input.duration) ?? leaf.defaultDurationSec;
+  const durationSec =
+    askedSec === undefined || leaf.minDurationSec === undefined
+      ? askedSec
+      : Math.max(askedSec, leaf.minDurationSec);
   let unitMicros = leaf.baseMicros;
   const lastTier = leaf.durationTiers.at(-1);
   if (lastTier !== undefined) {
@@ -219,9 +253,52 @@ export function estimateCost(table: PriceTable, modelId: string, body: unknown):
     parts.push(`${durationSec}s x ${formatUsd(leaf.perSecondMicros)}/s`);
   }
 
-  const outputs = leaf.perOutput ? outputsAskedFor(input) : 1;
+  const outputs = leaf.perOutput ? outputsAskedFor(input, leaf) : 1;
   if (leaf.perOutput) parts.push(`x${outputs}`);
   // Absurd counts or durations must still give a safe integer: the spend cap then refuses the request.
   const costMicros = Math.min(Math.round(unitMicros * multiplier * outputs), Number.MAX_SAFE_INTEGER);
-  return { kind: "priced", costMicros, detail: `${parts.join(" ")} = ${formatUsd(costMicros)}` };
+  return { costMicros, parts };
+}
+
+/** The request's routing strategy; anything else (a named channel, a typo) is charged like auto. */
+function routeAsked(body: unknown): Route | "auto" {
+  const provider = isRecord(body) ? body.provider : undefined;
+  return provider === "value" || provider === "official" ? provider : "auto";
+}
+
+/** The price on the route the request asked for; auto at the configured route, else at the dearest one. */
+function priceRouted(price: CompiledModelPrice, body: unknown, input: Record<string, unknown>): Priced {
+  if (price.routes.size === 0) return priceWith(price.base, input);
+  const asked = routeAsked(body);
+  const on = (route: Route): Priced => {
+    const priced = priceWith(price.routes.get(route) ?? price.base, input);
+    return {
+      costMicros: priced.costMicros,
+      parts: [asked === "auto" ? `auto (as ${route})` : route, ...priced.parts],
+    };
+  };
+  if (asked !== "auto") return on(asked);
+  if (price.autoRoute !== undefined) return on(price.autoRoute);
+  const value = on("value");
+  const official = on("official");
+  return official.costMicros > value.costMicros ? official : value;
+}
+
+/**
+ * The estimated cost of one submit. Never throws: a missing or odd field falls back to the model's base price,
+ * an unlisted mode or resolution prices as the base (dearest) mode or the dearest resolution, and a request
+ * that names no route is charged on the dearest route unless the rule's autoRoute says otherwise.
+ */
+export function estimateCost(table: PriceTable, modelId: string, body: unknown): CostEstimate {
+  const id = pricedModelId(table, modelId);
+  const price = id === undefined ? undefined : table.rules.get(id);
+  if (id === undefined || price === undefined) return { kind: "unpriced" };
+  const input = isRecord(body) && isRecord(body.input) ? body.input : {};
+  const { costMicros, parts } = priceRouted(price, body, input);
+  return { kind: "priced", costMicros, detail: `${[id, ...parts].join(" ")} = ${formatUsd(costMicros)}` };
+}
+
+/** Catalog models the table gives no price (in catalog order): the tenant's unpricedModels policy applies to them. */
+export function unpricedCatalogModels(table: PriceTable): string[] {
+  return MODELS.filter((model) => !table.rules.has(model.id)).map((model) => model.id);
 }

@@ -1,8 +1,18 @@
 /**
- * Checks on a submit body that stop requests which are certainly wrong (shape, size, count, URL scheme) or
- * unsafe to forward (media URLs into private networks) before they cost a reservation and an upstream call. Docs generations disagree on parameters, so unknown fields and
- * values pass through untouched (shared/reference/apixo-api.md).
+ * Checks on a submit body that stop requests which are certainly wrong (shape, size, count, URL scheme, the
+ * catalog's rules) or unsafe to forward (media URLs into private networks) before they cost a reservation and an
+ * upstream call. Docs generations disagree on parameters, so unknown fields and values pass through untouched
+ * (shared/reference/apixo-catalog.md; the newest generation's rules are in catalog/*.ts).
  */
+import {
+  checkMediaCounts,
+  checkMode,
+  checkRequired,
+  chooseRule,
+  type ChosenRule,
+  type RuleFailure,
+} from "./catalogRules.js";
+import { isRecord, typeName } from "./json.js";
 import { checkMediaUrls, PUBLIC_MEDIA_ONLY, type MediaUrlPolicy } from "./mediaUrls.js";
 import type { ModelSpec } from "./models.js";
 
@@ -12,10 +22,10 @@ export type SubmitCheck =
   | { ok: true; requestType: RequestType; callbackUrl?: string; prompt?: string }
   | { ok: false; field: string; message: string };
 
-/** The common limit in APIXO's docs; newer models allow more and are listed in models.ts. */
+/** The common limit in APIXO's generic parameter page; catalog models carry their own. */
 export const UNKNOWN_MODEL_PROMPT_MAX_CHARS = 5000;
 /** The largest count any documented model takes; a model we do not know gets no less. */
-export const UNKNOWN_MODEL_MAX_IMAGE_URLS = 16;
+export const UNKNOWN_MODEL_MAX_IMAGE_URLS = 20;
 
 type Failure = Extract<SubmitCheck, { ok: false }>;
 
@@ -23,75 +33,83 @@ function fail(field: string, message: string): Failure {
   return { ok: false, field, message };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
 function isHttpUrl(value: unknown): value is string {
   if (typeof value !== "string" || !/^https?:\/\/[^\s/?#]/i.test(value)) return false;
   return URL.canParse(value);
 }
 
-function checkPrompt(model: ModelSpec | undefined, input: Record<string, unknown>): Failure | undefined {
+/** Code points, so an emoji counts once; the UTF-16 length bounds them from above, so counting is rarely needed. */
+function charCount(text: string, atLeast: number): number {
+  return text.length < atLeast ? text.length : Array.from(text).length;
+}
+
+function checkPrompt(
+  model: ModelSpec | undefined,
+  input: Record<string, unknown>,
+  chosen: ChosenRule,
+): Failure | undefined {
   const prompt = input.prompt;
   const name = model?.id ?? "this model";
   if (prompt === undefined) {
-    return model?.promptRequired === true
-      ? fail("input.prompt", `input.prompt is required for ${name}; give the text to generate from.`)
+    const required = chosen.rule?.promptRequired ?? model?.promptRequired ?? false;
+    return required
+      ? fail(
+          "input.prompt",
+          `input.prompt is required for ${name}${chosen.when}; give the text to generate from.`,
+        )
       : undefined;
   }
   if (typeof prompt !== "string") {
     return fail("input.prompt", `input.prompt must be a string; got ${typeName(prompt)}.`);
   }
   if (prompt.trim() === "") return fail("input.prompt", "input.prompt must not be empty or only whitespace.");
-  const maxChars = model?.promptMaxChars ?? UNKNOWN_MODEL_PROMPT_MAX_CHARS;
-  // Code points, so an emoji counts once; the UTF-16 length bounds them from above, so the count runs only for
-  // prompts near the limit.
-  if (prompt.length > maxChars) {
-    const chars = Array.from(prompt).length;
-    if (chars > maxChars) {
-      return fail(
-        "input.prompt",
-        `input.prompt is ${chars} characters; ${name} accepts at most ${maxChars}.`,
-      );
-    }
+  const minChars = model?.promptMinChars ?? 1;
+  // A code point is at most two UTF-16 units, so only a short prompt needs counting.
+  if (minChars > 1 && prompt.length < 2 * minChars && Array.from(prompt).length < minChars) {
+    return fail("input.prompt", `input.prompt must be at least ${minChars} characters for ${name}.`);
+  }
+  const maxChars = model === undefined ? UNKNOWN_MODEL_PROMPT_MAX_CHARS : model.promptMaxChars;
+  if (maxChars === undefined) return undefined;
+  const chars = charCount(prompt, maxChars + 1);
+  if (chars > maxChars) {
+    return fail("input.prompt", `input.prompt is ${chars} characters; ${name} accepts at most ${maxChars}.`);
   }
   return undefined;
 }
 
-function checkImageUrls(model: ModelSpec | undefined, input: Record<string, unknown>): Failure | undefined {
+/** A model outside the catalog: image_urls must still be a list of a plausible size. */
+function checkUnknownModelUrls(input: Record<string, unknown>): Failure | undefined {
   const urls = input.image_urls;
-  const name = model?.id ?? "this model";
-  const maxUrls = model?.maxImageUrls ?? UNKNOWN_MODEL_MAX_IMAGE_URLS;
-  const mode = input.mode;
-  if (urls === undefined) {
-    if (model !== undefined && typeof mode === "string" && model.imageModes.includes(mode)) {
-      return fail(
-        "input.image_urls",
-        `input.image_urls is required when input.mode is "${mode}"; give 1 to ${maxUrls} http(s) URLs.`,
-      );
-    }
-    return undefined;
-  }
+  if (urls === undefined) return undefined;
   if (!Array.isArray(urls)) {
     return fail(
       "input.image_urls",
       `input.image_urls must be an array of http(s) URLs; got ${typeName(urls)}.`,
     );
   }
-  if (urls.length > maxUrls) {
-    const limit = maxUrls === 0 ? "takes no input.image_urls" : `accepts at most ${maxUrls}`;
-    const count = urls.length === 1 ? "1 URL" : `${urls.length} URLs`;
-    return fail("input.image_urls", `input.image_urls has ${count}; ${name} ${limit}.`);
-  }
-  // Each URL's scheme and host: checkMediaUrls, with every other media field.
-  return undefined;
+  if (urls.length <= UNKNOWN_MODEL_MAX_IMAGE_URLS) return undefined;
+  return fail(
+    "input.image_urls",
+    `input.image_urls has ${urls.length} URLs; no model takes more than ${UNKNOWN_MODEL_MAX_IMAGE_URLS}.`,
+  );
+}
+
+function checkInput(
+  model: ModelSpec | undefined,
+  input: Record<string, unknown>,
+  media: MediaUrlPolicy,
+): RuleFailure | undefined {
+  const chosen: ChosenRule = model === undefined ? { rule: undefined, when: "" } : chooseRule(model, input);
+  const early =
+    checkPrompt(model, input, chosen) ??
+    (model === undefined
+      ? checkUnknownModelUrls(input)
+      : (checkMode(model, input) ?? checkMediaCounts(model, input, chosen)));
+  if (early !== undefined) return early;
+  // Unsafe URLs before missing fields: a request that must never be forwarded says so first.
+  return (
+    checkMediaUrls(input, media) ?? (model === undefined ? undefined : checkRequired(model, input, chosen))
+  );
 }
 
 /**
@@ -124,10 +142,8 @@ export function validateSubmit(
     if (!isHttpUrl(callbackUrl)) return fail("callback_url", "callback_url must be an http(s) URL.");
   }
 
-  const failure = checkPrompt(model, input) ?? checkImageUrls(model, input);
-  if (failure !== undefined) return failure;
-  const unsafe = checkMediaUrls(input, media);
-  if (unsafe !== undefined) return fail(unsafe.field, unsafe.message);
+  const failure = checkInput(model, input, media);
+  if (failure !== undefined) return fail(failure.field, failure.message);
 
   const result: SubmitCheck = { ok: true, requestType };
   if (requestType === "callback" && typeof callbackUrl === "string") result.callbackUrl = callbackUrl;

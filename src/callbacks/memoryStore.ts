@@ -1,11 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
+import { TtlMap } from "../limits/ttlMap.js";
 import type { CallbackJob, CallbackRoute, CallbackStore, JobUpdate } from "./store.js";
-
-interface Stored<T> {
-  value: T;
-  expiresAtMs: number;
-}
 
 interface JobState {
   job: Omit<CallbackJob, "lease">;
@@ -15,29 +11,30 @@ interface JobState {
   queued: boolean;
 }
 
-/** Single process: the embedded-memory deployment and tests. Same semantics as the Redis store. */
+/**
+ * Single process: the embedded-memory deployment and tests. Same semantics as the Redis store. Routes and jobs
+ * are evicted at their TTL (TtlMap), and a claim walks only the jobs still queued, not the tombstones.
+ */
 export class MemoryCallbackStore implements CallbackStore {
-  private readonly routes = new Map<string, Stored<CallbackRoute>>();
-  private readonly jobs = new Map<string, Stored<JobState>>();
+  private readonly routes: TtlMap<CallbackRoute>;
+  private readonly jobs: TtlMap<JobState>;
+  /** Ids of jobs not finished, in enqueue order (a finished or expired one leaves at the next claim). */
+  private readonly queued = new Set<string>();
 
-  constructor(private readonly clock: Clock) {}
-
-  private live<T>(map: Map<string, Stored<T>>, key: string): Stored<T> | undefined {
-    const entry = map.get(key);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAtMs > this.clock.now()) return entry;
-    map.delete(key);
-    return undefined;
+  constructor(private readonly clock: Clock) {
+    this.routes = new TtlMap(clock);
+    this.jobs = new TtlMap(clock);
   }
 
   saveRoute(route: CallbackRoute, ttlSec: number): Promise<void> {
-    this.routes.set(route.token, { value: route, expiresAtMs: this.clock.now() + ttlSec * 1000 });
+    this.routes.set(route.token, route, ttlSec * 1000);
     return Promise.resolve();
   }
 
   bindTask(_tenantId: string, token: string, taskId: string): Promise<void> {
-    const entry = this.live(this.routes, token);
-    if (entry !== undefined) entry.value = { ...entry.value, taskId };
+    const route = this.routes.get(token);
+    // The route keeps its deadline: it is updated in place.
+    if (route !== undefined) this.routes.update(token, { ...route, taskId });
     return Promise.resolve();
   }
 
@@ -47,7 +44,7 @@ export class MemoryCallbackStore implements CallbackStore {
   }
 
   getRoute(tenantId: string, token: string): Promise<CallbackRoute | null> {
-    const route = this.live(this.routes, token)?.value;
+    const route = this.routes.get(token);
     return Promise.resolve(route?.tenantId === tenantId ? route : null);
   }
 
@@ -55,7 +52,7 @@ export class MemoryCallbackStore implements CallbackStore {
     job: { readonly id: string; readonly tenantId: string; readonly callbackBody: string },
     ttlSec: number,
   ): Promise<boolean> {
-    if (this.live(this.jobs, job.id) !== undefined) return Promise.resolve(false);
+    if (this.jobs.get(job.id) !== undefined) return Promise.resolve(false);
     const now = this.clock.now();
     const state: JobState = {
       job: { ...job, stage: "confirm", attempts: 0 },
@@ -63,16 +60,21 @@ export class MemoryCallbackStore implements CallbackStore {
       dueMs: now,
       queued: true,
     };
-    this.jobs.set(job.id, { value: state, expiresAtMs: now + ttlSec * 1000 });
+    this.jobs.set(job.id, state, ttlSec * 1000);
+    this.queued.add(job.id);
     return Promise.resolve(true);
   }
 
   claim(leaseMs: number, limit: number): Promise<readonly CallbackJob[]> {
     const now = this.clock.now();
     const claimed: CallbackJob[] = [];
-    for (const id of [...this.jobs.keys()]) {
-      const state = this.live(this.jobs, id)?.value;
-      if (state === undefined || !state.queued || state.dueMs > now) continue;
+    for (const id of this.queued) {
+      const state = this.jobs.get(id);
+      if (state?.queued !== true) {
+        this.queued.delete(id);
+        continue;
+      }
+      if (state.dueMs > now) continue;
       if (claimed.length >= limit) break;
       state.lease = randomUUID();
       state.dueMs = now + leaseMs;
@@ -82,7 +84,7 @@ export class MemoryCallbackStore implements CallbackStore {
   }
 
   private held(job: CallbackJob): JobState | undefined {
-    const state = this.live(this.jobs, job.id)?.value;
+    const state = this.jobs.get(job.id);
     return state?.queued === true && state.lease === job.lease ? state : undefined;
   }
 
@@ -102,6 +104,7 @@ export class MemoryCallbackStore implements CallbackStore {
     if (state === undefined) return Promise.resolve(false);
     if (keep === "forget") this.jobs.delete(job.id);
     else state.queued = false;
+    this.queued.delete(job.id);
     return Promise.resolve(true);
   }
 

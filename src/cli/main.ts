@@ -8,6 +8,7 @@ import { registerLedgerCommands } from "./ledger.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
 import { parseDays, usageCommand } from "./usage.js";
+import { adminUsageCommand } from "./usageAdmin.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -65,7 +66,13 @@ program
   )
   .option("-p, --port <port>", "gateway port", port, 8080)
   .option("--simulator-port <port>", "simulator port (0 picks a free port)", port, 0)
-  .action(async (opts: { port: number; simulatorPort: number }) => {
+  .option(
+    "--metrics-port <port>",
+    "metrics and admin port (the next ones when busy, then any free one; 0 picks a free port)",
+    port,
+    9464,
+  )
+  .action(async (opts: { port: number; simulatorPort: number; metricsPort: number }) => {
     await demoCommand(opts);
   });
 
@@ -96,9 +103,17 @@ program
   .option("-t, --tenant <id>", "one tenant's spend for the last --days days, by model")
   .option("-d, --days <n>", "days of history with --tenant (1-90)", parseDays, 7)
   .option("--json", "print JSON instead of a table", false)
-  .action(async (opts: { config?: string; tenant?: string; days: number; json: boolean }) => {
-    process.exitCode = await usageCommand(opts);
-  });
+  .option(
+    "--admin-url <url>",
+    "read a running gateway's admin API instead of Redis (token from $APIXO_GATEWAY_ADMIN_TOKEN), e.g. the demo's",
+  )
+  .action(
+    async (opts: { config?: string; tenant?: string; days: number; json: boolean; adminUrl?: string }) => {
+      const { adminUrl, ...store } = opts;
+      process.exitCode =
+        adminUrl === undefined ? await usageCommand(store) : await adminUsageCommand({ ...store, adminUrl });
+    },
+  );
 
 registerLedgerCommands(program);
 

@@ -33,7 +33,8 @@ export function parseDays(value: string): number {
   return days;
 }
 
-function fail(message: string): number {
+/** The command's error line on stderr; returns the exit code. */
+export function fail(message: string): number {
   process.stderr.write(`apixo-gateway usage: ${message}\n`);
   return 1;
 }

@@ -195,6 +195,11 @@ export const configSchema = z.strictObject({
       tenantLabel: z.boolean().default(true),
       /** How often upstream_balance_usd asks APIXO for each upstream key's balance; 0 turns the poll off. */
       balancePollSeconds: z.number().nonnegative().default(60),
+      /**
+       * Share by which the estimated spend (price table) and the spend observed from APIXO balance drops may
+       * differ over an hour before ApixoGatewayCostDrift fires (exported as cost_drift_threshold_ratio).
+       */
+      costDriftShare: z.number().positive().max(10).default(0.2),
     })
     .prefault({}),
   admin: z

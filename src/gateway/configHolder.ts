@@ -4,6 +4,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { buildSnapshot, type Snapshot } from "../tenants/snapshot.js";
+import { unpricedModelsInUse } from "../tenants/unpriced.js";
 
 /**
  * The configuration in force. `reload` swaps in a new snapshot only if the new file is valid in every
@@ -17,6 +18,18 @@ export class ConfigHolder {
     private readonly deps: { clock: Clock; logger: Logger; events: GatewayEvents; path?: string },
   ) {
     this.current = buildSnapshot(config, deps.clock.now());
+    this.reportUnpriced();
+  }
+
+  /** Which models in use have no price (the tenants' unpricedModels policy applies to them). */
+  private reportUnpriced(): void {
+    const unpriced = unpricedModelsInUse(this.current.config, this.current.prices);
+    if (unpriced.length === 0) return;
+    this.deps.logger.warn(
+      { event: "unpriced_models", models: unpriced.map((u) => u.model), byModel: unpriced },
+      "models in use have no price: each tenant's unpricedModels policy applies (reject, or its fixed charge); " +
+        "price them under governance.prices",
+    );
   }
 
   snapshot(): Snapshot {
@@ -39,6 +52,7 @@ export class ConfigHolder {
         );
       }
       this.current = next;
+      this.reportUnpriced();
       this.deps.events.configReloaded({ ok: true });
       return true;
     } catch (err) {

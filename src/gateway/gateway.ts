@@ -105,6 +105,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     events,
     logger,
     tracer,
+    storeSystem: config.store.kind,
     failurePolicy: () => current().store.failurePolicy,
     gate: () => {
       const s = current().store;
@@ -205,6 +206,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ? startBalancePoller({
           upstream: upstream.client,
           clock,
+          tracer,
           keys: () => current().upstream.keys,
           intervalMs: config.telemetry.balancePollSeconds * 1000,
           timeoutMs: config.upstream.timeoutMs,

@@ -42,6 +42,14 @@ export interface PublicApp {
 }
 
 const CLIENT_CLOSED_REQUEST = 499;
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
+/** The path of a request target without its query (absolute-form targets: their path). */
+function pathOf(url: string | undefined): string {
+  const target = url === undefined || url.startsWith("/") ? (url ?? "/") : (originFormOf(url) ?? "/");
+  const query = target.indexOf("?");
+  return query === -1 ? target : target.slice(0, query);
+}
 
 /**
  * The public port. A request's way through reads top to bottom:
@@ -79,6 +87,9 @@ export function createApp(deps: AppDeps): PublicApp {
   };
 
   const begin = (req: IncomingMessage, res: ServerResponse): RequestContext => {
+    const path = pathOf(req.url);
+    // Health probes answer orchestrators, not clients: no span, no request metrics (their audit line only).
+    const probe = PROBE_PATHS.has(path);
     const ctx = newContext({
       requestId: chooseRequestId(req.headers["x-request-id"]),
       method: req.method ?? "GET",
@@ -87,7 +98,15 @@ export function createApp(deps: AppDeps): PublicApp {
     });
     contexts.set(res, ctx);
     res.setHeader("X-Request-Id", ctx.requestId);
-    ctx.span = deps.tracer.requestSpan(ctx.method, req.headers);
+    if (!probe) {
+      ctx.span = deps.tracer.requestSpan({
+        method: ctx.method,
+        path,
+        headers: req.headers,
+        localPort: req.socket.localPort,
+        remoteAddress: req.socket.remoteAddress,
+      });
+    }
     // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
     // its audit line too, with nginx's 499 when no answer had started.
     res.once("close", () => {
@@ -97,6 +116,8 @@ export function createApp(deps: AppDeps): PublicApp {
         requestId: ctx.requestId,
         traceId: deps.tracer.traceId(ctx.span),
         method: ctx.method,
+        path,
+        probe,
         status,
         durationMs: deps.clock.monotonicMs() - ctx.startedMs,
       };
@@ -196,9 +217,14 @@ function expressApp(
   app.use((req) => {
     // The path is quoted only when it is plain and short: a message never echoes arbitrary bytes.
     const path = PLAIN_PATH.test(req.path) ? ` ${req.path}` : "";
+    // Operators look here first: say where metrics are (never served on the public port, see docs/observability.md).
+    const hint =
+      req.path === "/metrics"
+        ? " Metrics are served on the metrics port (server.metricsPort, default 9464), not on this public port."
+        : "";
     throw new GatewayError(
       "NOT_FOUND",
-      `No such endpoint: ${req.method}${path}. The gateway serves generateTask, statusTask and current-balance.`,
+      `No such endpoint: ${req.method}${path}. The gateway serves generateTask, statusTask and current-balance.${hint}`,
     );
   });
 

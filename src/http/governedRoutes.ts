@@ -17,7 +17,7 @@
  * were a tenth of the gateway's CPU and allocations in the profile: docs/benchmarks.md).
  */
 import { BALANCE_PATH, STATUS_PREFIX, SUBMIT_PREFIX } from "../apixo/endpoints.js";
-import { findModel } from "../apixo/models.js";
+import { findModel, documentedSpelling } from "../apixo/models.js";
 import { GatewayError } from "../errors/catalog.js";
 import { assertNoQuery, statusTaskId } from "./query.js";
 
@@ -110,11 +110,11 @@ function modelOf(segment: string): string | undefined {
   if (findModel(segment) === undefined) {
     // Unknown ids are passed on as written (APIXO has models the table does not know), but a known model in
     // another case is refused: if APIXO folds case, it would run the model under an "unpriced" charge.
-    const known = findModel(segment.toLowerCase());
-    if (known !== undefined) {
+    const spelling = documentedSpelling(segment);
+    if (spelling !== undefined) {
       throw new GatewayError(
         "INVALID_REQUEST",
-        `Model ids are case-sensitive: write '${segment.toLowerCase()}', not '${segment}'.`,
+        `Model ids are case-sensitive: write '${spelling}', not '${segment}'.`,
       );
     }
   }

@@ -175,6 +175,7 @@ export class LedgerWriter {
         if (result.settled) {
           this.deps.events.taskFinished({
             tenant: write.report.tenant,
+            upstream: result.task?.upstream,
             model: write.report.model,
             state: write.settle.state,
             failCode: write.settle.failCode,

@@ -25,6 +25,8 @@ export interface GovernorDeps {
   readonly tracer: Tracer;
   readonly failurePolicy: () => FailurePolicy;
   readonly gate: () => GateLimits;
+  /** The store's kind for its spans' `db.system.name` (default redis). */
+  readonly storeSystem?: string;
 }
 
 /**
@@ -70,7 +72,7 @@ export class Governor {
   async observe<T>(operation: string, call: () => Promise<T>): Promise<T> {
     const started = this.deps.clock.monotonicMs();
     const { tracer } = this.deps;
-    const span = tracer.store(operation);
+    const span = tracer.store(operation, this.deps.storeSystem ?? "redis");
     let ok = false;
     try {
       const result = await tracer.run(span, call);

@@ -20,14 +20,33 @@ import type {
   TenantSnapshot,
   UnknownOutcome,
 } from "./store.js";
+import { StoreUnavailable } from "./store.js";
 import { DAY_TTL_MS, MemoryState, type Ledger } from "./memoryState.js";
 
-/** Single-process GovernanceStore with the Redis store's semantics, timed by an injected clock. */
+/** The default bound on records held (ledger records, idempotency records, reservations). */
+export const DEFAULT_MAX_RECORDS = 1_000_000;
+
+export interface MemoryStoreOptions {
+  readonly clock: Clock;
+  /**
+   * Admissions are refused (StoreUnavailable, nothing taken) while the store holds this many records after
+   * evicting expired ones; the failure policy then applies. Records of tasks APIXO accepted are always kept.
+   */
+  readonly maxRecords?: number;
+}
+
+/**
+ * Single-process GovernanceStore with the Redis store's semantics, timed by an injected clock. Every request
+ * costs O(1) whatever the tasks in flight or recorded (slots in admission order, expiry from the oldest end),
+ * and every record leaves at its TTL (src/limits/ttlMap.ts), as the Redis keys do.
+ */
 export class MemoryStore implements GovernanceStore {
   private readonly s: MemoryState;
+  private readonly maxRecords: number;
 
-  constructor(options: { readonly clock: Clock }) {
+  constructor(options: MemoryStoreOptions) {
     this.s = new MemoryState(options);
+    this.maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
   }
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
@@ -60,7 +79,7 @@ export class MemoryStore implements GovernanceStore {
     }
     if (denied !== null) return denied;
     const rate = tightest(request.buckets, tokens);
-    const live = [...slots.values()].filter((s) => s.atMs > cutoff).length;
+    const live = slots.countLive(cutoff);
     if (request.maxInFlight !== null && live >= request.maxInFlight) {
       return {
         kind: "concurrency_limited",
@@ -83,10 +102,19 @@ export class MemoryStore implements GovernanceStore {
     const account = request.account;
     const accountDenial = account === undefined ? null : this.s.accounts.check(account, rate, cutoff);
     if (accountDenial !== null) return accountDenial;
+    const records = this.s.recordsHeld();
+    if (records >= this.maxRecords) {
+      throw new StoreUnavailable(
+        `governance store unavailable (submit): memory store full (${records} records)`,
+        {
+          maybeApplied: false,
+        },
+      );
+    }
     const after = this.s.take(k, request.buckets, tokens);
     if (account !== undefined) this.s.accounts.take(account, { reservationId, cutoffMs: cutoff });
     const expired = this.s.expire(k, request.taskMaxAgeMs);
-    slots.set(inflightReservation(reservationId), { atMs: now, model: request.model });
+    slots.add(inflightReservation(reservationId), now, request.model);
     this.s.reservations.put({
       tenantId,
       reservationId,
@@ -147,15 +175,14 @@ export class MemoryStore implements GovernanceStore {
       // The reservation becomes the task's charge: it is already in its day's spend.
       ({ day, costMicros } = reservation);
       this.s.reservations.delete(tenantId, reservationId);
-      const reserved = slots.get(inflightReservation(reservationId));
-      slots.delete(inflightReservation(reservationId));
-      // A reservation that outlived the max age already gave its slot back: the task is born expired.
+      // The slot keeps its admission time and place. A reservation that outlived the max age already gave
+      // its slot back: the task is born expired.
+      const reserved = slots.rename(inflightReservation(reservationId), inflightTask(taskId), model);
       if (reserved === undefined) state = "expired";
-      else slots.set(inflightTask(taskId), { atMs: reserved.atMs, model });
     } else {
       // No reservation (the admission never ran): charged here, and a late admission of the id takes nothing.
       this.s.charge(k, day, model, costMicros);
-      slots.set(inflightTask(taskId), { atMs: now, model });
+      slots.add(inflightTask(taskId), now, model);
       this.s.reservations.tombstone(tenantId, reservationId);
     }
     const ledger: Ledger = {
@@ -169,6 +196,7 @@ export class MemoryStore implements GovernanceStore {
       state,
       submittedAtMs: now,
       refundedMicros: 0,
+      ...(task.traceparent === undefined ? {} : { traceparent: task.traceparent }),
     };
     this.s.tasks.set(k.task(taskId), ledger, task.ttlSec * 1000);
     this.s.index(tenantId, task.ttlSec * 1000).set(`${day}|${taskId}`, now);
@@ -197,7 +225,7 @@ export class MemoryStore implements GovernanceStore {
     const k = this.s.keys(tenantId);
     const now = this.s.clock.now();
     this.s.charge(k, charge.day, charge.model, charge.costMicros);
-    this.s.slots(k).set(inflightReservation(reservationId), { atMs: now, model: charge.model });
+    this.s.slots(k).add(inflightReservation(reservationId), now, charge.model);
     this.s.reservations.put({
       tenantId,
       reservationId,
@@ -327,7 +355,10 @@ export class MemoryStore implements GovernanceStore {
   async audit(tenantId: string, day: string): Promise<LedgerAudit> {
     const [spend] = await this.spendOfDays(tenantId, [day]);
     const k = this.s.keys(tenantId);
-    const inFlight = [...this.s.slots(k)].map(([member, slot]) => ({ member, atMs: slot.atMs }));
+    const inFlight = this.s
+      .slots(k)
+      .list()
+      .map(({ member, atMs }) => ({ member, atMs }));
     const slotTasks: Record<string, TaskRecord | null> = {};
     for (const { member } of inFlight) {
       if (member.startsWith("t:")) slotTasks[member.slice(2)] = this.s.view(k, tenantId, member.slice(2));

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import { bucketTtlMs, checkBuckets, takeTokens, type BucketState } from "./bucket.js";
 import { accountKeys } from "./accountKeys.js";
 import type { AccountDenial, AccountLimits, BucketSpec, RateInfo } from "./store.js";
+import { SlotSet } from "./memorySlots.js";
 import { TtlMap } from "./ttlMap.js";
 
 /**
@@ -10,17 +11,17 @@ import { TtlMap } from "./ttlMap.js";
  */
 export class MemoryAccounts {
   private readonly buckets: TtlMap<BucketState>;
-  /** account inflight key -> reservationId -> admission time (ms); like the Redis zset it has no TTL. */
-  private readonly inflight = new Map<string, Map<string, number>>();
+  /** account inflight key -> reservation slots in admission order; like the Redis zset it has no TTL. */
+  private readonly inflight = new Map<string, SlotSet>();
 
   constructor(private readonly clock: Clock) {
     this.buckets = new TtlMap(clock);
   }
 
-  private slots(upstream: string): Map<string, number> {
+  private slots(upstream: string): SlotSet {
     const key = accountKeys("mem", upstream).inflight;
     let slots = this.inflight.get(key);
-    if (slots === undefined) this.inflight.set(key, (slots = new Map<string, number>()));
+    if (slots === undefined) this.inflight.set(key, (slots = new SlotSet()));
     return slots;
   }
 
@@ -38,7 +39,7 @@ export class MemoryAccounts {
       return { ...base, reason: "rate", retryAfterSec: denied.retryAfterSec, rate: denied.rate };
     }
     if (account.maxInFlight === null || cutoffMs === null) return null;
-    const live = [...this.slots(account.upstream).values()].filter((atMs) => atMs > cutoffMs).length;
+    const live = this.slots(account.upstream).countLive(cutoffMs);
     if (live < account.maxInFlight) return null;
     return { ...base, reason: "concurrency", retryAfterSec: 1, rate: fallback };
   }
@@ -57,8 +58,8 @@ export class MemoryAccounts {
     });
     if (slot === null) return;
     const slots = this.slots(account.upstream);
-    for (const [member, atMs] of slots) if (atMs <= slot.cutoffMs) slots.delete(member);
-    slots.set(slot.reservationId, now);
+    slots.expire(slot.cutoffMs);
+    slots.add(slot.reservationId, now, "");
   }
 
   release(upstream: string, reservationId: string): void {

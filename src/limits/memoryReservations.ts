@@ -12,6 +12,8 @@ export class MemoryReservations {
   /** tenant -> reservationId -> record; like the Redis hash it has no TTL (markOrphans prunes it). */
   private readonly records = new Map<string, Map<string, ReservationRecord>>();
   private readonly tombstones: TtlMap<true>;
+  /** Records held, all tenants (the store's size cap counts them). */
+  private held = 0;
 
   constructor(clock: Clock) {
     this.tombstones = new TtlMap(clock);
@@ -27,12 +29,18 @@ export class MemoryReservations {
     return this.of(tenantId).get(reservationId);
   }
 
+  get size(): number {
+    return this.held;
+  }
+
   put(record: ReservationRecord): void {
-    this.of(record.tenantId).set(record.reservationId, record);
+    const records = this.of(record.tenantId);
+    if (!records.has(record.reservationId)) this.held += 1;
+    records.set(record.reservationId, record);
   }
 
   delete(tenantId: string, reservationId: string): void {
-    this.of(tenantId).delete(reservationId);
+    if (this.of(tenantId).delete(reservationId)) this.held -= 1;
   }
 
   list(tenantId: string): ReservationRecord[] {

@@ -2,6 +2,7 @@ import type { Clock } from "../clock.js";
 import { bucketTtlMs, checkBuckets, takeTokens, type BucketCheck, type BucketState } from "./bucket.js";
 import { MemoryAccounts } from "./memoryAccount.js";
 import { MemoryReservations } from "./memoryReservations.js";
+import { SlotSet } from "./memorySlots.js";
 import { TtlMap } from "./ttlMap.js";
 import { DAY_KEY_TTL_SEC, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
 import type { BucketSpec, ExpiredTask, RateInfo, StoredAnswer, TaskRecord } from "./store.js";
@@ -10,10 +11,6 @@ export type IdemRecord =
   | { readonly state: "held"; readonly res: string }
   | { readonly state: "done"; readonly res: string; readonly answer: StoredAnswer };
 export type Ledger = { -readonly [K in keyof TaskRecord]: TaskRecord[K] };
-export interface Slot {
-  readonly atMs: number;
-  readonly model: string;
-}
 
 export const DAY_TTL_MS = DAY_KEY_TTL_SEC * 1000;
 
@@ -28,10 +25,15 @@ export class MemoryState {
   readonly models: TtlMap<Map<string, number>>;
   readonly tasks: TtlMap<Ledger>;
   readonly idem: TtlMap<IdemRecord>;
-  /** tenant inflight key -> member -> slot; like the Redis zset it has no TTL. */
-  readonly inflight = new Map<string, Map<string, Slot>>();
-  /** tenant -> `<day>|<taskId>` -> record time: the ledger check's index (pruned past the ledger TTL). */
+  /** tenant inflight key -> slots in admission order; like the Redis zset it has no TTL. */
+  readonly inflight = new Map<string, SlotSet>();
+  /**
+   * tenant -> `<day>|<taskId>` -> record time, in record order: the ledger check's index (pruned past the
+   * ledger TTL from its oldest end).
+   */
   readonly taskIndex = new Map<string, Map<string, number>>();
+  /** Tenant keys built once per tenant: they are asked for on every request. */
+  private readonly tenantKeyCache = new Map<string, TenantKeys>();
   readonly accounts: MemoryAccounts;
   readonly reservations: MemoryReservations;
   /** Terminal answers (the status cache), held by the ledger record so they share its TTL. */
@@ -48,13 +50,26 @@ export class MemoryState {
     this.reservations = new MemoryReservations(this.clock);
   }
 
-  keys(tenantId: string): TenantKeys {
-    return tenantKeys("mem", tenantId);
+  /** Ledger records, idempotency records and reservations held, after evicting the expired ones. */
+  recordsHeld(): number {
+    this.tasks.evictExpired();
+    this.idem.evictExpired();
+    return this.tasks.size + this.idem.size + this.reservations.size;
   }
 
-  slots(k: TenantKeys): Map<string, Slot> {
+  keys(tenantId: string): TenantKeys {
+    let k = this.tenantKeyCache.get(tenantId);
+    if (k === undefined) {
+      // Tenant ids come from the configuration; the bound only stops arbitrary admin look-ups piling up.
+      if (this.tenantKeyCache.size >= 100_000) this.tenantKeyCache.clear();
+      this.tenantKeyCache.set(tenantId, (k = tenantKeys("mem", tenantId)));
+    }
+    return k;
+  }
+
+  slots(k: TenantKeys): SlotSet {
     let slots = this.inflight.get(k.inflight);
-    if (slots === undefined) this.inflight.set(k.inflight, (slots = new Map<string, Slot>()));
+    if (slots === undefined) this.inflight.set(k.inflight, (slots = new SlotSet()));
     return slots;
   }
 
@@ -90,13 +105,9 @@ export class MemoryState {
   }
 
   expire(k: TenantKeys, maxAgeMs: number): ExpiredTask[] {
-    const cutoff = this.clock.now() - maxAgeMs;
     const expired: ExpiredTask[] = [];
-    const slots = this.slots(k);
-    for (const [member, slot] of [...slots].sort((a, b) => a[1].atMs - b[1].atMs)) {
-      if (slot.atMs > cutoff) continue;
-      slots.delete(member);
-      if (member.startsWith("t:")) expired.push({ taskId: member.slice(2), model: slot.model });
+    for (const slot of this.slots(k).expire(this.clock.now() - maxAgeMs)) {
+      if (slot.member.startsWith("t:")) expired.push({ taskId: slot.member.slice(2), model: slot.model });
     }
     return expired;
   }
@@ -106,7 +117,10 @@ export class MemoryState {
     let index = this.taskIndex.get(tenantId);
     if (index === undefined) this.taskIndex.set(tenantId, (index = new Map<string, number>()));
     const cutoff = this.clock.now() - ttlMs;
-    for (const [member, atMs] of index) if (atMs < cutoff) index.delete(member);
+    for (const [member, atMs] of index) {
+      if (atMs >= cutoff) break;
+      index.delete(member);
+    }
     return index;
   }
 

@@ -192,6 +192,7 @@ export class RedisStore implements GovernanceStore {
       body: idem?.answer.body.toString("base64") ?? "",
       dayTtlSec: String(DAY_KEY_TTL_SEC),
       tombTtlSec: String(TOMBSTONE_TTL_SEC),
+      traceparent: task.traceparent ?? "",
     });
     const r = await this.run("agwRecordTask", keys, args);
     return { recorded: num(r, 0) === 1 };

@@ -80,6 +80,7 @@ export function taskFrom(
   // The sweep removes only the in-flight slot; a pending task without one has expired.
   if (state === "pending" && !inFlight) state = "expired";
   const failCode = fields.get("failCode");
+  const traceparent = fields.get("tp");
   return {
     taskId: fields.get("taskId") ?? "",
     tenantId,
@@ -92,6 +93,7 @@ export function taskFrom(
     state,
     refundedMicros: Number(fields.get("refunded") ?? "0"),
     ...(failCode === undefined ? {} : { failCode }),
+    ...(traceparent === undefined || traceparent === "" ? {} : { traceparent }),
   };
 }
 

@@ -159,6 +159,8 @@ export interface TaskRecord {
   readonly state: LedgerState;
   readonly refundedMicros: number;
   readonly failCode?: string;
+  /** The W3C traceparent of the submit's server span (tracing on), so a poll's span can link to it. */
+  readonly traceparent?: string;
 }
 
 export interface NewTask {
@@ -171,6 +173,8 @@ export interface NewTask {
   readonly upstream: string;
   readonly ttlSec: number;
   readonly idempotency?: { readonly key: string; readonly ttlSec: number; readonly answer: StoredAnswer };
+  /** See TaskRecord.traceparent. */
+  readonly traceparent?: string;
 }
 
 export type SimpleDecision =

@@ -15,6 +15,8 @@ export function authenticate(ctx: RequestContext, authorization: string | undefi
       if (policy === undefined) throw new Error(`no policy for tenant ${result.tenant.id}`);
       ctx.policy = policy;
       ctx.facts.tenant = policy.tenant.id;
+      ctx.facts.upstream = policy.tenant.upstreamKey;
+      ctx.facts.keyLabel = result.keyLabel;
       return;
     }
     case "disabled":

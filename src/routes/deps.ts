@@ -3,6 +3,7 @@ import type { Clock } from "../clock.js";
 import type { Governor } from "../limits/governor.js";
 import type { LedgerWriter } from "../ledger/writer.js";
 import type { GatewayEvents } from "../telemetry/events.js";
+import type { Tracer } from "../telemetry/tracer.js";
 import type { BalanceCache } from "../upstream/balanceCache.js";
 import type { UpstreamClient } from "../upstream/client.js";
 import type { LastKnownAnswers } from "../upstream/pacing.js";
@@ -21,4 +22,6 @@ export interface RouteDeps {
   readonly callbacks: CallbackService;
   readonly events: GatewayEvents;
   readonly clock: Clock;
+  /** A submit keeps its span's traceparent on the ledger record; a poll's span links to it. */
+  readonly tracer: Tracer;
 }

@@ -54,12 +54,16 @@ export function statusRoute(deps: RouteDeps) {
     if (task?.model !== model) {
       throw new GatewayError("TASK_NOT_FOUND", `Task '${taskId}' was not found for model '${model}'.`);
     }
-    ctx.facts.costMicros = task.costMicros;
+    // The poll is its own trace (its own client request): linked to the trace of the submit that made the task.
+    deps.tracer.link(ctx.span, task.traceparent, "submit");
     const shortcut =
       answerFromCache(deps, ctx, task, decision.cached) ?? answerPaced(deps, ctx, task, upstream);
     if (shortcut !== undefined) return shortcut;
     const protection = ctx.snapshot.config.upstream.protection;
-    if (protection.statusCache) deps.events.statusCache({ hit: false });
+    if (protection.statusCache) {
+      deps.events.statusCache({ hit: false });
+      ctx.facts.cacheStatus = "miss";
+    }
     if (request.clientGone()) return NOTHING;
 
     let answer;

@@ -21,6 +21,7 @@ export function answerFromCache(
   if (cached === undefined || !ctx.snapshot.config.upstream.protection.statusCache) return undefined;
   deps.events.statusCache({ hit: true });
   ctx.facts.decisions.push("status_cache_hit");
+  ctx.facts.cacheStatus = "hit";
   ctx.facts.taskState = task.state;
   ctx.facts.failCode = task.failCode;
   return { kind: "stored", answer: cached, headers: { "X-Gateway-Cache": "hit" } };

@@ -3,7 +3,7 @@ import { parseSubmitAnswer } from "../apixo/answers.js";
 import { canonicalModel, submitTarget } from "../apixo/endpoints.js";
 import { isJsonObject } from "../apixo/json.js";
 import { findModel } from "../apixo/models.js";
-import { formatUsd, microsToUsd } from "../apixo/prices.js";
+import { microsToUsd } from "../apixo/prices.js";
 import { validateSubmit } from "../apixo/validate.js";
 import type { CallbackSubmit } from "../callbacks/service.js";
 import { GatewayError } from "../errors/catalog.js";
@@ -63,7 +63,7 @@ export function submitRoute(deps: RouteDeps) {
       return { kind: "stored", answer: admission.answer, headers: { "Idempotent-Replayed": "true" } };
     }
     const reservation = new SubmitReservation(deps, admission.facts);
-    noteAdmission(deps, ctx, admission, costMicros);
+    noteAdmission(deps, ctx, admission);
 
     const answer = await forward(deps, ctx, request, reservation, callback, model);
     if (answer === undefined) return NOTHING;
@@ -102,7 +102,7 @@ function setBudgetHeader(ctx: RequestContext, spentMicros: number): void {
 }
 
 /** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */
-function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted, costMicros: number): void {
+function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted): void {
   const { decision } = admission;
   if (decision === undefined) {
     ctx.facts.decisions.push("unguarded");
@@ -114,6 +114,7 @@ function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted
   for (const task of decision.expired) {
     deps.events.taskFinished({
       tenant: admission.facts.tenantId,
+      upstream: admission.facts.upstream,
       model: task.model,
       state: "expired",
       failCode: undefined,
@@ -121,7 +122,6 @@ function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted
       costTimeMs: undefined,
     });
   }
-  ctx.facts.costMicros = costMicros;
 }
 
 /**
@@ -167,6 +167,8 @@ async function forward(
       // After a timeout or reset APIXO may have started (and will bill) the task: kept until an operator
       // releases it (docs/upstream-protection.md, "What a task costs when things fail").
       ctx.facts.decisions.push("outcome_unknown");
+      // Kept charged: money moved as far as the ledger is concerned (the audit line's costUsd).
+      ctx.facts.costMicros = reservation.facts.costMicros;
       await reservation.unknown(err.reason);
     } else {
       // The breaker's fail-fast (CircuitOpenError), a connection refused, or a step before sending.
@@ -195,6 +197,7 @@ async function settle(
     if (answer.status === 200 && !isJsonObject(answer.body)) {
       // An unreadable 200 may still be an accepted task: same rule as a lost answer.
       ctx.facts.decisions.push("outcome_unknown");
+      ctx.facts.costMicros = reservation.facts.costMicros;
       await reservation.unknown("bad_response");
       throw new UpstreamError("bad_response", outcome.reason).toGatewayError();
     }
@@ -208,9 +211,11 @@ async function settle(
   const { idempotencyKey } = submit;
   // Applied at once, or kept in the ledger journal while the store is down (fail-open) and applied when it
   // returns: either way the task becomes pollable and charged once.
+  const traceparent = deps.tracer.traceparent(ctx.span);
   await reservation.charge({
     taskId: outcome.taskId,
     ttlSec: governance.ledgerTtlHours * 3600,
+    ...(traceparent === undefined ? {} : { traceparent }),
     ...(idempotencyKey === undefined
       ? {}
       : {
@@ -225,9 +230,12 @@ async function settle(
   await callback?.bind(outcome.taskId);
   deps.events.taskSubmitted({
     tenant: reservation.facts.tenantId,
+    upstream: reservation.facts.upstream,
     model: submit.model,
     costMicros: submit.costMicros,
   });
-  ctx.facts.decisions.push(`charged ${formatUsd(submit.costMicros)}`);
+  // The decision is named by its kind; the amount is the record's costUsd (audit line, span attribute).
+  ctx.facts.decisions.push("charged");
+  ctx.facts.costMicros = submit.costMicros;
   return { kind: "upstream", answer };
 }

@@ -18,7 +18,7 @@ export interface HandlerContext {
   readonly callbacks: CallbackSender;
   readonly pendingMs: number;
   readonly processingMs: (model: string) => number;
-  readonly priceMicros: (model: string, input: Record<string, unknown>) => number;
+  readonly priceMicros: (model: string, input: Record<string, unknown>, provider: unknown) => number;
   readonly callbackDelayMs: number;
 }
 
@@ -41,10 +41,10 @@ export function generateTask(ctx: HandlerContext, key: string, modelName: string
   if (!parsed.ok) return invalidRequest("Request body is not valid JSON");
   const check = checkSubmit(spec, parsed.value);
   if (!check.ok) return invalidRequest(check.error);
-  const { input, prompt, callbackUrl } = check.submit;
+  const { input, prompt, callbackUrl, provider } = check.submit;
 
   const now = ctx.clock.now();
-  const priceMicros = Math.max(0, Math.round(ctx.priceMicros(spec.id, input)));
+  const priceMicros = Math.max(0, Math.round(ctx.priceMicros(spec.id, input, provider)));
   if (!ctx.accounts.charge(key, priceMicros, now)) return errorReply(402, "Insufficient balance");
 
   const processingAt = now + ctx.pendingMs;

@@ -1,22 +1,23 @@
-/**
- * Default prices, from the price points in shared/reference/apixo-api.md. They only need to be plausible so that
- * budgets drain at a realistic pace; a load test that needs exact prices passes its own `priceMicros`.
- */
-const FLAT_PRICE_MICROS: Readonly<Record<string, number>> = {
-  "nano-banana": 30_000,
-  flux2: 50_000,
-  "gpt-image-1": 350_000,
-  midjourney: 100_000,
-  "sora-2": 500_000,
-  "veo-3-1": 200_000,
-  suno: 120_000,
-};
+import { buildPriceTable, estimateCost, pricedModelId } from "../apixo/prices.js";
 
+/**
+ * What the simulator charges by default: the gateway's own built-in price table (apixo/defaultPrices.ts), so a demo's
+ * estimated spend and the simulated balance drop agree (the Cost dashboard's estimated vs observed panel). A test
+ * that needs other prices passes its own `priceMicros`.
+ */
+const TABLE = buildPriceTable();
+
+/** Models outside the price table (the gateway charges its unpriced fallback for them). */
 export const UNKNOWN_MODEL_PRICE_MICROS = 50_000;
 
-/** The two documented price steps that depend on input, so video budgets are not wildly off. */
-export function defaultPriceMicros(model: string, input: Record<string, unknown>): number {
-  if (model === "veo-3-1" && input.mode === "quality") return 1_500_000;
-  if (model === "sora-2" && Number(input.duration) === 15) return 750_000;
-  return FLAT_PRICE_MICROS[model] ?? UNKNOWN_MODEL_PRICE_MICROS;
+/** `provider` as sent: a route's price, auto at the dearest route, exactly as the gateway charges it. */
+export function defaultPriceMicros(
+  model: string,
+  input: Record<string, unknown>,
+  provider?: unknown,
+): number {
+  const id = pricedModelId(TABLE, model);
+  if (id === undefined) return UNKNOWN_MODEL_PRICE_MICROS;
+  const estimate = estimateCost(TABLE, id, { input, provider });
+  return estimate.kind === "priced" ? estimate.costMicros : UNKNOWN_MODEL_PRICE_MICROS;
 }

@@ -1,4 +1,4 @@
-import type { ModelSpec, TaskState } from "../apixo/models.js";
+import { FAIL_CODES, type ModelSpec, type TaskState } from "../apixo/models.js";
 import { envelope } from "./envelope.js";
 
 export interface TaskFailure {
@@ -22,11 +22,6 @@ export interface SimTask {
   readonly callbackUrl?: string;
 }
 
-const FAIL_MESSAGES: Readonly<Record<string, string>> = {
-  CONTENT_VIOLATION: "Content does not meet safety guidelines.",
-  PROCESSING_TIMEOUT: "Generation did not finish in time; please retry the request.",
-};
-
 /** Markers in the prompt choose a failure, so tests and load runs get failures exactly where they ask. */
 export function failureFromPrompt(prompt: string): TaskFailure | undefined {
   const explicit = /sim:fail=(\S+)/.exec(prompt)?.[1];
@@ -36,7 +31,9 @@ export function failureFromPrompt(prompt: string): TaskFailure | undefined {
   if (failCode === undefined) return undefined;
   return {
     failCode,
-    failMsg: FAIL_MESSAGES[failCode] ?? `The task failed with ${failCode} (simulated by a prompt marker).`,
+    failMsg: Object.hasOwn(FAIL_CODES, failCode)
+      ? (FAIL_CODES[failCode] ?? "")
+      : `The task failed with ${failCode} (simulated by a prompt marker).`,
   };
 }
 

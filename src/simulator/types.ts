@@ -8,8 +8,11 @@ export interface SimulatorOptions {
   pendingMs?: number;
   /** Time a task spends in `processing` (default: the model's typicalMs). */
   processingMs?: number | ((model: string) => number);
-  /** Price of one task in micro-USD; `model` is the canonical id from models.ts. */
-  priceMicros?: (model: string, input: Record<string, unknown>) => number;
+  /**
+   * Price of one task in micro-USD; `model` is the canonical id from models.ts, `provider` the body's routing
+   * field as sent (default: the gateway's built-in price table, so both count the same money).
+   */
+  priceMicros?: (model: string, input: Record<string, unknown>, provider: unknown) => number;
   /** Delays between callback retries (default [1000, 2000, 4000]: 1 try + up to 3 retries). */
   callbackRetryDelaysMs?: readonly number[];
   /** Extra identical callback deliveries per task (default 0), for idempotency tests. */

@@ -1,8 +1,11 @@
-import type { ModelSpec } from "../apixo/models.js";
+import { checkMediaCounts, checkMode, checkRequired, chooseRule } from "../apixo/catalogRules.js";
+import { MEDIA_FIELDS, type ModelSpec } from "../apixo/models.js";
 
 export interface ValidSubmit {
   readonly input: Record<string, unknown>;
   readonly prompt: string;
+  /** The routing strategy as sent (`provider`), which the price may depend on. */
+  readonly provider: unknown;
   /** Set only for `request_type: "callback"`. */
   readonly callbackUrl?: string;
 }
@@ -37,43 +40,54 @@ function fail(error: string): SubmitCheck {
   return { ok: false, error };
 }
 
-function checkPrompt(spec: ModelSpec, prompt: unknown): string | undefined {
-  if (prompt === undefined) return spec.promptRequired ? "Missing required field: input.prompt" : undefined;
+function checkPrompt(spec: ModelSpec, prompt: unknown, required: boolean): string | undefined {
+  if (prompt === undefined) return required ? "Missing required field: input.prompt" : undefined;
   if (typeof prompt !== "string" || prompt.trim() === "") return "input.prompt must be a non-empty string";
+  const { promptMinChars: min, promptMaxChars: max } = spec;
+  if (min > 1 && charCount(prompt) < min) return `input.prompt must be at least ${min} characters`;
   // The code-point count is only needed (and only paid for) when the UTF-16 length is over the limit.
-  if (prompt.length > spec.promptMaxChars && charCount(prompt) > spec.promptMaxChars) {
-    return `input.prompt must be at most ${spec.promptMaxChars} characters`;
+  if (max !== undefined && prompt.length > max && charCount(prompt) > max) {
+    return `input.prompt must be at most ${max} characters`;
   }
   return undefined;
 }
 
-function checkImageUrls(spec: ModelSpec, imageUrls: unknown): string | undefined {
-  if (imageUrls === undefined) return undefined;
-  if (!Array.isArray(imageUrls)) return "input.image_urls must be an array of http(s) URLs";
-  if (imageUrls.length > spec.maxImageUrls) {
-    return `input.image_urls allows at most ${spec.maxImageUrls} URLs for ${spec.id}`;
+function checkUrlSchemes(input: Record<string, unknown>): string | undefined {
+  for (const field of MEDIA_FIELDS) {
+    const urls = input[field];
+    if (!Array.isArray(urls)) continue;
+    const bad = urls.findIndex((url) => !isHttpUrl(url));
+    if (bad !== -1) return `input.${field}[${bad}] must be an http(s) URL`;
   }
-  const bad = imageUrls.findIndex((url) => !isHttpUrl(url));
-  return bad === -1 ? undefined : `input.image_urls[${bad}] must be an http(s) URL`;
+  return undefined;
 }
 
+function checkDuration(spec: ModelSpec, duration: unknown): string | undefined {
+  const accepted = spec.durationsSec;
+  if (accepted === undefined || duration === undefined) return undefined;
+  const seconds = typeof duration === "string" && duration !== "" ? Number(duration) : duration;
+  if ("min" in accepted) {
+    const ok = typeof seconds === "number" && Number.isInteger(seconds);
+    return ok && seconds >= accepted.min && seconds <= accepted.max
+      ? undefined
+      : `input.duration must be a whole number of seconds from ${accepted.min} to ${accepted.max}`;
+  }
+  return typeof seconds === "number" && accepted.includes(seconds)
+    ? undefined
+    : `input.duration must be one of: ${accepted.join(", ")} (seconds)`;
+}
+
+/** The catalog's rules (apixo/catalogRules.ts, the same ones the gateway applies), in APIXO's wording where it has one. */
 function checkInput(spec: ModelSpec, input: Record<string, unknown>): string | undefined {
-  const promptError = checkPrompt(spec, input.prompt);
+  const chosen = chooseRule(spec, input);
+  const promptError = checkPrompt(spec, input.prompt, chosen.rule?.promptRequired ?? spec.promptRequired);
   if (promptError !== undefined) return promptError;
-  const { mode, image_urls: imageUrls, resolution, duration } = input;
-  if (
-    spec.modes.length > 0 &&
-    mode !== undefined &&
-    (typeof mode !== "string" || !spec.modes.includes(mode))
-  ) {
-    return `input.mode must be one of: ${spec.modes.join(", ")}`;
-  }
-  const urlError = checkImageUrls(spec, imageUrls);
+  const { resolution } = input;
+  if (checkMode(spec, input) !== undefined) return `input.mode must be one of: ${spec.modes.join(", ")}`;
+  const ruleError = checkMediaCounts(spec, input, chosen) ?? checkRequired(spec, input, chosen);
+  if (ruleError !== undefined) return ruleError.message;
+  const urlError = checkUrlSchemes(input);
   if (urlError !== undefined) return urlError;
-  const needsImages = typeof mode === "string" && spec.imageModes.includes(mode);
-  if (needsImages && (!Array.isArray(imageUrls) || imageUrls.length === 0)) {
-    return `Missing required field: input.image_urls (mode ${mode} needs at least one image)`;
-  }
   if (
     spec.resolutions.length > 0 &&
     resolution !== undefined &&
@@ -81,13 +95,7 @@ function checkInput(spec: ModelSpec, input: Record<string, unknown>): string | u
   ) {
     return `input.resolution must be one of: ${spec.resolutions.join(", ")}`;
   }
-  const durationSec = typeof duration === "string" && duration !== "" ? Number(duration) : duration;
-  if (spec.durationsSec.length > 0 && duration !== undefined) {
-    if (typeof durationSec !== "number" || !spec.durationsSec.includes(durationSec)) {
-      return `input.duration must be one of: ${spec.durationsSec.join(", ")} (seconds)`;
-    }
-  }
-  return undefined;
+  return checkDuration(spec, input.duration);
 }
 
 /** Stops requests APIXO would certainly refuse; unknown fields pass, as upstream accepts them. */
@@ -107,11 +115,12 @@ export function checkSubmit(spec: ModelSpec, body: unknown): SubmitCheck {
   const inputError = checkInput(spec, input);
   if (inputError !== undefined) return fail(inputError);
   const prompt = typeof input.prompt === "string" ? input.prompt : "";
+  const { provider } = body;
   return {
     ok: true,
     submit:
       isHttpUrl(callbackUrl) && requestType === "callback"
-        ? { input, prompt, callbackUrl }
-        : { input, prompt },
+        ? { input, prompt, provider, callbackUrl }
+        : { input, prompt, provider },
   };
 }

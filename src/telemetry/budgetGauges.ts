@@ -11,18 +11,26 @@ export interface BudgetGaugeOptions {
   readonly tenantLabel: boolean;
   readonly logger: Logger;
   readonly onStoreError: () => void;
+  readonly monotonicMs: () => number;
   /** One scrape's store reads are shared by the gauges and given up after this long (default 1000). */
   readonly readTimeoutMs?: number;
 }
 
 interface Reading {
-  /** Tenants whose store read succeeded; a failed one is left out (no series) rather than reported stale. */
+  /**
+   * Each configured tenant's latest figures: this scrape's read, or the last one that succeeded when the store
+   * cannot be read now (a tenant never read yet is left out). Spend-cap alerts then hold through a store
+   * outage instead of resolving and firing again; `budget_read_age_seconds` says how old the figures are.
+   */
   readonly tenants: readonly BudgetReading[];
+  /** Seconds since the oldest of the figures above was read (0 when every read succeeded). */
+  readonly ageSeconds: number;
 }
 
 /** The store read shared by one scrape's gauges: every replica reports the store's truth, not its own. */
 class BudgetReader {
   private latest: { readonly atMs: number; readonly reading: Promise<Reading> } | undefined;
+  private readonly lastKnown = new Map<string, { readonly reading: BudgetReading; readonly atMs: number }>();
 
   constructor(private readonly options: BudgetGaugeOptions) {}
 
@@ -36,18 +44,31 @@ class BudgetReader {
   }
 
   private async readAll(): Promise<Reading> {
-    const results = await Promise.all(
-      this.options.view().tenants.map((tenant) => this.readOne(tenant.id, tenant.timeZone)),
-    );
-    const tenants = results.filter((r): r is BudgetReading => r !== undefined);
-    const failed = results.length - tenants.length;
+    const configured = this.options.view().tenants;
+    const results = await Promise.all(configured.map((tenant) => this.readOne(tenant.id, tenant.timeZone)));
+    const nowMs = this.options.monotonicMs();
+    const tenants: BudgetReading[] = [];
+    let failed = 0;
+    let oldestMs = nowMs;
+    results.forEach((result, i) => {
+      const id = configured[i]?.id ?? "";
+      if (result !== undefined) this.lastKnown.set(id, { reading: result, atMs: nowMs });
+      else failed++;
+      const known = this.lastKnown.get(id);
+      if (known === undefined) return;
+      tenants.push(known.reading);
+      oldestMs = Math.min(oldestMs, known.atMs);
+    });
+    // Tenants removed by a reload are forgotten.
+    for (const id of this.lastKnown.keys())
+      if (!configured.some((t) => t.id === id)) this.lastKnown.delete(id);
     if (failed > 0) {
       this.options.logger.warn(
         { event: "metrics_store_read_failed", tenants: failed },
-        "budget gauges left out for tenants whose store read failed",
+        "budget gauges keep their last known values for tenants whose store read failed",
       );
     }
-    return { tenants };
+    return { tenants, ageSeconds: (nowMs - oldestMs) / 1000 };
   }
 
   private async readOne(tenantId: string, timeZone: string): Promise<BudgetReading | undefined> {
@@ -60,7 +81,7 @@ class BudgetReader {
       });
       return await Promise.race([this.options.readBudget(tenantId, timeZone), timeout]);
     } catch {
-      // A scrape must never fail because the store does: the gauge loses this tenant's series instead.
+      // A scrape must never fail because the store does: the gauge keeps this tenant's last known value.
       this.options.onStoreError();
       return undefined;
     } finally {
@@ -111,6 +132,14 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
     "Reservations kept charged as unknown outcomes (may have reached APIXO), read from the limit store; an operator releases them with `apixo-gateway ledger release`.",
     (t) => t.unknownOutcomes,
   );
+  const age: Gauge = new Gauge({
+    name: name("budget_read_age_seconds"),
+    help: "How old the store-read gauges (spend_today_usd, tasks_in_flight, reservations_unknown) are: 0 when this scrape read the store, else seconds since the last read that succeeded.",
+    registers,
+    collect: async () => {
+      age.set((await reader.read()).ageSeconds);
+    },
+  });
   const cap: Gauge = new Gauge({
     name: name("spend_cap_usd"),
     help: "The tenant's daily spend cap in USD (no series for uncapped tenants).",

@@ -3,14 +3,17 @@ import type { ErrorType } from "../errors/catalog.js";
 export type OperationLabel = "submit" | "status" | "balance" | "callback" | "other";
 /** Why an exchange with APIXO failed (`upstream_errors_total{reason}` adds `status_5xx` for APIXO's 5xx). */
 export type UpstreamFailure = "timeout" | "connect" | "reset" | "bad_response";
-export type RejectionReason =
-  | "rate_limited"
-  | "concurrency_limited"
-  | "spend_cap"
-  | "model_not_allowed"
-  | "invalid_request"
-  | "unauthenticated"
-  | "overloaded";
+/** Every reason the gateway refuses a request itself; the metrics start each at 0 for every tenant. */
+export const REJECTION_REASONS = [
+  "rate_limited",
+  "concurrency_limited",
+  "spend_cap",
+  "model_not_allowed",
+  "invalid_request",
+  "unauthenticated",
+  "overloaded",
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
 
 /**
  * What the gateway learns about one request on its way through: kept on the request context while it is handled
@@ -23,6 +26,17 @@ export interface RequestFacts {
   model: string | undefined;
   taskId: string | undefined;
   upstreamMs: number;
+  /** Time spent waiting, not working: retry backoff and joining another caller's coalesced upstream call. */
+  waitMs: number;
+  /** The upstream key's alias the request went out on (never the key). */
+  upstream: string | undefined;
+  /** The label of the gateway key that authenticated the request (never the key). */
+  keyLabel: string | undefined;
+  /** A status poll answered from the gateway's status cache (hit) or asked of APIXO (miss). */
+  cacheStatus: "hit" | "miss" | undefined;
+  /** Exchanges with APIXO sent again after a failed try. */
+  retries: number;
+  /** Charged (or kept charged as an unknown outcome) by this request: set only where money moved. */
   costMicros: number | undefined;
   refundedMicros: number | undefined;
   taskState: string | undefined;
@@ -37,6 +51,10 @@ export interface RequestRecord extends Readonly<RequestFacts> {
   /** The W3C trace id of the request's server span; undefined when tracing is off. */
   readonly traceId: string | undefined;
   readonly method: string;
+  /** The request path without its query (never the query: it may carry ids the client considers private). */
+  readonly path: string;
+  /** /healthz and /readyz: kept out of the request metrics and traces (their own audit line only). */
+  readonly probe: boolean;
   readonly status: number;
   readonly durationMs: number;
 }
@@ -56,11 +74,15 @@ export interface GatewayEvents {
   }): void;
   taskSubmitted(event: {
     readonly tenant: string;
+    /** The upstream key's alias the task was sent on. */
+    readonly upstream: string;
     readonly model: string;
     readonly costMicros: number;
   }): void;
   taskFinished(event: {
     readonly tenant: string;
+    /** The upstream key's alias the task ran on (undefined for an expiry noticed without its record). */
+    readonly upstream: string | undefined;
     readonly model: string;
     readonly state: "success" | "failed" | "expired";
     readonly failCode: string | undefined;

@@ -5,12 +5,12 @@ import type { MetricsView } from "./metricsView.js";
 export const ALL_TENANTS = "all";
 /** Label value for "not known to config" (tenant, upstream) or "not in the price table" (model). */
 export const OTHER = "other";
-/** Label value when the request named no tenant (unauthenticated) or no model (current-balance). */
-export const NONE = "";
+/** Label value when the request named no tenant (unauthenticated) or no model (current-balance): never "". */
+export const NONE = "none";
 
 /**
  * Every label value goes through here, so cardinality is bounded by construction: tenants and upstreams by
- * the config, models by the price table, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
+ * the config, models by the catalog, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
  * client sends becomes a label value as sent.
  */
 export class LabelBounds {
@@ -83,4 +83,19 @@ export class ChildCache<C> {
     }
     return child;
   }
+}
+
+/**
+ * Runs `init` with the configuration's view the first time it is seen: zero series for label values a config
+ * makes known are created once per configuration (at the first scrape, and after each reload), not on every
+ * scrape.
+ */
+export function oncePerView<V>(view: () => V, init: (view: V) => void): () => void {
+  let seen: V | undefined;
+  return () => {
+    const current = view();
+    if (current === seen) return;
+    seen = current;
+    init(current);
+  };
 }

@@ -1,9 +1,11 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
 import { GATEWAY_VERSION } from "../version.js";
 import { registerBudgetGauges } from "./budgetGauges.js";
-import type { GatewayEvents } from "./events.js";
+import { registerUpstreamMetrics } from "./upstreamMetrics.js";
+import { KNOWN_FAIL_CODES } from "../apixo/models.js";
+import { REJECTION_REASONS, type GatewayEvents } from "./events.js";
 import type { Logger } from "./logger.js";
-import { ChildCache, LabelBounds } from "./metricLabels.js";
+import { ALL_TENANTS, ChildCache, LabelBounds, oncePerView } from "./metricLabels.js";
 import type { BudgetReading, MetricsView } from "./metricsView.js";
 
 export const METRIC_PREFIX = "apixo_gateway_";
@@ -11,7 +13,8 @@ export const METRIC_PREFIX = "apixo_gateway_";
 /** Buckets by range: the gateway's own time is sub-millisecond, APIXO's seconds, a video task minutes. */
 export const BUCKETS = {
   request: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+  // Up to seconds: the alert's 50 ms threshold must sit below the highest finite bucket, or p95 caps at it.
+  overhead: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   store: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   task: [1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600, 1200],
   callback: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
@@ -27,6 +30,8 @@ export interface MetricsOptions {
   /** false: every tenant label is "all" (`telemetry.tenantLabel`). */
   readonly tenantLabel: boolean;
   readonly logger: Logger;
+  /** Monotonic ms for the budget gauges' read age (default performance.now). */
+  readonly monotonicMs?: () => number;
   /** prom-client's process metrics (default true). */
   readonly defaultMetrics?: boolean;
 }
@@ -42,16 +47,34 @@ export interface GatewayMetrics {
   setBalanceRefresher(refresh: () => Promise<void>): void;
 }
 
+/** Every store operation the governor times (governor.decide / observe), so each has a zero series. */
+export const STORE_OPERATIONS = [
+  "admit_submit",
+  "admit_status",
+  "admit_balance",
+  "callback_admit",
+  "callback_get_task",
+  "snapshot",
+  "record_task",
+  "release",
+  "mark_unknown",
+  "settle",
+  "metrics_snapshot",
+] as const;
+
+const UPSTREAM_ERROR_REASONS = ["timeout", "connect", "reset", "status_5xx", "bad_response"] as const;
+const CALLBACK_OUTCOMES = ["delivered", "retried", "failed", "rejected"] as const;
+const TASK_STATES = ["success", "failed", "expired"] as const;
+
 const MISNAMED_DEFAULTS = [
   "nodejs_active_handles_total",
   "nodejs_active_requests_total",
   "nodejs_active_resources_total",
 ];
 
-/** How long the first scrape waits for the first balance poll; a slower APIXO shows up one scrape later. */
-const FIRST_BALANCE_WAIT_MS = 1000;
-
 const usd = (micros: number): number => micros / 1e6;
+/** fail_code values a task can be counted under: the bounded set (apixo/models.ts) and `other`. */
+const FAIL_CODE_LABELS = [...KNOWN_FAIL_CODES, "other", "none"];
 const seconds = (ms: number): number => ms / 1000;
 
 /** Every metric of CONTRACTS.md section 4, registered on `registry`, fed by gateway events. */
@@ -98,7 +121,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   });
   const overhead = new Histogram({
     name: name("overhead_seconds"),
-    help: "The gateway's own time per request: request duration minus upstream time.",
+    help: "The gateway's own time per request: request duration minus upstream time and waits (retry backoff, coalesced polls).",
     labelNames: ["operation"],
     buckets: [...BUCKETS.overhead],
     registers,
@@ -108,6 +131,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Failed exchanges with APIXO by reason (timeout, connect, reset, status_5xx, bad_response).",
     labelNames: ["model", "reason"],
     registers,
+    collect: oncePerView(options.view, (view) => {
+      for (const model of view.models)
+        for (const reason of UPSTREAM_ERROR_REASONS) upstreamErrorsBy.get(model, reason).inc(0);
+    }),
   });
   const tasksSubmitted = new Counter({
     name: name("tasks_submitted_total"),
@@ -151,24 +178,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Requests the gateway refused itself, by reason.",
     labelNames: ["tenant", "reason"],
     registers,
-  });
-  let refreshBalance: (() => Promise<void>) | undefined;
-  const upstreamBalance = new Gauge({
-    name: name("upstream_balance_usd"),
-    help: "APIXO account balance per upstream key (by alias), from the last successful poll.",
-    labelNames: ["upstream"],
-    registers,
-    collect: async () => {
-      const refresh = refreshBalance;
-      if (refresh === undefined) return;
-      refreshBalance = undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const patience = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, FIRST_BALANCE_WAIT_MS);
-      });
-      await Promise.race([refresh(), patience]);
-      clearTimeout(timer);
-    },
+    collect: oncePerView(options.view, () => {
+      for (const tenant of knownTenants())
+        for (const reason of REJECTION_REASONS) rejectionsBy.get(tenant, reason).inc(0);
+    }),
   });
   const storeErrors = new Counter({
     name: name("store_errors_total"),
@@ -176,6 +189,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     labelNames: ["operation"],
     registers,
   });
+  for (const operation of STORE_OPERATIONS) storeErrors.labels(operation).inc(0);
   const storeDuration = new Histogram({
     name: name("store_duration_seconds"),
     help: "Limit store round trips, by operation.",
@@ -188,6 +202,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     help: "Task callbacks relayed to tenants, by outcome (delivered, retried, failed, rejected).",
     labelNames: ["tenant", "outcome"],
     registers,
+    collect: oncePerView(options.view, () => {
+      for (const tenant of knownTenants())
+        for (const outcome of CALLBACK_OUTCOMES) callbacks.labels(tenant, outcome).inc(0);
+    }),
   });
   const callbackDelivery = new Histogram({
     name: name("callback_delivery_seconds"),
@@ -198,20 +216,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   });
   const statusCache = new Counter({
     name: name("status_cache_total"),
-    help: "Status polls answered from the gateway's cache (hit) or passed to APIXO (miss).",
+    help: "Lookups of the gateway's status cache of finished tasks, per status poll: answered from it (hit) or passed to APIXO (miss).",
     labelNames: ["result"],
-    registers,
-  });
-  const circuit = new Gauge({
-    name: name("upstream_circuit_state"),
-    help: "Circuit breaker per upstream key alias: 0 closed, 1 half-open, 2 open.",
-    labelNames: ["upstream"],
-    registers,
-  });
-  const accountLimited = new Counter({
-    name: name("account_limited_total"),
-    help: "APIXO refusals because the upstream account hit its own rate or concurrency limit.",
-    labelNames: ["upstream", "reason"],
     registers,
   });
   const configReloads = new Counter({
@@ -251,10 +257,15 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   cacheHit.inc(0);
   cacheMiss.inc(0);
 
+  const upstream = registerUpstreamMetrics({ registers, name, view: options.view, labels });
+  const knownTenants = (): readonly string[] =>
+    options.tenantLabel ? options.view().tenants.map((t) => t.id) : [ALL_TENANTS];
+
   registerBudgetGauges({
     registers,
     name,
     view: options.view,
+    monotonicMs: options.monotonicMs ?? (() => performance.now()),
     readBudget: options.readBudget,
     tenantLabel: options.tenantLabel,
     logger: options.logger,
@@ -279,10 +290,13 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
 
   const events: GatewayEvents = {
     requestFinished(r) {
+      // Health probes are the orchestrator's, not traffic: they would dilute every ratio.
+      if (r.probe) return;
       const model = labels.model(r.model);
       requestsBy.get(labels.tenant(r.tenant), model, r.operation, labels.code(r.status)).inc();
       requestDurationBy.get(model, r.operation).observe(seconds(r.durationMs));
-      overheadBy.get(r.operation).observe(seconds(Math.max(0, r.durationMs - r.upstreamMs)));
+      const ownMs = r.durationMs - r.upstreamMs - r.waitMs;
+      overheadBy.get(r.operation).observe(seconds(Math.max(0, ownMs)));
     },
     upstreamFinished(e) {
       const model = labels.model(e.model);
@@ -295,6 +309,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       const model = labels.model(e.model);
       submittedBy.get(tenant, model).inc();
       spendBy.get(tenant, model).inc(usd(e.costMicros));
+      // The task's ending is counted minutes later: its series exist from now on, so the first is seen.
+      for (const state of TASK_STATES) completedBy.get(tenant, model, state).inc(0);
+      for (const code of FAIL_CODE_LABELS) failuresBy.get(tenant, model, code).inc(0);
+      upstream.events.taskSubmitted(e);
     },
     taskFinished(e) {
       const tenant = labels.tenant(e.tenant);
@@ -303,6 +321,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       if (e.state === "failed") failuresBy.get(tenant, model, labels.failCode(e.failCode)).inc();
       if (e.refundedMicros > 0) refundsBy.get(tenant, model).inc(usd(e.refundedMicros));
       if (e.costTimeMs !== undefined) taskDurationBy.get(model).observe(seconds(e.costTimeMs));
+      upstream.events.taskFinished(e);
     },
     rejected(e) {
       rejectionsBy.get(labels.tenant(e.tenant), e.reason).inc();
@@ -321,14 +340,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     statusCache(e) {
       (e.hit ? cacheHit : cacheMiss).inc();
     },
-    upstreamCircuit(e) {
-      circuit
-        .labels(labels.upstream(e.upstream))
-        .set(e.state === "closed" ? 0 : e.state === "half_open" ? 1 : 2);
-    },
-    accountLimited(e) {
-      accountLimited.labels(labels.upstream(e.upstream), e.reason).inc();
-    },
+    upstreamCircuit: upstream.events.upstreamCircuit,
+    accountLimited: upstream.events.accountLimited,
     reservationFate(e) {
       reservationsBy.get(labels.tenant(e.tenant), e.fate).inc();
     },
@@ -341,23 +354,10 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     },
   };
 
-  const balanceAliases = new Set<string>();
   return {
     events,
-    setUpstreamBalance(alias, balanceUsd) {
-      const label = labels.upstream(alias);
-      balanceAliases.add(label);
-      upstreamBalance.labels(label).set(balanceUsd);
-    },
-    setBalanceRefresher(refresh) {
-      refreshBalance = refresh;
-    },
-    retainUpstreams(aliases) {
-      for (const alias of balanceAliases) {
-        if (aliases.includes(alias)) continue;
-        upstreamBalance.remove(alias);
-        balanceAliases.delete(alias);
-      }
-    },
+    setUpstreamBalance: (alias, balanceUsd) => upstream.setUpstreamBalance(alias, balanceUsd),
+    setBalanceRefresher: (refresh) => upstream.setBalanceRefresher(refresh),
+    retainUpstreams: (aliases) => upstream.retainUpstreams(aliases),
   };
 }

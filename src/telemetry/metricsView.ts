@@ -8,9 +8,15 @@ export interface MetricsView {
     readonly timeZone: string;
     readonly dailyCapUsd: number | null;
   }[];
+  /** telemetry.costDriftShare: exported for the cost drift alert to compare against. */
+  readonly costDriftShare: number;
+  /** Upstream key aliases from config (series initialised to 0 for each). */
+  readonly upstreams: readonly string[];
+  /** Model ids of the price table (series initialised to 0 for each). */
+  readonly models: readonly string[];
   isTenant(id: string): boolean;
   isUpstream(alias: string): boolean;
-  /** The model's id in the price table, or undefined when it is not priced (it becomes `other`). */
+  /** The model's catalog id (or price-table id for an operator-priced model); undefined becomes `other`. */
   pricedModel(name: string): string | undefined;
 }
 

@@ -9,10 +9,46 @@ import {
   type Attributes,
   type Span,
 } from "@opentelemetry/api";
-import type { RequestRecord } from "./events.js";
+import {
+  ATTR_CLIENT_ADDRESS,
+  ATTR_DB_OPERATION_NAME,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_ERROR_TYPE,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_RESEND_COUNT,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_URL_FULL,
+  ATTR_URL_PATH,
+  ATTR_URL_SCHEME,
+  ATTR_USER_AGENT_ORIGINAL,
+} from "@opentelemetry/semantic-conventions";
+import { ROUTE_TEMPLATES } from "../apixo/endpoints.js";
+import type { OperationLabel, RequestRecord } from "./events.js";
 
 /** A span as the rest of the gateway holds it: opaque, and undefined whenever tracing is off. */
 export type TraceSpan = Span;
+
+/** What the server span knows when a request arrives (OTel HTTP server attributes). */
+export interface RequestStart {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The local port the request came in on. */
+  readonly localPort: number | undefined;
+  /** The peer's address (the load balancer's, behind one). */
+  readonly remoteAddress: string | undefined;
+}
+
+/** One exchange with APIXO as the client span describes it. */
+export interface UpstreamSpanInfo {
+  readonly operation: OperationLabel;
+  readonly model: string | undefined;
+  /** 0 for the first try, n for the n-th resend (`http.request.resend_count`). */
+  readonly resendCount: number;
+}
 
 /**
  * The tracing port. Everything that makes spans gets one injected (the composition root chooses): the noop one
@@ -21,7 +57,7 @@ export type TraceSpan = Span;
  */
 export interface Tracer {
   /** The one server span of a request, continuing the client's trace when it sent a `traceparent`. */
-  requestSpan(method: string, headers: IncomingHttpHeaders): TraceSpan | undefined;
+  requestSpan(start: RequestStart): TraceSpan | undefined;
   /** Runs `fn` with `span` active, so child spans and `inject` find it. */
   run<T>(span: TraceSpan | undefined, fn: () => T): T;
   /** Names, attributes and ends the server span from the same record the audit line is written from. */
@@ -31,15 +67,19 @@ export interface Tracer {
   /** The client span of one exchange with APIXO; APIXO receives `traceparent` for it. */
   upstream(
     baseUrl: string,
-    method: string,
-    apixo: { readonly operation: string; readonly model: string | undefined },
+    target: { readonly method: string; readonly path: string; readonly query: string },
+    info: UpstreamSpanInfo,
   ): TraceSpan | undefined;
-  /** A span around one store call. */
-  store(operation: string): TraceSpan | undefined;
+  /** A span around one store call (`db.system.name` is the store's kind: redis or memory). */
+  store(operation: string, system: string): TraceSpan | undefined;
   end(span: TraceSpan | undefined, error?: string, attributes?: Attributes): void;
   /** Writes `traceparent` (and `tracestate`) for the active span into the headers of an upstream request. */
   inject(headers: Record<string, string>): void;
   traceId(span: TraceSpan | undefined): string | undefined;
+  /** The span's W3C `traceparent`, to keep on a record another trace will link to. */
+  traceparent(span: TraceSpan | undefined): string | undefined;
+  /** Links `span` to the span a stored `traceparent` names (`apixo.link` says why); no-op without either. */
+  link(span: TraceSpan | undefined, traceparent: string | undefined, why: string): void;
 }
 
 export const noopTracer: Tracer = {
@@ -52,9 +92,19 @@ export const noopTracer: Tracer = {
   end: () => undefined,
   inject: () => undefined,
   traceId: () => undefined,
+  traceparent: () => undefined,
+  link: () => undefined,
 };
 
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+
 export const TRACER_NAME = "apixo-gateway";
+
+/** The public port's route templates (`http.route`); other paths have none (the span is named by method). */
+const SERVER_ROUTES: Partial<Record<OperationLabel, string>> = {
+  ...ROUTE_TEMPLATES,
+  callback: "/callbacks/apixo/{token}",
+};
 
 /** `server.address` / `server.port` of the upstream base URL, parsed once per URL. */
 function serverAttributes(servers: Map<string, Attributes>, baseUrl: string): Attributes {
@@ -62,19 +112,45 @@ function serverAttributes(servers: Map<string, Attributes>, baseUrl: string): At
   if (attributes === undefined) {
     const url = new URL(baseUrl);
     const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
-    attributes = { "server.address": url.hostname, "server.port": port };
+    attributes = { [ATTR_SERVER_ADDRESS]: url.hostname, [ATTR_SERVER_PORT]: port };
     servers.set(baseUrl, attributes);
   }
   return attributes;
 }
 
-function requestAttributes(record: RequestRecord): Attributes {
+/** The Host header's name part (`server.address` of a server span); undefined when absent. */
+function hostOf(headers: IncomingHttpHeaders): string | undefined {
+  const host = headers.host;
+  if (host === undefined || host === "") return undefined;
+  return host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.split(":")[0];
+}
+
+function startAttributes(start: RequestStart): Attributes {
   const attributes: Attributes = {
-    "http.response.status_code": record.status,
+    [ATTR_HTTP_REQUEST_METHOD]: start.method,
+    [ATTR_URL_PATH]: start.path,
+    // TLS, when used, ends in front of the gateway: its own port speaks plain HTTP.
+    [ATTR_URL_SCHEME]: "http",
+  };
+  const host = hostOf(start.headers);
+  if (host !== undefined) attributes[ATTR_SERVER_ADDRESS] = host;
+  if (start.localPort !== undefined) attributes[ATTR_SERVER_PORT] = start.localPort;
+  if (start.remoteAddress !== undefined) attributes[ATTR_CLIENT_ADDRESS] = start.remoteAddress;
+  const agent = start.headers["user-agent"];
+  if (agent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = agent;
+  return attributes;
+}
+
+function requestAttributes(record: RequestRecord, route: string | undefined): Attributes {
+  const attributes: Attributes = {
+    [ATTR_HTTP_RESPONSE_STATUS_CODE]: record.status,
     "apixo.request_id": record.requestId,
     "apixo.operation": record.operation,
     "apixo.upstream_ms": record.upstreamMs,
   };
+  if (route !== undefined) attributes[ATTR_HTTP_ROUTE] = route;
+  // A server span is an error only for 5xx (a 4xx is the client's); error.type names what went wrong.
+  if (record.status >= 500) attributes[ATTR_ERROR_TYPE] = record.errorType ?? String(record.status);
   if (record.tenant !== undefined) attributes["apixo.tenant"] = record.tenant;
   if (record.model !== undefined) attributes["apixo.model"] = record.model;
   if (record.taskId !== undefined) attributes["apixo.task_id"] = record.taskId;
@@ -86,10 +162,25 @@ function requestAttributes(record: RequestRecord): Attributes {
   return attributes;
 }
 
+const NUMBERED = /^(retry)_(\d+)$|^(account_limited)_(\w+)$/;
+
+/** A decision as a span event: named by its kind, the values in attributes (never in the name). */
+export function decisionEvent(decision: string): { name: string; attributes: Attributes } {
+  const match = NUMBERED.exec(decision);
+  if (match?.[1] !== undefined) {
+    return { name: match[1], attributes: { "apixo.retry.attempt": Number(match[2]) } };
+  }
+  if (match?.[3] !== undefined) {
+    return { name: match[3], attributes: { "apixo.account_limit.reason": match[4] ?? "" } };
+  }
+  return { name: decision, attributes: {} };
+}
+
 /**
- * The gateway's own spans through `@opentelemetry/api` (the SDK behind it is started by tracing.ts). They are
- * made here rather than by the http and ioredis auto-instrumentations, which added a second span for every
- * APIXO call and store script for the same facts (docs/benchmarks.md).
+ * The gateway's own spans through `@opentelemetry/api` (the SDK behind it is started by tracing.ts), named and
+ * attributed by the OpenTelemetry HTTP and database semantic conventions. They are made here rather than by the
+ * http and ioredis auto-instrumentations, which added a second span for every APIXO call and store script for
+ * the same facts (docs/benchmarks.md).
  */
 export function otelTracer(): Tracer {
   const tracer = trace.getTracer(TRACER_NAME);
@@ -97,11 +188,12 @@ export function otelTracer(): Tracer {
   const child = (name: string, attributes: Attributes): Span =>
     tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes });
   return {
-    requestSpan(method, headers) {
-      const parent = propagation.extract(ROOT_CONTEXT, headers);
+    requestSpan(start) {
+      const parent = propagation.extract(ROOT_CONTEXT, start.headers);
+      // Named `{method}` until the route is known (endRequest); never by the raw path (unbounded).
       return tracer.startSpan(
-        `${method} gateway`,
-        { kind: SpanKind.SERVER, attributes: { "http.request.method": method } },
+        start.method,
+        { kind: SpanKind.SERVER, attributes: startAttributes(start) },
         parent,
       );
     },
@@ -111,35 +203,69 @@ export function otelTracer(): Tracer {
     },
     endRequest(span, record) {
       if (span === undefined) return;
-      span.updateName(`${record.method} ${record.operation}`);
-      span.setAttributes(requestAttributes(record));
-      // The decisions are collected on the request context as they are made; they become events at the end.
-      for (const decision of record.decisions) span.addEvent(decision, { "apixo.decision": decision });
+      const route = SERVER_ROUTES[record.operation];
+      span.updateName(route === undefined ? record.method : `${record.method} ${route}`);
+      span.setAttributes(requestAttributes(record, route));
+      for (const decision of record.decisions) {
+        const event = decisionEvent(decision);
+        span.addEvent(event.name, event.attributes);
+      }
       if (record.status >= 500) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: record.errorType ?? "upstream 5xx" });
       }
       span.end();
     },
     child,
-    upstream(baseUrl, method, apixo) {
+    upstream(baseUrl, target, info) {
+      const template = info.operation in ROUTE_TEMPLATES ? SERVER_ROUTES[info.operation] : undefined;
+      const query = target.query === "" ? "" : `?${target.query}`;
       const attributes: Attributes = {
         ...serverAttributes(servers, baseUrl),
-        "http.request.method": method,
-        "apixo.operation": apixo.operation,
+        [ATTR_HTTP_REQUEST_METHOD]: target.method,
+        [ATTR_URL_FULL]: new URL(target.path + query, baseUrl).href,
+        "apixo.operation": info.operation,
       };
-      if (apixo.model !== undefined) attributes["apixo.model"] = apixo.model;
-      return tracer.startSpan("apixo.upstream", { kind: SpanKind.CLIENT, attributes });
+      if (info.resendCount > 0) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = info.resendCount;
+      if (template !== undefined) attributes["url.template"] = template;
+      if (info.model !== undefined) attributes["apixo.model"] = info.model;
+      // `{method} {url.template}` (HTTP client span name); the method alone without a template.
+      const name = template === undefined ? target.method : `${target.method} ${template}`;
+      return tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
     },
-    store: (operation) => child(`apixo.store ${operation}`, { "apixo.store.operation": operation }),
+    store: (operation, system) =>
+      tracer.startSpan(`${operation} ${system}`, {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [ATTR_DB_SYSTEM_NAME]: system,
+          [ATTR_DB_OPERATION_NAME]: operation,
+        },
+      }),
     end(span, error, attributes) {
       if (span === undefined) return;
       if (attributes !== undefined) span.setAttributes(attributes);
-      if (error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+      if (error !== undefined) {
+        span.setAttribute(ATTR_ERROR_TYPE, error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+      }
       span.end();
     },
     inject(headers) {
       propagation.inject(context.active(), headers);
     },
     traceId: (span) => span?.spanContext().traceId,
+    traceparent(span) {
+      if (span === undefined) return undefined;
+      const { traceId, spanId, traceFlags } = span.spanContext();
+      return `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, "0")}`;
+    },
+    link(span, traceparent, why) {
+      const match = traceparent === undefined ? null : TRACEPARENT.exec(traceparent);
+      if (span === undefined || match === null) return;
+      const [, traceId = "", spanId = "", flags = "00"] = match;
+      span.addLink({
+        context: { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true },
+        attributes: { "apixo.link": why },
+      });
+    },
   };
 }

@@ -1,4 +1,6 @@
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { ATTR_SERVICE_VERSION } from "@opentelemetry/semantic-conventions";
+import { GATEWAY_VERSION } from "../version.js";
 import { noopTracer, otelTracer, type Tracer } from "./tracer.js";
 
 export interface TracingOptions {
@@ -38,9 +40,10 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
   const env = options.env ?? process.env;
   if (options.spanProcessors === undefined && !tracingRequested(env)) return OFF;
 
-  const [{ NodeSDK }, { BatchSpanProcessor }] = await Promise.all([
+  const [{ NodeSDK }, { BatchSpanProcessor }, { resourceFromAttributes }] = await Promise.all([
     import("@opentelemetry/sdk-node"),
     import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/resources"),
   ]);
   let spanProcessors = options.spanProcessors;
   if (spanProcessors === undefined) {
@@ -51,6 +54,8 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
     ...(env.OTEL_SERVICE_NAME === undefined || env.OTEL_SERVICE_NAME === ""
       ? { serviceName: "apixo-gateway" }
       : {}),
+    // service.version: which build made a span (OTEL_RESOURCE_ATTRIBUTES still adds to or overrides it).
+    resource: resourceFromAttributes({ [ATTR_SERVICE_VERSION]: GATEWAY_VERSION }),
     spanProcessors,
     // Traces only: prom-client owns metrics and pino owns logs, so the SDK must not start exporters for them.
     metricReaders: [],

@@ -4,13 +4,15 @@ import type { TenantConfig } from "../config/schema.js";
 import { isWellFormedKey } from "./keys.js";
 
 export type AuthResult =
-  | { readonly kind: "ok"; readonly tenant: TenantConfig }
+  | { readonly kind: "ok"; readonly tenant: TenantConfig; readonly keyLabel: string | undefined }
   | { readonly kind: "missing" | "malformed" | "unknown" }
   | { readonly kind: "disabled"; readonly tenant: TenantConfig };
 
 interface Entry {
   readonly digest: Buffer;
   readonly tenant: TenantConfig;
+  /** The key's label from config, for the audit line (which key of the tenant was used, never the key). */
+  readonly keyLabel: string | undefined;
 }
 
 const BEARER = /^Bearer ([^\s]+)$/;
@@ -28,7 +30,7 @@ export class TenantDirectory {
       this.byId.set(tenant.id, tenant);
       for (const key of tenant.keys) {
         const hex = key.hash.slice("sha256:".length);
-        this.byDigest.set(hex, { digest: Buffer.from(hex, "hex"), tenant });
+        this.byDigest.set(hex, { digest: Buffer.from(hex, "hex"), tenant, keyLabel: key.label });
       }
     }
   }
@@ -46,7 +48,7 @@ export class TenantDirectory {
     const entry = this.byDigest.get(digest.toString("hex"));
     if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return { kind: "unknown" };
     return entry.tenant.enabled
-      ? { kind: "ok", tenant: entry.tenant }
+      ? { kind: "ok", tenant: entry.tenant, keyLabel: entry.keyLabel }
       : { kind: "disabled", tenant: entry.tenant };
   }
 }

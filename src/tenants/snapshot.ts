@@ -1,4 +1,4 @@
-import { buildPriceTable, pricedModelId, type PriceTable } from "../apixo/prices.js";
+import { buildPriceTable, modelLabelId, type PriceTable } from "../apixo/prices.js";
 import type { MetricsView } from "../telemetry/metricsView.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { TenantDirectory } from "./directory.js";
@@ -36,9 +36,12 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
     policy: (tenantId) => policies.get(tenantId),
     metrics: {
       tenants: config.tenants,
+      costDriftShare: config.telemetry.costDriftShare,
+      upstreams: config.upstream.keys.map((k) => k.alias),
+      models: [...prices.rules.keys()],
       isTenant: (id) => policies.has(id),
       isUpstream: (alias) => keys.has(alias),
-      pricedModel: (name) => pricedModelId(prices, name),
+      pricedModel: (name) => modelLabelId(prices, name),
     },
   };
 }

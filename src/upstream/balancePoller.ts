@@ -2,6 +2,7 @@ import { parseBalanceAnswer } from "../apixo/answers.js";
 import { BALANCE_TARGET } from "../apixo/endpoints.js";
 import type { Clock } from "../clock.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { Tracer } from "../telemetry/tracer.js";
 import type { UpstreamClient } from "./client.js";
 
 export interface BalancePollerOptions {
@@ -16,6 +17,8 @@ export interface BalancePollerOptions {
   /** After each round: the aliases configured now, so removed ones can be dropped. */
   readonly onRound: (aliases: readonly string[]) => void;
   readonly logger: Logger;
+  /** Each poll is a trace of its own (a root span around the client span), so it carries trace context. */
+  readonly tracer?: Tracer;
 }
 
 export interface BalancePoller {
@@ -37,29 +40,38 @@ export function startBalancePoller(options: BalancePollerOptions): BalancePoller
   let round: Promise<void> | undefined;
 
   const pollOne = async (alias: string, key: string): Promise<void> => {
+    const span = options.tracer?.child("balance poll", { "apixo.upstream": alias });
+    let error: string | undefined;
     try {
-      const response = await options.upstream.call({
-        operation: "balance",
-        model: undefined,
-        upstream: alias,
-        upstreamKey: key,
-        target: BALANCE_TARGET,
-        requestId: `balance-poll-${alias}`,
-        deadlineMs: options.clock.monotonicMs() + options.timeoutMs,
-        idempotent: true,
-      });
+      const call = () =>
+        options.upstream.call({
+          operation: "balance",
+          model: undefined,
+          upstream: alias,
+          upstreamKey: key,
+          target: BALANCE_TARGET,
+          requestId: `balance-poll-${alias}`,
+          deadlineMs: options.clock.monotonicMs() + options.timeoutMs,
+          idempotent: true,
+        });
+      const response = await (options.tracer?.run(span, call) ?? call());
       const parsed = parseBalanceAnswer(response.status, response.body);
       if (stopped) return;
       if (parsed.ok) options.onBalance(alias, parsed.balanceUsd);
       // The status only: an upstream error body could echo what it was sent.
-      else
+      else {
+        error = String(response.status);
         options.logger.warn(
           { event: "balance_poll_failed", upstream: alias, status: response.status },
           "balance poll",
         );
+      }
     } catch (err) {
       const reason = err instanceof Error ? err.name : "error";
+      error = reason;
       options.logger.warn({ event: "balance_poll_failed", upstream: alias, reason }, "balance poll");
+    } finally {
+      options.tracer?.end(span, error);
     }
   };
 

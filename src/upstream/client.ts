@@ -34,9 +34,15 @@ export interface UpstreamCall {
   readonly note?: (decision: string) => void;
 }
 
-/** What one call cost in APIXO's time, whichever way it ended (the audit line's upstreamMs). */
+/**
+ * What one call cost, whichever way it ended: APIXO's time (the audit line's upstreamMs), and time spent
+ * waiting rather than working (retry backoff, joining a coalesced call), so neither counts as gateway overhead.
+ */
 export interface Timed {
   upstreamMs: number;
+  waitMs?: number;
+  /** Exchanges sent again after a failed try. */
+  retries?: number;
 }
 
 /** 503 UPSTREAM_UNAVAILABLE while the upstream's circuit is open: APIXO was not asked, nothing was sent. */
@@ -85,9 +91,9 @@ export class UpstreamClient {
     const { promise, shared } = this.deps.polls.run(call.coalesceKey, () => this.protectedCall(call, timed));
     if (!shared) return promise;
     call.note?.("poll_coalesced");
-    // The wait is upstream time for this caller too, so its overhead is not inflated by it.
+    // This caller waited on someone else's exchange: a wait, not gateway work (nor its own upstream time).
     return promise.finally(() => {
-      timed.upstreamMs += this.deps.clock.monotonicMs() - startedMs;
+      timed.waitMs = (timed.waitMs ?? 0) + this.deps.clock.monotonicMs() - startedMs;
     });
   }
 
@@ -104,7 +110,7 @@ export class UpstreamClient {
         throw new CircuitOpenError(permit.retryAfterMs);
       }
       const remainingMs = Math.max(1, call.deadlineMs - clock.monotonicMs());
-      const result = await this.attempt(call, remainingMs, timed);
+      const result = await this.attempt(call, remainingMs, timed, attempt - 1);
       breakers.record(call.upstream, protection.breaker, permit, outcomeOf(result));
       last = result;
 
@@ -114,15 +120,27 @@ export class UpstreamClient {
       const delayMs = Math.max(backoffMs(attempt, protection.retries, this.deps.random), hintMs);
       if (clock.monotonicMs() + delayMs >= call.deadlineMs) return settled(result);
       call.note?.(`retry_${attempt}`);
+      timed.retries = (timed.retries ?? 0) + 1;
+      const sleptFrom = clock.monotonicMs();
       await clock.sleep(delayMs);
+      timed.waitMs = (timed.waitMs ?? 0) + clock.monotonicMs() - sleptFrom;
     }
   }
 
   /** One exchange, timed, traced and reported; a failure comes back as a value. */
-  private async attempt(call: UpstreamCall, timeoutMs: number, timed: Timed): Promise<Result> {
+  private async attempt(
+    call: UpstreamCall,
+    timeoutMs: number,
+    timed: Timed,
+    resendCount: number,
+  ): Promise<Result> {
     const { clock, tracer, events } = this.deps;
     const startedMs = clock.monotonicMs();
-    const span = tracer.upstream(this.deps.settings().baseUrl, call.target.method, call);
+    const span = tracer.upstream(this.deps.settings().baseUrl, call.target, {
+      operation: call.operation,
+      model: call.model,
+      resendCount,
+    });
     try {
       const answer = await tracer.run(span, () =>
         this.deps.transport.exchange({
@@ -134,7 +152,8 @@ export class UpstreamClient {
           timeoutMs,
         }),
       );
-      tracer.end(span, answer.status >= 500 ? "status_5xx" : undefined, {
+      // A client span is an error for any status >= 400 (OTel HTTP conventions): error.type is the status.
+      tracer.end(span, answer.status >= 400 ? String(answer.status) : undefined, {
         "http.response.status_code": answer.status,
       });
       timed.upstreamMs += answer.upstreamMs;

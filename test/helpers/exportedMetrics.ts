@@ -13,6 +13,8 @@ export interface ExportedMetric {
   readonly name: string;
   readonly type: MetricKind;
   readonly labels: readonly string[];
+  /** A histogram's finite bucket bounds (`le`), as declared. */
+  readonly buckets?: readonly number[];
 }
 
 const CONFIG = `
@@ -65,10 +67,12 @@ export function exportedMetrics(): ReadonlyMap<string, ExportedMetric> {
   const metrics = new Map<string, ExportedMetric>();
   for (const metric of registry.getMetricsAsArray()) {
     if (!metric.name.startsWith(METRIC_PREFIX)) continue;
+    const upperBounds: unknown = Reflect.get(metric, "upperBounds");
     metrics.set(metric.name, {
       name: metric.name,
       type: kindOf(metric.type),
       labels: labelNamesOf(metric, metric.name),
+      ...(Array.isArray(upperBounds) ? { buckets: upperBounds.filter((b) => typeof b === "number") } : {}),
     });
   }
   return metrics;

@@ -85,7 +85,12 @@ export function buildTestConfig(
   const tenants = (options.tenants ?? [{ id: "acme" }]).map((spec) => {
     const key = options.keys?.[spec.id] ?? generateGatewayKey();
     keys[spec.id] = key;
-    return { keys: [{ hash: hashGatewayKey(key) }], upstreamKey: "main", limits: GENEROUS_LIMITS, ...spec };
+    return {
+      keys: [{ hash: hashGatewayKey(key), label: `${spec.id} key` }],
+      upstreamKey: "main",
+      limits: GENEROUS_LIMITS,
+      ...spec,
+    };
   });
   const sections = options.config ?? {};
   const config = configSchema.parse({

@@ -1,6 +1,6 @@
 import { KNOWN_FAIL_CODES } from "../../src/apixo/models.js";
 import type { UpstreamFailure } from "../../src/upstream/upstreamError.js";
-import type { GatewayEvents, OperationLabel, RejectionReason } from "../../src/telemetry/events.js";
+import { REJECTION_REASONS, type GatewayEvents, type OperationLabel } from "../../src/telemetry/events.js";
 import { exportedMetrics, type ExportedMetric } from "./exportedMetrics.js";
 import type { SeriesInfo, SeriesLookup } from "./promqlCheck.js";
 
@@ -15,15 +15,8 @@ function allOf<T extends string>() {
 type EventOf<K extends keyof GatewayEvents> = Parameters<GatewayEvents[K]>[0];
 
 const OPERATIONS = allOf<OperationLabel>()(["submit", "status", "balance", "callback", "other"]);
-const REJECTIONS = allOf<RejectionReason>()([
-  "rate_limited",
-  "concurrency_limited",
-  "spend_cap",
-  "model_not_allowed",
-  "invalid_request",
-  "unauthenticated",
-  "overloaded",
-]);
+// The union is derived from this list (events.ts), so it cannot drift from the code.
+const REJECTIONS = REJECTION_REASONS;
 const FATES = allOf<EventOf<"reservationFate">["fate"]>()(["charged", "released", "unknown"]);
 const STATES = allOf<EventOf<"taskFinished">["state"]>()(["success", "failed", "expired"]);
 const CALLBACK_OUTCOMES = allOf<EventOf<"callbackFinished">["outcome"]>()([

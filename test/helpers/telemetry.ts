@@ -96,10 +96,11 @@ export async function poll(
   key: string,
   model: string,
   taskId: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(
     `${gateway.url}/api/v1/statusTask/${encodeURIComponent(model)}?taskId=${encodeURIComponent(taskId)}`,
-    { headers: { authorization: `Bearer ${key}` } },
+    { headers: { authorization: `Bearer ${key}`, ...headers } },
   );
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }

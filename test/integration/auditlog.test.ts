@@ -57,7 +57,10 @@ describe("audit log", () => {
       taskId,
       status: 200,
       costUsd: 0.03,
-      decisions: expect.arrayContaining(["admitted"]) as unknown,
+      path: "/api/v1/generateTask/nano-banana",
+      upstream: "main",
+      keyLabel: "acme key",
+      decisions: expect.arrayContaining(["admitted", "charged"]) as unknown,
     });
     expect(typeof line.time).toBe("string");
     expect(typeof line.latencyMs).toBe("number");
@@ -76,7 +79,19 @@ describe("audit log", () => {
       "tenant",
       "operation",
     ]);
-    for (const field of ["method", "model", "taskId", "status", "errorType", "latencyMs", "upstreamMs"]) {
+    for (const field of [
+      "method",
+      "path",
+      "model",
+      "upstream",
+      "keyLabel",
+      "taskId",
+      "status",
+      "errorType",
+    ]) {
+      allowed.add(field);
+    }
+    for (const field of ["latencyMs", "upstreamMs", "waitMs", "retries", "cacheStatus"]) {
       allowed.add(field);
     }
     for (const field of ["costUsd", "refundUsd", "taskState", "failCode", "decisions"]) allowed.add(field);
@@ -103,6 +118,52 @@ describe("audit log", () => {
     const refused = await submit(gw, keys.acme, "midjourney", "x", { "x-request-id": "audit-refused-1" });
     expect(refused.status).toBe(403);
     expect(await lineFor("audit-refused-1")).toMatchObject({ status: 403, errorType: "MODEL_NOT_ALLOWED" });
+    expect((await lineFor("audit-refused-1")).costUsd).toBeUndefined();
+  });
+
+  it("names the path, the cache status and the retries a poll took", async () => {
+    const sent = await submit(gw, keys.acme, "nano-banana", "x");
+    const taskId = sent.body.data?.taskId ?? "";
+    sim.faults.add({ endpoint: "statusTask", times: 1, action: { kind: "status", status: 503 } });
+    const first = await poll(gw, keys.acme, "nano-banana", taskId, { "x-request-id": "audit-poll-retry" });
+    expect(first.status).toBe(200);
+    expect(await lineFor("audit-poll-retry")).toMatchObject({
+      path: "/api/v1/statusTask/nano-banana",
+      cacheStatus: "miss",
+      retries: 1,
+      upstream: "main",
+    });
+    await poll(gw, keys.acme, "nano-banana", taskId, { "x-request-id": "audit-poll-cached" });
+    expect(await lineFor("audit-poll-cached")).toMatchObject({ cacheStatus: "hit" });
+    const missing = await fetch(`${gw.url}/no/such/path?secret=1`, {
+      headers: { "x-request-id": "audit-404" },
+    });
+    await missing.body?.cancel();
+    expect(await lineFor("audit-404")).toMatchObject({ status: 404, path: "/no/such/path" });
+  });
+
+  it("carries cost only where money moved: summing costUsd - refundUsd over a run gives the ledger's spend", async () => {
+    // beta's own run: charged submits, a refunded failure, polls repeated on finished tasks, refusals.
+    const ids: string[] = [];
+    for (const prompt of ["one", "two", "sim:fail=CONTENT_VIOLATION", "three"]) {
+      const sent = await submit(gw, keys.beta, "nano-banana", prompt);
+      expect(sent.status).toBe(200);
+      ids.push(sent.body.data?.taskId ?? "");
+    }
+    expect((await submit(gw, keys.beta, "not-a-model", "refused")).status).toBeGreaterThanOrEqual(400);
+    for (let round = 0; round < 3; round++) {
+      for (const id of ids) await poll(gw, keys.beta, "nano-banana", id);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const lines = audit().filter((l) => l.tenant === "beta");
+    const sum = (field: string): number =>
+      lines.reduce((total, l) => total + (typeof l[field] === "number" ? l[field] : 0), 0);
+    const charged = Math.round(sum("costUsd") * 1e6);
+    const refunded = Math.round(sum("refundUsd") * 1e6);
+    expect(lines.filter((l) => l.costUsd !== undefined)).toHaveLength(ids.length);
+    const ledger = await gw.store.snapshot("beta", new Date().toISOString().slice(0, 10));
+    expect(charged - refunded).toBe(ledger.spentMicros);
+    expect(refunded).toBe(30_000);
   });
 
   it("never logs a gateway key, the upstream key, an Authorization header or prompt text", async () => {

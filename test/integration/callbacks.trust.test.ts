@@ -58,9 +58,9 @@ describe("callbacks the gateway does not trust", () => {
 
     await pause(200);
     expect(receiver.deliveries).toHaveLength(0);
-    // A token naming a tenant the config does not know gets no tenant label (bounded by config).
+    // A token naming a tenant the config does not know gets the tenant label "none" (bounded by config, never empty).
     expect(await metricValue(harness, "callbacks_total", { tenant: "acme", outcome: "rejected" })).toBe(2);
-    expect(await metricValue(harness, "callbacks_total", { tenant: "", outcome: "rejected" })).toBe(2);
+    expect(await metricValue(harness, "callbacks_total", { tenant: "none", outcome: "rejected" })).toBe(2);
   });
 
   it("trusts statusTask over a body claiming success for a task that failed", async () => {

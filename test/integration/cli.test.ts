@@ -248,6 +248,41 @@ describe("npm run demo", () => {
     expect(stdout).toContain('"state":"success"');
     expect(stdout).toContain('"resultUrls');
     expect(stdout).toContain('{"code":200,"message":"success","data":4.97}');
+
+    // The usage view through the admin API, with the token made for the run, on the printed metrics port.
+    const adminLine = /^\s+(curl -s "[^"]+\/admin\/tenants" [^\n]+)$/m.exec(text)?.[1];
+    const usageLine = /^\s+(curl -s "[^"]+\/admin\/tenants\/demo\/usage[^\n]+)$/m.exec(text)?.[1];
+    expect(text).toMatch(/^\s+export APIXO_GATEWAY_ADMIN_TOKEN=\S{16,}$/m);
+    const admin = await run("bash", ["-c", `${adminLine ?? "false"}\n${usageLine ?? "false"}`], {
+      cwd: REPO,
+    });
+    expect(admin.stdout).toContain('"tenantId":"demo"');
+    expect(admin.stdout).toContain('"spentUsd":0.03');
+    // And as `usage`'s tables, read through the admin API (the demo's store lives in its process).
+    const usageCli = /^\s+(APIXO_GATEWAY_ADMIN_TOKEN=\S+ .* usage --admin-url \S+ --tenant demo)$/m.exec(
+      text,
+    )?.[1];
+    const tables = await run("bash", ["-c", usageCli ?? "false"], { cwd: REPO });
+    expect(tables.stdout).toMatch(/^Tenant demo \(time zone UTC\), last 7 day\(s\)$/m);
+    expect(tables.stdout).toMatch(/^TOTAL\s+\$0\.03/m);
+  }, 30_000);
+
+  it("puts metrics and admin on the asked port, or the next free one, and says so", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      demo = spawnCli(["demo", "--port", "0", "--metrics-port", String(port)]);
+      await demo.waitFor(/Press Ctrl-C to stop/);
+      const text = demo.stdout.join("\n");
+      const printed = /^metrics, admin: +(http:\/\/localhost:(\d+))/m.exec(text);
+      expect(Number(printed?.[2])).toBeGreaterThan(port);
+      expect(text).toContain(`(port ${port} was busy)`);
+      const metrics = await fetch(`${printed?.[1] ?? ""}/metrics`);
+      expect(await metrics.text()).toContain("apixo_gateway_build_info");
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
   }, 30_000);
 
   it("says which port is busy instead of crashing when the gateway's port is taken", async () => {

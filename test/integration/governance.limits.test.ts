@@ -109,7 +109,7 @@ describe("token-bucket rate limits", () => {
     const flux = await fetch(`${harness.url}/api/v1/generateTask/flux2`, {
       method: "POST",
       headers: { ...harness.auth("acme"), "content-type": "application/json" },
-      body: JSON.stringify({ input: { mode: "pro-text-to-image", prompt: "x" } }),
+      body: JSON.stringify({ input: { mode: "pro-text-to-image", prompt: "a fox" } }),
     });
     expect(flux.status).toBe(200);
   });

@@ -45,6 +45,25 @@ const CASES: [string, string, unknown, RegExp][] = [
     { request_type: "callback", input: { prompt: "x" } },
     /callback_url/,
   ],
+  // The catalog's rules (every model's are in test/unit/apixo.catalog.test.ts): mode, per-mode counts, fields.
+  [
+    "mode is one the model lists",
+    "veo-3-1",
+    { input: { prompt: "x", mode: "ultra" } },
+    /input\.mode must be one of quality, fast/,
+  ],
+  [
+    "a mode's media count",
+    "kling-3-0-std",
+    { input: { mode: "motion-control", image_urls: ["https://img/a.png"] } },
+    /input\.video_urls is required when input\.mode is "motion-control"; give exactly 1/,
+  ],
+  [
+    "a field the docs require",
+    "kling-2-6",
+    { input: { prompt: "x" } },
+    /input\.sound is required for kling-2-6/,
+  ],
 ];
 
 describe("input validation before any money is reserved", () => {

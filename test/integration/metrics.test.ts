@@ -114,7 +114,8 @@ describe("metrics exposure", () => {
     expect(new URL(gw.metricsUrl).port).not.toBe(new URL(gw.url).port);
     const onPublic = await fetch(`${gw.url}/metrics`);
     expect(onPublic.status).toBe(404);
-    await onPublic.body?.cancel();
+    // A 404 that says where the metrics are.
+    expect(await onPublic.text()).toContain("metrics port (server.metricsPort, default 9464)");
   });
 
   it("says which build runs: build_info is 1 with package.json's version and the Node.js version", async () => {
@@ -193,10 +194,10 @@ describe("request and task metrics", () => {
     const limited = await submit(gw, keys.acme, "nano-banana");
     expect(limited.status).toBe(429);
     const s = parseSamples(await scrape(gw));
-    expect(valueOf(s, metric("rejections_total"), { tenant: "", reason: "unauthenticated" })).toBe(1);
+    expect(valueOf(s, metric("rejections_total"), { tenant: "none", reason: "unauthenticated" })).toBe(1);
     expect(valueOf(s, metric("rejections_total"), { tenant: "acme", reason: "model_not_allowed" })).toBe(1);
     expect(valueOf(s, metric("rejections_total"), { tenant: "acme", reason: "rate_limited" })).toBe(1);
-    const unauth = { tenant: "", model: "nano-banana", operation: "submit", code: "401" };
+    const unauth = { tenant: "none", model: "nano-banana", operation: "submit", code: "401" };
     expect(valueOf(s, metric("requests_total"), unauth)).toBe(1);
   });
 

@@ -149,7 +149,7 @@ describe("simulator: input checks", () => {
       "image_urls that is not an array",
       "nano-banana",
       JSON.stringify({ input: { prompt, image_urls: "https://a/b.png" } }),
-      "input.image_urls must be an array of http(s) URLs",
+      "input.image_urls must be an array of http(s) URLs; got a string.",
     ],
     [
       "an image URL that is not http(s)",
@@ -163,7 +163,7 @@ describe("simulator: input checks", () => {
       JSON.stringify({
         input: { prompt, image_urls: Array.from({ length: 6 }, (_, i) => `https://a/${i}.png`) },
       }),
-      "input.image_urls allows at most 5 URLs for nano-banana",
+      "input.image_urls has 6 URLs; nano-banana accepts at most 5.",
     ],
     [
       "a mode the model does not list",
@@ -175,7 +175,7 @@ describe("simulator: input checks", () => {
       "an image mode without images",
       "nano-banana",
       JSON.stringify({ input: { prompt, mode: "image-to-image" } }),
-      "Missing required field: input.image_urls (mode image-to-image needs at least one image)",
+      'input.image_urls is required when input.mode is "image-to-image"; give 1 to 5 http(s) URLs.',
     ],
     [
       "a resolution the model does not list",
@@ -267,7 +267,7 @@ describe("simulator: money", () => {
         return 123_456;
       },
     });
-    await submitOk("flux-2", { prompt: "x", resolution: "2K" });
+    await submitOk("flux-2", { prompt: "xyz", resolution: "2K" });
     expect(seen).toEqual([["flux2", "2K"]]);
     expect(sim!.balanceUsd(KEY)).toBe(0.876544);
   });

@@ -29,6 +29,15 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     expect((await store.getTask("acme", taskId))?.upstream).toBe("main");
   });
 
+  it("keeps the submit's traceparent on the task record, and none when none was given", async () => {
+    const { store, submitTask } = ctx();
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const traced = await submitTask({}, "task-traced", traceparent);
+    expect((await store.getTask("acme", traced.taskId))?.traceparent).toBe(traceparent);
+    const { taskId } = await submitTask();
+    expect(await store.getTask("acme", taskId)).not.toHaveProperty("traceparent");
+  });
+
   it("refunds a failed task exactly once under 20 concurrent settles", async () => {
     const { store, submitTask, days, spendToday } = ctx();
     const { taskId } = await submitTask({ costMicros: 900 });

@@ -92,7 +92,11 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       if (decision.kind !== "admitted") throw new Error(`expected admitted, got ${decision.kind}`);
       return decision;
     };
-    const submitTask = async (over: Partial<SubmitRequest> = {}, taskId = `task-${randomUUID()}`) => {
+    const submitTask = async (
+      over: Partial<SubmitRequest> = {},
+      taskId = `task-${randomUUID()}`,
+      traceparent?: string,
+    ) => {
       const request = submit(over);
       const decision = await admitted(request);
       await store.recordTask({
@@ -104,6 +108,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         reservationId: request.reservationId,
         upstream: "main",
         ttlSec: 3600,
+        ...(traceparent === undefined ? {} : { traceparent }),
       });
       return { taskId, request, decision };
     };
@@ -279,6 +284,7 @@ export interface ContractContext {
   readonly submitTask: (
     over?: Partial<SubmitRequest>,
     taskId?: string,
+    traceparent?: string,
   ) => Promise<{
     taskId: string;
     request: SubmitRequest;

@@ -3,6 +3,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@o
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
+import { GATEWAY_VERSION } from "../../src/version.js";
 import { startTracing, tracingRequested, type Tracing } from "../../src/telemetry/tracing.js";
 import {
   poll,
@@ -77,14 +78,25 @@ describe("tracing switch", () => {
 describe("request spans", () => {
   let submitTaskId = "";
 
-  it("gives a submit one server span with its apixo attributes, an upstream child and a store child", async () => {
+  it("gives a submit one server span by the HTTP conventions, an upstream client child and store children", async () => {
     const requestId = nextRequestId();
     const sent = await submit(gw, keys.acme, "nano-banana", "a quiet harbour", { "x-request-id": requestId });
     expect(sent.status).toBe(200);
     submitTaskId = sent.body.data?.taskId ?? "";
     const span = await serverSpan(requestId);
-    expect(span.name).toBe("POST submit");
+    expect(span.name).toBe("POST /api/v1/generateTask/{model}");
+    expect(span.kind).toBe(SpanKind.SERVER);
+    expect(span.resource.attributes).toMatchObject({
+      "service.name": "apixo-gateway",
+      "service.version": GATEWAY_VERSION,
+    });
     expect(span.attributes).toMatchObject({
+      "http.request.method": "POST",
+      "http.route": "/api/v1/generateTask/{model}",
+      "url.path": "/api/v1/generateTask/nano-banana",
+      "url.scheme": "http",
+      "server.address": "127.0.0.1",
+      "server.port": Number(new URL(gw.url).port),
       "apixo.tenant": "acme",
       "apixo.model": "nano-banana",
       "apixo.operation": "submit",
@@ -92,10 +104,15 @@ describe("request spans", () => {
       "apixo.cost_usd": 0.03,
       "http.response.status_code": 200,
     });
-    expect(span.events.map((e) => e.name)).toContain("admitted");
+    expect(typeof span.attributes["client.address"]).toBe("string");
+    expect(typeof span.attributes["user_agent.original"]).toBe("string");
+    expect(span.attributes["error.type"]).toBeUndefined();
+    // Decision events are named by their kind; amounts are attributes, never part of a name.
+    expect(span.events.map((e) => e.name)).toEqual(expect.arrayContaining(["admitted", "charged"]));
+    for (const event of span.events) expect(event.name).toMatch(/^[a-z_]+$/);
 
     const children = childrenOf(span);
-    const upstream = children.find((s) => s.name === "apixo.upstream");
+    const upstream = children.find((s) => s.name === "POST /api/v1/generateTask/{model}");
     expect(upstream?.attributes).toMatchObject({
       "apixo.operation": "submit",
       "http.response.status_code": 200,
@@ -106,10 +123,16 @@ describe("request spans", () => {
       "http.request.method": "POST",
       "server.address": "127.0.0.1",
       "server.port": Number(new URL(sim.url).port),
+      "url.full": `${sim.url}/api/v1/generateTask/nano-banana`,
     });
+    expect(upstream?.attributes["http.request.resend_count"]).toBeUndefined();
     expect(upstream === undefined ? ["missing"] : childrenOf(upstream)).toEqual([]);
-    expect(children.map((s) => s.name)).toContain("apixo.store admit_submit");
-    expect(children.map((s) => s.name)).toContain("apixo.store record_task");
+    // Store calls are database client spans: db.system.name and the operation (the store's script).
+    const admit = children.find((s) => s.attributes["db.operation.name"] === "admit_submit");
+    expect(admit?.name).toBe("admit_submit memory");
+    expect(admit?.kind).toBe(SpanKind.CLIENT);
+    expect(admit?.attributes["db.system.name"]).toBe("memory");
+    expect(children.map((s) => s.attributes["db.operation.name"])).toContain("record_task");
 
     // W3C traceparent went upstream, in the same trace.
     const upstreamRequest = sim.stats.requests.find(
@@ -136,6 +159,13 @@ describe("request spans", () => {
       "apixo.tenant": "acme",
       "apixo.task_state": "success",
     });
+    // A poll is a trace of its own, linked to the submit's span through the ledger record.
+    const submitSpan = exporter
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.SERVER && s.attributes["apixo.task_id"] === submitTaskId);
+    expect(span?.links.map((l) => l.context.spanId)).toEqual([submitSpan?.spanContext().spanId]);
+    expect(span?.links[0]?.context.traceId).toBe(submitSpan?.spanContext().traceId);
+    expect(span?.links[0]?.attributes).toEqual({ "apixo.link": "submit" });
   });
 
   it("records a failed task's fail code on its poll span", async () => {
@@ -162,7 +192,9 @@ describe("request spans", () => {
       "http.response.status_code": 429,
     });
     expect(span.events.map((e) => e.name)).toContain("rate_limited");
-    expect(childrenOf(span).map((s) => s.name)).not.toContain("apixo.upstream");
+    expect(childrenOf(span).filter((s) => s.attributes["url.full"] !== undefined)).toEqual([]);
+    // A 4xx is the client's: not an error on the server span.
+    expect(span.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 
   it("marks an upstream failure as an error on the upstream span and the server span", async () => {
@@ -173,11 +205,38 @@ describe("request spans", () => {
     const span = await serverSpan(requestId);
     expect(span.status.code).toBe(SpanStatusCode.ERROR);
     expect(span.attributes["apixo.error_type"]).toBe("UPSTREAM_UNAVAILABLE");
-    const upstream = childrenOf(span).find((s) => s.name === "apixo.upstream");
+    expect(span.attributes["error.type"]).toBe("UPSTREAM_UNAVAILABLE");
+    const upstream = childrenOf(span).find((s) => s.kind === SpanKind.CLIENT && s.attributes["url.full"]);
     expect(upstream?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(upstream?.attributes["error.type"]).toBe("reset");
     expect(upstream?.attributes["apixo.upstream_failure"]).toBe("reset");
     // A reset after sending leaves the outcome unknown: the reservation is kept, not released.
-    expect(childrenOf(span).map((s) => s.name)).not.toContain("apixo.store release");
+    expect(childrenOf(span).map((s) => s.attributes["db.operation.name"])).not.toContain("release");
+  });
+
+  it("numbers a poll's resends on its client spans (http.request.resend_count) and names retries by kind", async () => {
+    const sent = await submit(gw, keys.beta, "nano-banana", "x");
+    const taskId = sent.body.data?.taskId ?? "";
+    sim.faults.add({ endpoint: "statusTask", times: 1, action: { kind: "status", status: 503 } });
+    const requestId = nextRequestId();
+    const res = await fetch(`${gw.url}/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
+      headers: { authorization: `Bearer ${keys.beta}`, "x-request-id": requestId },
+    });
+    await res.body?.cancel();
+    const span = await serverSpan(requestId);
+    expect(span.name).toBe("GET /api/v1/statusTask/{model}");
+    const tries = childrenOf(span).filter((s) => s.kind === SpanKind.CLIENT && s.attributes["url.full"]);
+    expect(tries.map((s) => s.attributes["http.request.resend_count"])).toEqual([undefined, 1]);
+    expect(tries[0]?.attributes["error.type"]).toBe("503");
+    const retry = span.events.find((e) => e.name === "retry");
+    expect(retry?.attributes).toEqual({ "apixo.retry.attempt": 1 });
+  });
+
+  it("makes no span for health probes", async () => {
+    const before = exporter.getFinishedSpans().length;
+    for (const path of ["/healthz", "/readyz"]) await (await fetch(`${gw.url}${path}`)).text();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(exporter.getFinishedSpans().slice(before)).toEqual([]);
   });
 
   it("continues the client's trace when it sends a traceparent", async () => {
@@ -191,6 +250,27 @@ describe("request spans", () => {
     const span = await serverSpan(requestId);
     expect(span.spanContext().traceId).toBe(traceId);
     expect(span.parentSpanContext?.spanId).toBe(parentId);
+  });
+
+  it("gives each background balance poll a trace of its own, its exchange with APIXO inside", async () => {
+    const { gateway: polling } = await startTestGateway(sim, keys, {
+      telemetry: { balancePollSeconds: 0.05 },
+      gateway: { tracer: tracing.tracer },
+    });
+    try {
+      await fetch(polling.metricsUrl).then((r) => r.text());
+      let poll: ReadableSpan | undefined;
+      for (let i = 0; i < 100 && poll === undefined; i++) {
+        poll = exporter.getFinishedSpans().find((s) => s.name === "balance poll");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(poll?.parentSpanContext).toBeUndefined();
+      expect(poll?.attributes["apixo.upstream"]).toBe("main");
+      const inside = poll === undefined ? [] : childrenOf(poll);
+      expect(inside.map((s) => s.name)).toEqual(["GET /api/v1/apikeys/current-balance"]);
+    } finally {
+      await polling.close();
+    }
   });
 
   it("never puts a key into a span", () => {

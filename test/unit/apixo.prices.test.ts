@@ -1,4 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { MODELS } from "../../src/apixo/models.js";
 import {
   DEFAULT_PRICES,
@@ -43,28 +45,28 @@ describe("money conversion keeps integer micro-USD", () => {
   });
 });
 
+/** A per-second, by-resolution video rule: the shape the built-in table has no figure for yet. */
+const VIDEO_RULE = {
+  clip: {
+    baseUsd: 0.5,
+    perSecondUsd: 0.05,
+    defaultDurationSec: 10,
+    byResolution: { "480p": 0.5, "720p": 1, "1080p": 1.5 },
+  },
+};
+
 describe("default price table", () => {
-  it("prices every model in models.ts and marks every default for verification", () => {
-    for (const model of MODELS) {
-      expect(estimateCost(defaults, model.id, { input: {} }).kind, model.id).toBe("priced");
-      expect(DEFAULT_PRICES[model.id]?.verify, model.id).toBe("verify against your APIXO pricing");
+  it("marks every default for verification and names its source", () => {
+    for (const [id, entry] of Object.entries(DEFAULT_PRICES)) {
+      expect(entry.verify, id).toBe("verify against your APIXO pricing");
+      expect(entry.source, id).toMatch(/^[AB]: apixo\.ai\//);
+      expect(
+        MODELS.some((model) => model.id === id),
+        id,
+      ).toBe(true);
     }
     expect(VERIFY_PRICING).toBe("verify against your APIXO pricing");
     expect(defaults.defaultsInUse).toEqual(Object.keys(DEFAULT_PRICES));
-  });
-
-  it("marks kling, wan and minimax-speech as guesses", () => {
-    expect(DEFAULT_PRICES["kling-2-6"]?.basis).toBe("guess");
-    expect(DEFAULT_PRICES["wan-2-5"]?.basis).toBe("guess");
-    expect(DEFAULT_PRICES["minimax-speech-2-8"]?.basis).toBe("guess");
-    expect(DEFAULT_PRICES["nano-banana"]?.basis).toBe("docs");
-  });
-
-  it("charges nano-banana and gpt-image-1 per image asked for", () => {
-    expect(cost(defaults, "nano-banana", {})).toBe(30_000);
-    expect(cost(defaults, "nano-banana", { num_images: 3 })).toBe(90_000);
-    expect(cost(defaults, "gpt-image-1", { n: 2 })).toBe(700_000);
-    expect(cost(defaults, "gpt-image-1", { variants: "4" })).toBe(1_400_000);
   });
 
   it("prices flux2 by mode prefix and resolution, and explains it in the detail", () => {
@@ -90,46 +92,67 @@ describe("default price table", () => {
     expect(fourK).toEqual({ costMicros: 100_000, detail: "flux2 flex 4K (priced as 2K) x1 = $0.10" });
   });
 
-  it("prices midjourney per task by speed, draft as relaxed, a missing speed as turbo", () => {
-    expect(cost(defaults, "midjourney", { speed: "relaxed" })).toBe(40_000);
-    expect(cost(defaults, "midjourney", { speed: "draft" })).toBe(40_000);
-    expect(cost(defaults, "midjourney", { speed: "fast" })).toBe(100_000);
-    expect(cost(defaults, "midjourney", { speed: "turbo", n: 3 })).toBe(200_000);
-    expect(priced(estimateCost(defaults, "midjourney", { input: {} })).detail).toBe(
-      "midjourney base = $0.20",
+  it("prices per second times a resolution multiplier, a missing duration at the default", () => {
+    const table = buildPriceTable(VIDEO_RULE);
+    expect(priced(estimateCost(table, "clip", { input: { duration: 5, resolution: "1080p" } }))).toEqual({
+      costMicros: 375_000,
+      detail: "clip 1080p 5s x $0.05/s = $0.375",
+    });
+    expect(cost(table, "clip", { duration: 10, resolution: "480p" })).toBe(250_000);
+    expect(cost(table, "clip", {})).toBe(500_000);
+  });
+
+  it("bills at least minDurationSec and defaultOutputs when the request names no count", () => {
+    const table = buildPriceTable({
+      talk: { baseUsd: 0, perSecondUsd: 0.01, minDurationSec: 5, defaultDurationSec: 30 },
+      batch: { baseUsd: 0.02, perOutput: true, defaultOutputs: 4 },
+    });
+    expect(cost(table, "talk", { duration: 2 })).toBe(50_000);
+    expect(cost(table, "talk", { duration: 60 })).toBe(600_000);
+    expect(cost(table, "batch", {})).toBe(80_000);
+    expect(cost(table, "batch", { num_images: 1 })).toBe(20_000);
+  });
+});
+
+describe("prices by routing strategy (provider)", () => {
+  const routed = buildPriceTable({
+    m: { baseUsd: 0.15, byProvider: { value: { baseUsd: 0.1 } } },
+    cheapAuto: { baseUsd: 0.15, byProvider: { value: { baseUsd: 0.1 } }, autoRoute: "value" },
+  });
+  const routeCost = (model: string, provider?: unknown): number =>
+    priced(estimateCost(routed, model, provider === undefined ? { input: {} } : { provider, input: {} }))
+      .costMicros;
+
+  it("charges the route asked for, the model's own fields on a route it does not list", () => {
+    expect(routeCost("m", "value")).toBe(100_000);
+    expect(routeCost("m", "official")).toBe(150_000);
+    expect(priced(estimateCost(routed, "m", { provider: "value", input: {} })).detail).toBe(
+      "m value = $0.10",
     );
   });
 
-  it("prices sora-2 by duration tier, a missing duration as the longest tier", () => {
-    expect(cost(defaults, "sora-2", { duration: 4 })).toBe(500_000);
-    expect(cost(defaults, "sora-2", { duration: "10" })).toBe(500_000);
-    expect(cost(defaults, "sora-2", { duration: 12 })).toBe(750_000);
-    expect(cost(defaults, "sora-2", { duration: 15 })).toBe(750_000);
-    expect(cost(defaults, "sora-2", { duration: 60 })).toBe(750_000);
-    expect(priced(estimateCost(defaults, "sora-2", { input: {} })).detail).toBe("sora-2 up to 15s = $0.75");
+  it("charges auto, no provider and an unknown channel at the dearest route", () => {
+    expect(routeCost("m")).toBe(150_000);
+    expect(routeCost("m", "auto")).toBe(150_000);
+    expect(routeCost("m", "some-channel")).toBe(150_000);
+    expect(priced(estimateCost(routed, "m", { input: {} })).detail).toBe("m auto (as official) = $0.15");
   });
 
-  it("prices veo-3-1 by mode, a missing mode as quality", () => {
-    expect(cost(defaults, "veo-3-1", { mode: "fast" })).toBe(200_000);
-    expect(cost(defaults, "veo-3-1", { mode: "quality" })).toBe(1_500_000);
-    expect(cost(defaults, "veo-3-1", {})).toBe(1_500_000);
+  it("charges auto at the configured route when autoRoute is set", () => {
+    expect(routeCost("cheapAuto")).toBe(100_000);
+    expect(routeCost("cheapAuto", "official")).toBe(150_000);
   });
 
-  it("prices kling and wan per second, wan also by resolution", () => {
-    expect(cost(defaults, "kling-2-6", { duration: 5 })).toBe(350_000);
-    expect(cost(defaults, "kling-2-6", {})).toBe(700_000);
-    expect(
-      priced(estimateCost(defaults, "wan-2-5", { input: { duration: 5, resolution: "1080p" } })),
-    ).toEqual({
-      costMicros: 375_000,
-      detail: "wan-2-5 1080p 5s x $0.05/s = $0.375",
-    });
-    expect(cost(defaults, "wan-2-5", { duration: 10, resolution: "480p" })).toBe(250_000);
-  });
-
-  it("prices suno and minimax-speech per task whatever the count asked for", () => {
-    expect(cost(defaults, "suno", { mode: "V5", n: 4 })).toBe(120_000);
-    expect(cost(defaults, "minimax-speech-2-8", { prompt: "hello" })).toBe(100_000);
+  it("refuses an unknown route or autoRoute with its path", () => {
+    const issues = (section: unknown): string[] =>
+      priceOverridesSchema.safeParse(section).error?.issues.map((i) => `${i.path.join(".")}: ${i.message}`) ??
+      [];
+    expect(issues({ m: { baseUsd: 1, autoRoute: "cheap" } })).toEqual([
+      'm.autoRoute: must be "value" or "official"',
+    ]);
+    expect(issues({ m: { baseUsd: 1, byProvider: { stable: { baseUsd: 1 } } } })[0]).toMatch(
+      /^m\.byProvider/,
+    );
   });
 });
 
@@ -143,11 +166,14 @@ describe("estimateCost never throws", () => {
 
   it("ignores unreadable counts and durations", () => {
     expect(cost(defaults, "nano-banana", { n: -2, num_images: "many" })).toBe(30_000);
-    expect(cost(defaults, "kling-2-6", { duration: "NaN" })).toBe(700_000);
+    expect(cost(buildPriceTable(VIDEO_RULE), "clip", { duration: "NaN" })).toBe(500_000);
   });
 
   it("keeps absurd requests a safe integer so the spend cap can refuse them", () => {
-    const huge = cost(defaults, "wan-2-5", { duration: 1e308, n: 1e300 });
+    const huge = cost(buildPriceTable({ w: { baseUsd: 1, perSecondUsd: 1, perOutput: true } }), "w", {
+      duration: 1e308,
+      n: 1e300,
+    });
     expect(Number.isSafeInteger(huge)).toBe(true);
     expect(huge).toBe(Number.MAX_SAFE_INTEGER);
   });
@@ -206,13 +232,14 @@ describe("priceOverridesSchema", () => {
   }
 
   it("accepts the YAML example of docs/pricing.md", () => {
-    const result = priceOverridesSchema.safeParse({
-      "nano-banana": { baseUsd: 0.025, perOutput: true },
-      flux2: { baseUsd: 0.07, byMode: { pro: 0.07, flex: { baseUsd: 0.05 } }, byResolution: { "2K": 1.8 } },
-      "sora-2": { baseUsd: 0.75, byDuration: { 10: 0.5, 15: 0.75 } },
-      "my-new-model": { baseUsd: 0.02, perSecondUsd: 0.01, defaultDurationSec: 5 },
-    });
-    expect(result.success).toBe(true);
+    const doc = readFileSync(new URL("../../docs/pricing.md", import.meta.url), "utf8");
+    const block = /```yaml\n(prices:[\s\S]*?)```/.exec(doc)?.[1];
+    const section = (parse(block ?? "") as { prices: unknown }).prices;
+    const result = priceOverridesSchema.safeParse(section);
+    expect(result.error?.issues ?? []).toEqual([]);
+    const table = buildPriceTable(section);
+    expect(cost(table, "infinitetalk", { duration: 2 })).toBe(150_000);
+    expect(priced(estimateCost(table, "midjourney", { input: { speed: "fast" } })).costMicros).toBe(100_000);
   });
 
   it("rejects negative prices with the path to the price", () => {

@@ -83,8 +83,8 @@ describe("validateSubmit: prompt", () => {
     expect(validateSubmit(nano, { input: { prompt: "😀".repeat(5000) } }).ok).toBe(true);
   });
 
-  it("uses the model's own limit (gpt-image-1: 20000) and 5000 for unknown models", () => {
-    expect(validateSubmit(model("gpt-image-1"), { input: { prompt: "a".repeat(20_000) } }).ok).toBe(true);
+  it("uses the model's own limit (gpt-image-2: 20000) and 5000 for unknown models", () => {
+    expect(validateSubmit(model("gpt-image-2"), { input: { prompt: "a".repeat(20_000) } }).ok).toBe(true);
     expect(failure(undefined, { input: { prompt: "a".repeat(5001) } }).message).toBe(
       "input.prompt is 5001 characters; this model accepts at most 5000.",
     );
@@ -123,7 +123,7 @@ describe("validateSubmit: image_urls", () => {
   );
 
   it("requires image_urls for a mode that needs them", () => {
-    expect(failure(model("flux2"), { input: { prompt: "p", mode: "pro-image-to-image" } })).toEqual({
+    expect(failure(model("flux2"), { input: { prompt: "a fox", mode: "pro-image-to-image" } })).toEqual({
       field: "input.image_urls",
       message:
         'input.image_urls is required when input.mode is "pro-image-to-image"; give 1 to 8 http(s) URLs.',

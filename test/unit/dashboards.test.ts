@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { GRAFANA_VERSION, SCHEMA_VERSION } from "../../dashboards/src/common.js";
 import { buildDashboards, renderDashboard } from "../../dashboards/src/index.js";
 import { gatewaySeries } from "../helpers/metricCatalog.js";
 import { analyse, grafanaToPromql, legendLabels } from "../helpers/promqlCheck.js";
@@ -26,6 +27,7 @@ interface JsonPanel {
 }
 interface JsonDashboard {
   uid: string;
+  schemaVersion: number;
   title: string;
   panels: JsonPanel[];
   templating: { list: { name: string; type: string; allValue?: string; includeAll?: boolean }[] };
@@ -131,6 +133,52 @@ describe("dashboards as code", () => {
           if (!labels.includes("tenant"))
             expect(mentions("$tenant"), `${p.title ?? "?"}: ${series}`).toBe(false);
         }
+      }
+    }
+  });
+
+  it("carry the schema version of the Grafana docker-compose.yml pins", () => {
+    const compose = readFileSync(join(DASHBOARDS_DIR, "..", "docker-compose.yml"), "utf8");
+    expect(compose).toContain(`image: grafana/grafana:${GRAFANA_VERSION}`);
+    // The newest dashboard schema each Grafana line writes (Grafana's DashboardMigrator); older ones load and
+    // are migrated forward, newer ones are not understood.
+    const newestSchemaOf: Record<string, number> = { "11.0": 39, "11.1": 39, "11.2": 39, "11.3": 40 };
+    const newest = newestSchemaOf[GRAFANA_VERSION.split(".").slice(0, 2).join(".")];
+    expect(newest, `add Grafana ${GRAFANA_VERSION} to the table`).toBeDefined();
+    for (const d of committed) {
+      expect(d.schemaVersion, d.title).toBe(SCHEMA_VERSION);
+      expect(d.schemaVersion, d.title).toBeLessThanOrEqual(newest ?? 0);
+    }
+  });
+
+  it("every query follows the instance variable, so one replica can be viewed alone", () => {
+    for (const d of committed) {
+      expect(
+        d.templating.list.find((v) => v.name === "instance"),
+        d.title,
+      ).toMatchObject({
+        type: "query",
+        includeAll: true,
+        allValue: ".*",
+      });
+    }
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        for (const { series, matchers } of analysed(t.expr).selectors) {
+          const follows = matchers.some(
+            (m) => m.label === "instance" && m.op === "=~" && m.value === "$instance",
+          );
+          expect(follows, `${p.title ?? "?"}: ${series}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("ratios of error classes read 0, not no data, while no request had that class", () => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        if (!/code=~"[45]\.\."/.test(t.expr) || !t.expr.includes(" / ")) continue;
+        expect(t.expr, p.title ?? "?").toMatch(/or vector\(0\)\) \//);
       }
     }
   });

@@ -5,7 +5,7 @@ import { inflightReservation, inflightTask, tenantKeys } from "../../src/limits/
 describe("tenant keys", () => {
   const k = tenantKeys("agw", "acme");
 
-  it("builds every key with the tenant's hash tag", () => {
+  it("builds every key with the tenant's own hash tag when no account is given (the memory store)", () => {
     expect(k.bucket("submit")).toBe("agw:{acme}:bucket:submit");
     expect(k.bucket("submit:flux2")).toBe("agw:{acme}:bucket:submit:flux2");
     expect(k.spend("2026-11-22")).toBe("agw:{acme}:spend:2026-11-22");

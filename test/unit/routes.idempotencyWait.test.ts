@@ -102,6 +102,7 @@ function setup() {
     resolve: systemResolver,
   });
   const deps: RouteDeps = {
+    tracer: noopTracer,
     governor,
     ledger,
     upstream,

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { exportedMetrics } from "../helpers/exportedMetrics.js";
 import { gatewaySeries } from "../helpers/metricCatalog.js";
 import { analyse, templateLabels } from "../helpers/promqlCheck.js";
 
@@ -26,6 +27,7 @@ interface RulesFile {
 interface RuleTestsFile {
   tests: {
     name?: string;
+    input_series?: { series: string }[];
     alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[];
   }[];
 }
@@ -129,8 +131,71 @@ describe("Prometheus alert rules", () => {
       "ApixoGatewayLedgerOrphansFound",
       "ApixoGatewayUnknownOutcomesAccumulating",
       "ApixoGatewayLoadShedding",
+      "ApixoGatewayAccountLimited",
+      "ApixoGatewayCostDrift",
     ]) {
       expect(names).toContain(required);
+    }
+  });
+
+  it("feed their promtool tests only series the gateway exports: its names, exact labels and every bucket", () => {
+    const exported = exportedMetrics();
+    const TARGET = new Set(["instance", "job"]);
+    const bucketSets = new Map<string, { readonly metric: string; readonly les: Set<string> }>();
+    for (const test of ruleTests.tests) {
+      for (const { series } of test.input_series ?? []) {
+        const match = /^([a-z_:]+)\{(.*)\}$/.exec(series);
+        expect(match, series).not.toBeNull();
+        const name = match?.[1] ?? "";
+        const labels = Object.fromEntries(
+          [...(match?.[2] ?? "").matchAll(/([a-z_]+)="([^"]*)"/g)].map((m) => [m[1] ?? "", m[2] ?? ""]),
+        );
+        if (name === "up") continue;
+        const base = name.replace(/_(bucket|count|sum)$/, "");
+        const metric = exported.get(name) ?? exported.get(base);
+        expect(metric, `${test.name ?? "?"}: ${series}`).toBeDefined();
+        const own = Object.keys(labels).filter((l) => !TARGET.has(l) && l !== "le");
+        expect(own.sort(), `${test.name ?? "?"}: ${series}`).toEqual([...(metric?.labels ?? [])].sort());
+        if (name.endsWith("_bucket")) {
+          const key = `${test.name ?? "?"} ${name} ${JSON.stringify({ ...labels, le: undefined })}`;
+          const entry = bucketSets.get(key) ?? { metric: base, les: new Set<string>() };
+          entry.les.add(labels.le ?? "");
+          bucketSets.set(key, entry);
+          const bounds = [...(metric?.buckets ?? []).map(String), "+Inf"];
+          expect(bounds, `${series}: no such bucket`).toContain(labels.le);
+        }
+      }
+    }
+    // A histogram fed with fewer (or other) buckets than the gateway's gives other quantiles than production.
+    for (const [key, { metric, les }] of bucketSets) {
+      expect([...les].sort(), key).toEqual(
+        [...(exported.get(metric)?.buckets ?? []).map(String), "+Inf"].sort(),
+      );
+    }
+  });
+
+  it("prometheus.yml passes `promtool check config` run from the repo root, as CI runs it", () => {
+    const { status, output } = promtool("check", "config", "prometheus.yml");
+    expect(output).toContain("SUCCESS");
+    expect(status, output).toBe(0);
+  });
+
+  it("Alertmanager's inhibit rules name alerts that exist and labels both sides carry", () => {
+    const config = parse(readFileSync(join(ROOT, "deploy", "alertmanager", "alertmanager.yml"), "utf8")) as {
+      inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[];
+    };
+    const lookup = gatewaySeries();
+    const carried = (matcher: string): ReadonlySet<string>[] => {
+      const pattern = /alertname=~?"([^"]+)"/.exec(matcher)?.[1] ?? "";
+      const matched = alerts.filter((a) => new RegExp(`^(?:${pattern})$`).test(a.alert));
+      expect(matched.length, matcher).toBeGreaterThan(0);
+      return matched.map((a) => analyse(a.expr, lookup).labels);
+    };
+    for (const rule of config.inhibit_rules) {
+      for (const side of [...rule.source_matchers, ...rule.target_matchers].flatMap(carried)) {
+        for (const label of rule.equal)
+          expect(side.has(label), `${label} in ${JSON.stringify(rule)}`).toBe(true);
+      }
     }
   });
 });

@@ -256,8 +256,8 @@ describe("the upstream client's breaker and coalescing", () => {
 
   it("lets concurrent calls with one coalesceKey share one exchange; the next call makes a new one", async () => {
     const { clock, transport, client, call, notes } = setup([{ hold: true }, { status: 200 }]);
-    const owner = { upstreamMs: 0 };
-    const joiner = { upstreamMs: 0 };
+    const owner = { upstreamMs: 0, waitMs: 0 };
+    const joiner = { upstreamMs: 0, waitMs: 0 };
     const first = client.call(call({ coalesceKey: "main|nano-banana|t-1" }), owner);
     const second = client.call(call({ coalesceKey: "main|nano-banana|t-1" }), joiner);
     clock.advance(25);
@@ -267,9 +267,10 @@ describe("the upstream client's breaker and coalescing", () => {
     expect(b).toBe(a);
     expect(transport.sent).toHaveLength(1);
     expect(notes).toEqual(["poll_coalesced"]);
-    // The owner counts the exchange's own time, the joiner the time it waited for it.
-    expect(owner.upstreamMs).toBe(40);
-    expect(joiner.upstreamMs).toBe(25);
+    // The owner counts the exchange's own time; the joiner waited for it (a wait, not its upstream time, and
+    // never gateway overhead).
+    expect(owner).toEqual({ upstreamMs: 40, waitMs: 0 });
+    expect(joiner).toEqual({ upstreamMs: 0, waitMs: 25 });
 
     await client.call(call({ coalesceKey: "main|nano-banana|t-1" }));
     expect(transport.sent).toHaveLength(2);
@@ -283,18 +284,21 @@ describe("the upstream client's breaker and coalescing", () => {
 });
 
 describe("what the upstream client sends and reports", () => {
-  it("sums every attempt's upstream time into `timed`, and none of the waits between them", async () => {
+  it("sums every attempt's upstream time into `timed`, and the backoff between them as waits, with the resends", async () => {
     const { clock, transport, client, call, finished } = setup([
       { fail: new UpstreamError("reset", "reset"), tookMs: 25 },
       { status: 503, upstreamMs: 30 },
       { status: 200, upstreamMs: 40 },
     ]);
-    const timed = { upstreamMs: 5 };
+    const timed = { upstreamMs: 5, waitMs: 0, retries: 0 };
     const answer = client.call(call(), timed);
     await sleepsFor(clock, 75, () => transport.sent.length);
     await sleepsFor(clock, 150, () => transport.sent.length);
     await answer;
     expect(timed.upstreamMs).toBe(5 + 25 + 30 + 40);
+    // The backoff is a wait, so the request's overhead (duration - upstream - waits) does not count it.
+    expect(timed.waitMs).toBe(75 + 150);
+    expect(timed.retries).toBe(2);
     expect(finished).toEqual(["status reset", "status 503", "status 200"]);
   });
 

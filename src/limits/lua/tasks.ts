@@ -56,6 +56,7 @@ export const RECORD_ARGS = layout("A", [
   "body",
   "dayTtlSec",
   "tombTtlSec",
+  "traceparent",
 ]);
 
 /**
@@ -101,7 +102,8 @@ else
   redis.call('SET', KEYS[K.tomb], 'charged', 'EX', ARGV[A.tombTtlSec])
 end
 redis.call('HSET', task, 'taskId', task_id, 'tenantId', ARGV[A.tenantId], 'model', model, 'cost', cost, 'day', day,
-  'res', reservation, 'upstream', ARGV[A.upstream], 'submittedAt', int(now), 'state', state, 'refunded', '0')
+  'res', reservation, 'upstream', ARGV[A.upstream], 'submittedAt', int(now), 'state', state, 'refunded', '0',
+  'tp', ARGV[A.traceparent])
 redis.call('EXPIRE', task, ARGV[A.ttlSec])
 redis.call('ZADD', KEYS[K.tasks], int(now), day .. '|' .. task_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[K.tasks], '-inf', int(now - tonumber(ARGV[A.ttlSec]) * 1000))

@@ -1,0 +1,256 @@
+/** Bad input: bodies. */
+import { GOOD_BODY, INVALID, body, type BadCase } from "./kit.js";
+
+const inPrompt = (...bytes: number[]): Buffer =>
+  Buffer.concat([Buffer.from('{"input":{"prompt":"a'), Buffer.from(bytes), Buffer.from('"}}')]);
+
+const notUtf8: readonly [string, Buffer][] = [
+  ["a bad continuation byte (2-byte form)", inPrompt(0xc3, 0x28)],
+  ["a bad continuation byte (3-byte form)", inPrompt(0xe2, 0x28, 0xa1)],
+  ["a bad continuation byte (4-byte form)", inPrompt(0xf0, 0x28, 0x8c, 0xbc)],
+  ["a lone continuation byte", inPrompt(0x80)],
+  ["two lone continuation bytes", inPrompt(0xbf, 0xbf)],
+  ["an overlong '/' (2 bytes)", inPrompt(0xc0, 0xaf)],
+  ["an overlong '/' (3 bytes)", inPrompt(0xe0, 0x80, 0xaf)],
+  ["an overlong '/' (4 bytes)", inPrompt(0xf0, 0x80, 0x80, 0xaf)],
+  ["an overlong NUL", inPrompt(0xc0, 0x80)],
+  ["a high surrogate", inPrompt(0xed, 0xa0, 0x80)],
+  ["a low surrogate", inPrompt(0xed, 0xbf, 0xbf)],
+  ["a surrogate pair (CESU-8)", inPrompt(0xed, 0xa0, 0xbd, 0xed, 0xb2, 0xa9)],
+  ["a truncated 2-byte sequence", inPrompt(0xc3)],
+  ["a truncated 3-byte sequence", inPrompt(0xe2, 0x82)],
+  ["a truncated 4-byte sequence", inPrompt(0xf0, 0x9f, 0x98)],
+  ["a code point above U+10FFFF", inPrompt(0xf4, 0x90, 0x80, 0x80)],
+  ["a 5-byte form", inPrompt(0xf8, 0x88, 0x80, 0x80, 0x80)],
+  ["0xFE", inPrompt(0xfe)],
+  ["0xFF", inPrompt(0xff)],
+  ["Latin-1 text", Buffer.from('{"input":{"prompt":"caf\xe9 cr\xe8me"}}', "latin1")],
+  ["Windows-1252 quotes", Buffer.from('{"input":{"prompt":"\x93quoted\x94"}}', "latin1")],
+  ["a truncated body", Buffer.from('{"input":{"prompt":"caf\u00e9"}}').subarray(0, 24)],
+];
+
+const notJson: readonly [string, string, RegExp][] = [
+  ["whitespace only", "   \n", /not valid JSON \(it ends too early\)/],
+  ["an open brace", "{", /not valid JSON \(Expected property name/],
+  ["a close brace", "}", /not valid JSON \(an unexpected character\)/],
+  ["a missing value", '{"input":}', /not valid JSON \(an unexpected character\)/],
+  ["a trailing comma in an object", '{"input":{},}', /not valid JSON \(Expected double-quoted property name/],
+  ["a trailing comma in an array", '{"input":{"image_urls":["a",]}}', /not valid JSON/],
+  ["single quotes", "{'input':{}}", /not valid JSON/],
+  ["an unquoted name", "{input:{}}", /not valid JSON/],
+  ["a line comment", '// hi\n{"input":{}}', /not valid JSON/],
+  ["a block comment", '{"input":/* x */{}}', /not valid JSON/],
+  ["NaN", '{"input":{"duration":NaN}}', /not valid JSON/],
+  ["Infinity", '{"input":{"duration":Infinity}}', /not valid JSON/],
+  ["a hex number", '{"input":{"duration":0x5}}', /not valid JSON/],
+  ["a leading zero", '{"input":{"duration":05}}', /not valid JSON/],
+  ["a leading plus", '{"input":{"duration":+5}}', /not valid JSON/],
+  [
+    "trailing garbage",
+    '{"input":{}}garbage',
+    /not valid JSON \(Unexpected non-whitespace character after JSON/,
+  ],
+  ["two objects", '{"input":{}}{"input":{}}', /not valid JSON \(Unexpected non-whitespace character/],
+  ["a raw newline in a string", '{"input":{"prompt":"a\nb"}}', /not valid JSON \(Bad control character/],
+  ["a raw tab in a string", '{"input":{"prompt":"a\tb"}}', /not valid JSON \(Bad control character/],
+  ["a bad escape", '{"input":{"prompt":"\\x41"}}', /not valid JSON \(Bad escaped character/],
+  ["a short \\u escape", '{"input":{"prompt":"\\u12"}}', /not valid JSON/],
+  ["an unterminated string", '{"input":{"prompt":"abc', /not valid JSON \(Unterminated string/],
+  ["undefined", '{"input":undefined}', /not valid JSON/],
+  ["Python's True", '{"input":{"sound":True}}', /not valid JSON/],
+  ["a form-encoded body", "input%5Bprompt%5D=a", /not valid JSON/],
+  ["XML", "<input><prompt>a</prompt></input>", /not valid JSON/],
+  ["a JavaScript object literal", "({input:{}})", /not valid JSON/],
+];
+
+const notAccepted: readonly [string, string, RegExp][] = [
+  ["an array", "[]", /body must be a JSON object with an "input" object/],
+  ["a string", '"input"', /body must be a JSON object/],
+  ["a number", "42", /body must be a JSON object/],
+  ["null", "null", /body must be a JSON object/],
+  ["true", "true", /body must be a JSON object/],
+  ["an empty object", "{}", /body must be a JSON object with an "input" object/],
+  ["input a string", '{"input":"a cat"}', /input must be a JSON object; got a string/],
+  ["input an array", '{"input":["a cat"]}', /input must be a JSON object; got an array/],
+  ["input null", '{"input":null}', /input must be a JSON object; got null/],
+  ["input a number", '{"input":1}', /input must be a JSON object; got a number/],
+  ["no prompt", '{"input":{}}', /input\.prompt is required for nano-banana/],
+  ["a numeric prompt", '{"input":{"prompt":1}}', /input\.prompt must be a string; got a number/],
+  ["an object prompt", '{"input":{"prompt":{"text":"a"}}}', /input\.prompt must be a string; got an object/],
+  ["an empty prompt", '{"input":{"prompt":""}}', /input\.prompt must not be empty/],
+  ["a whitespace prompt", '{"input":{"prompt":" \\n\\t "}}', /input\.prompt must not be empty/],
+  [
+    "a prompt one character too long",
+    `{"input":{"prompt":"${"p".repeat(5001)}"}}`,
+    /5001 characters; nano-banana accepts at most 5000/,
+  ],
+  [
+    "image-to-image without image_urls",
+    '{"input":{"mode":"image-to-image","prompt":"a"}}',
+    /input\.image_urls is required when input\.mode is "image-to-image"/,
+  ],
+  [
+    "image_urls a string",
+    '{"input":{"prompt":"a","image_urls":"https://x.test/a.png"}}',
+    /must be an array of http\(s\) URLs; got a string/,
+  ],
+  [
+    "six image_urls on nano-banana",
+    `{"input":{"prompt":"a","image_urls":${JSON.stringify(Array.from({ length: 6 }, (_, i) => `https://x.test/${i}.png`))}}}`,
+    /input\.image_urls has 6 URLs; nano-banana accepts at most 5/,
+  ],
+  ["a numeric image url", '{"input":{"prompt":"a","image_urls":[1]}}', /input\.image_urls\[0\].*http/],
+  [
+    "an ftp image url",
+    '{"input":{"prompt":"a","image_urls":["ftp://x.test/a.png"]}}',
+    /input\.image_urls\[0\].*http/,
+  ],
+  [
+    "a javascript: image url",
+    '{"input":{"prompt":"a","image_urls":["javascript:alert(1)"]}}',
+    /image_urls\[0\].*http/,
+  ],
+  [
+    "a data: image url",
+    '{"input":{"prompt":"a","image_urls":["data:image/png;base64,AAAA"]}}',
+    /image_urls\[0\].*http/,
+  ],
+  ["a relative image url", '{"input":{"prompt":"a","image_urls":["/a.png"]}}', /image_urls\[0\].*http/],
+  [
+    "an image url without a host",
+    '{"input":{"prompt":"a","image_urls":["https://"]}}',
+    /image_urls\[0\].*http/,
+  ],
+  [
+    "the second image url bad",
+    '{"input":{"prompt":"a","image_urls":["https://x.test/a.png","file:///etc/passwd"]}}',
+    /image_urls\[1\].*http/,
+  ],
+  [
+    "request_type sync",
+    '{"request_type":"sync","input":{"prompt":"a"}}',
+    /request_type must be "async" or "callback"; got "sync"/,
+  ],
+  [
+    "request_type a number",
+    '{"request_type":1,"input":{"prompt":"a"}}',
+    /request_type must be "async" or "callback"; got a number/,
+  ],
+  ["request_type in another case", '{"request_type":"Async","input":{"prompt":"a"}}', /got "Async"/],
+  [
+    "callback without callback_url",
+    '{"request_type":"callback","input":{"prompt":"a"}}',
+    /callback_url is required/,
+  ],
+  [
+    "callback with an empty callback_url",
+    '{"request_type":"callback","callback_url":"","input":{"prompt":"a"}}',
+    /callback_url is required/,
+  ],
+  [
+    "callback with a callback_url that is no URL",
+    '{"request_type":"callback","callback_url":"not a url","input":{"prompt":"a"}}',
+    /callback_url must be an http\(s\) URL/,
+  ],
+  [
+    "callback with an http callback_url",
+    '{"request_type":"callback","callback_url":"http://hooks.example.com/cb","input":{"prompt":"a"}}',
+    /callback_url must be an https URL/,
+  ],
+];
+
+const duplicates: readonly [string, string, RegExp][] = [
+  ["input twice", '{"input":{"prompt":"a"},"input":{"prompt":"b"}}', /member "input" twice/],
+  [
+    "request_type twice",
+    '{"request_type":"async","request_type":"callback","input":{"prompt":"a"}}',
+    /"request_type" twice/,
+  ],
+  ["prompt twice", '{"input":{"prompt":"a","prompt":"b"}}', /"prompt" twice/],
+  ["duration twice", '{"input":{"prompt":"a","duration":4,"duration":15}}', /"duration" twice/],
+  ["a name twice in an array's object", '{"input":{"prompt":"a","x":[{"k":1,"k":2}]}}', /"k" twice/],
+  ["the same name escaped", '{"input":{"prompt":"a"},"\\u0069nput":{"prompt":"b"}}', /"input" twice/],
+  [
+    "callback_url twice",
+    '{"callback_url":"https://a.example/x","callback_url":"https://b.example/y","request_type":"callback","input":{"prompt":"a"}}',
+    /"callback_url" twice/,
+  ],
+];
+
+export const bodyCases: BadCase[] = [
+  {
+    name: "an empty body",
+    endpoint: "submit",
+    send: body(""),
+    status: 400,
+    type: INVALID,
+    message: /Request body is empty/,
+  },
+  ...notUtf8.map(([what, bytes]): BadCase => ({
+    name: `a body with ${what}`,
+    endpoint: "submit",
+    send: body(bytes),
+    status: 400,
+    type: INVALID,
+    message: /Request body is not UTF-8 text/,
+  })),
+  {
+    name: "a body with a byte order mark",
+    endpoint: "submit",
+    send: body(Buffer.from(`\uFEFF${GOOD_BODY}`)),
+    status: 400,
+    type: INVALID,
+    message: /byte order mark/,
+  },
+  ...(
+    [
+      ["UTF-16LE", Buffer.from(GOOD_BODY, "utf16le")],
+      ["UTF-16BE", Buffer.from(GOOD_BODY, "utf16le").swap16()],
+      [
+        "UTF-16LE with its BOM",
+        Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(GOOD_BODY, "utf16le")]),
+      ],
+      ["UTF-32LE", Buffer.concat(Array.from(GOOD_BODY).map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0])))],
+      ["a NUL before the JSON", Buffer.concat([Buffer.from([0]), Buffer.from(GOOD_BODY)])],
+    ] as const
+  ).map(([what, bytes]): BadCase => ({
+    name: `a body in ${what}`,
+    endpoint: "submit",
+    send: body(bytes),
+    status: 400,
+    type: INVALID,
+    message: /(not UTF-8 text|NUL bytes).*UTF-8/,
+  })),
+  ...notJson.map(([what, text, message]): BadCase => ({
+    name: `a body that is not JSON: ${what}`,
+    endpoint: "submit",
+    send: body(text),
+    status: 400,
+    type: INVALID,
+    message,
+  })),
+  ...notAccepted.map(([what, text, message]): BadCase => ({
+    name: `a body the checks refuse: ${what}`,
+    endpoint: "submit",
+    send: body(text),
+    status: 400,
+    type: INVALID,
+    message,
+  })),
+  ...duplicates.map(([what, text, message]): BadCase => ({
+    name: `a body with a duplicate member: ${what}`,
+    endpoint: "submit",
+    send: body(text),
+    status: 400,
+    type: INVALID,
+    message,
+  })),
+  {
+    name: "a body that is not JSON, in the wrong Content-Type",
+    endpoint: "submit",
+    send: body("prompt=a", { "content-type": "application/x-www-form-urlencoded" }),
+    status: 400,
+    type: INVALID,
+    message: /not valid JSON/,
+  },
+];
