@@ -70,6 +70,30 @@ function clusterNodeArgs(port: number, bus: number, dir: string): string[] {
   ]);
 }
 
+/**
+ * A server on two fresh ports (its own and a cluster bus), answering PING. A port another test took between
+ * freePort() and the bind makes redis-server exit at once: then it is tried again on other ports.
+ */
+async function launchNode(argsFor: (port: number, bus: number) => string[]): Promise<OwnedProcess> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const node = own(port, argsFor(port, await freePort()));
+    try {
+      await until(`redis-server on ${port}`, Date.now() + 10_000, async () => {
+        if (node.child.exitCode !== null) throw new Error("exited");
+        return ask(port, async (r) => {
+          await r.ping();
+          return true;
+        });
+      });
+      return node;
+    } catch (err) {
+      await node.kill();
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
 export interface RedisClusterHarness {
   readonly topology: RedisTopology;
   readonly nodes: readonly OwnedProcess[];
@@ -86,29 +110,19 @@ export interface RedisClusterHarness {
 export async function startRedisCluster(): Promise<RedisClusterHarness> {
   const dir = mkdtempSync(join(tmpdir(), "agw-cluster-"));
   const nodes: OwnedProcess[] = [];
-  for (let i = 0; i < 6; i++) {
-    const port = await freePort();
-    const bus = await freePort();
-    nodes.push(
-      own(port, [
-        ...clusterNodeArgs(port, bus, dir),
-        // Short, so a killed master's replica takes over within a couple of seconds in the failover test.
-        "--cluster-node-timeout",
-        "1000",
-      ]),
-    );
-  }
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((n) => n.kill()));
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const node of nodes) {
-      await until(`node ${node.port}`, Date.now() + 10_000, () =>
-        ask(node.port, async (r) => {
-          await r.ping();
-          return true;
-        }),
+    for (let i = 0; i < 6; i++) {
+      nodes.push(
+        await launchNode((port, bus) => [
+          ...clusterNodeArgs(port, bus, dir),
+          // Short, so a killed master's replica takes over within a couple of seconds in the failover test.
+          "--cluster-node-timeout",
+          "1000",
+        ]),
       );
     }
     await run("redis-cli", [
