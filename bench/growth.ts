@@ -135,7 +135,11 @@ async function main(): Promise<void> {
     const client = createRedisClient(redis.url, { commandTimeoutMs: 5000 });
     try {
       await waitForRedisReady(client, 5000);
-      const store = new RedisStore({ redis: client, prefix: `growth-${Date.now()}` });
+      const store = new RedisStore({
+        redis: client,
+        prefix: `growth-${Date.now()}`,
+        accountOf: () => "main",
+      });
       results.redis = await grow("redis", store, redis.proc.pid);
       await store.close();
     } finally {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import type { RedisConnection } from "../limits/redisClient.js";
 import { toStoreError } from "../limits/redisClient.js";
 import { CALLBACK_SCRIPTS, type CallbackScript } from "./redisLua.js";
 import type { CallbackJob, CallbackRoute, CallbackStore, JobStage, JobUpdate } from "./store.js";
@@ -50,7 +50,7 @@ export class RedisCallbackStore implements CallbackStore {
   private readonly keys: ReturnType<typeof callbackKeys>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     prefix: string,
   ) {
     this.keys = callbackKeys(prefix);

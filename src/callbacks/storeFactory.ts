@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
+import { redisTopologyOf } from "../config/redis.js";
 import { createRedisClient, waitForRedisReady } from "../limits/redisClient.js";
 import type { Logger } from "../telemetry/logger.js";
 import { MemoryCallbackStore } from "./memoryStore.js";
@@ -17,7 +18,7 @@ export async function createCallbackStore(
 ): Promise<CallbackStore> {
   if (config.kind === "memory") return new MemoryCallbackStore(clock);
   let lastLoggedMs = 0;
-  const redis = createRedisClient(config.redisUrl ?? "", {
+  const redis = createRedisClient(redisTopologyOf(config), {
     // Background work, not the hot path: a slower answer is fine.
     commandTimeoutMs: Math.max(config.commandTimeoutMs, 1_000),
     onError: (err) => {

@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { systemClock } from "../clock.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { GatewayConfig, TenantConfig } from "../config/schema.js";
-import { createStore } from "../gateway/storeFactory.js";
+import { createToolStore } from "../gateway/storeFactory.js";
 import {
   checkTenantDay,
   defaultCheckDays,
@@ -16,7 +16,6 @@ import {
   type LedgerOpsDeps,
   type ReservationView,
 } from "../ledger/operations.js";
-import { createLogger } from "../telemetry/logger.js";
 import { checkReport, releaseReport, reservationsTable } from "./ledgerOutput.js";
 import { waitForStore } from "./usage.js";
 
@@ -74,7 +73,7 @@ async function withLedger(
     return say(`no tenant '${options.tenant}' in the configuration (known: ${known})`, EXIT_CANNOT_RUN);
   }
   // Connection trouble is reported once as the command's error, not as a stream of log lines.
-  const store = await createStore(config.store, systemClock, createLogger("silent"));
+  const store = await createToolStore(config);
   try {
     await waitForStore(store, STORE_READY_TIMEOUT_MS);
     return await run({ store, config, clock: systemClock }, tenants);

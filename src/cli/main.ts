@@ -91,8 +91,9 @@ config
   .command("check")
   .description("validate a configuration file; lists every problem (exit code 0 valid, 1 invalid)")
   .argument("<file>", "configuration file")
-  .action(async (file: string) => {
-    process.exitCode = await configCheckCommand(file);
+  .option("--connect", "also reach the store and check it as /readyz does (topology, scripts, ACL)")
+  .action(async (file: string, opts: { connect?: boolean }) => {
+    process.exitCode = await configCheckCommand(file, opts);
   });
 
 program

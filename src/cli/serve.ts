@@ -1,4 +1,5 @@
 import { ConfigError, loadConfigFile } from "../config/load.js";
+import { StoreMisconfigured } from "../limits/redisProbe.js";
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
 import { createLogger, logLevelFrom } from "../telemetry/logger.js";
 import { startTracing } from "../telemetry/tracing.js";
@@ -61,6 +62,12 @@ export async function serveCommand(configPath: string | undefined): Promise<void
       const field = port === config.server.metricsPort ? "server.metricsPort" : "server.port";
       return `set ${field}: ${suggestion} in ${configPath}`;
     });
+    if (err instanceof StoreMisconfigured) {
+      process.stderr.write(`apixo-gateway serve: the limit store cannot be used: ${err.message}\n`);
+      process.exitCode = 1;
+      await tracing.shutdown();
+      return;
+    }
     if (busy === undefined) throw err;
     process.stderr.write(`${busy}\n`);
     process.exitCode = 1;

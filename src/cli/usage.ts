@@ -11,9 +11,8 @@ import { systemClock } from "../clock.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { buildSnapshot } from "../tenants/snapshot.js";
-import { createStore } from "../gateway/storeFactory.js";
+import { createToolStore } from "../gateway/storeFactory.js";
 import type { GovernanceStore } from "../limits/store.js";
-import { createLogger } from "../telemetry/logger.js";
 
 export interface UsageOptions {
   readonly config?: string;
@@ -158,7 +157,7 @@ export async function usageCommand(options: UsageOptions): Promise<number> {
     return unknownTenant(config, options.tenant);
   }
   // Connection trouble is reported once as the command's error, not as a stream of log lines on stdout.
-  const store = await createStore(config.store, systemClock, createLogger("silent"));
+  const store = await createToolStore(config);
   try {
     await waitForStore(store, STORE_READY_TIMEOUT_MS);
     return await report(store, config, options);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { priceOverridesSchema } from "../apixo/prices.js";
 import { protectionSchema } from "./protection.js";
+import { redisTopologySchema } from "./redis.js";
 import { callbackSecretSchema, callbacksSchema, privateNetworksSchema } from "./callbacks.js";
 
 /**
@@ -127,7 +128,10 @@ export const configSchema = z.strictObject({
   store: z
     .strictObject({
       kind: z.enum(["memory", "redis"]).default("memory"),
+      /** Shorthand for `redis: { topology: single, url }` (the older form). */
       redisUrl: z.string().optional(),
+      /** Which Redis: single, sentinel or cluster (config/redis.ts, docs/scaling.md). */
+      redis: redisTopologySchema.optional(),
       keyPrefix: z.string().min(1).default("agw"),
       /**
        * A store command fails when Redis has sent nothing at all for this long (a stalled, paused or
@@ -149,8 +153,16 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({})
-    .refine((s) => s.kind !== "redis" || (s.redisUrl !== undefined && s.redisUrl !== ""), {
-      message: "store.kind is redis but redisUrl is not set",
+    .refine((s) => s.kind !== "redis" || s.redis !== undefined || (s.redisUrl ?? "") !== "", {
+      message: "store.kind is redis but neither store.redis nor store.redisUrl is set",
+      path: ["redis"],
+    })
+    .refine((s) => s.redis === undefined || s.redis.replicaAckTimeoutMs < s.commandTimeoutMs, {
+      message: "must be below store.commandTimeoutMs (a write waiting for replicas is not a silent Redis)",
+      path: ["redis", "replicaAckTimeoutMs"],
+    })
+    .refine((s) => s.redis === undefined || s.redisUrl === undefined, {
+      message: "set store.redis or store.redisUrl, not both",
       path: ["redisUrl"],
     }),
   governance: z

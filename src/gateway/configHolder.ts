@@ -41,6 +41,8 @@ export class ConfigHolder {
     if (path === undefined) return false;
     try {
       const config = await loadConfigFile(path);
+      const moved = movedTenants(this.current.config, config);
+      if (moved.length > 0) throw new ConfigError("tenants moved between upstream keys", moved);
       const next = buildSnapshot(config, this.deps.clock.now());
       const restartOnly = restartOnlyChanges(this.current.config, config);
       if (restartOnly.length > 0) {
@@ -77,4 +79,20 @@ function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string
   if (!same(withoutKeys(before.upstream), withoutKeys(after.upstream)))
     changed.push("upstream (except keys)");
   return changed;
+}
+
+/**
+ * A tenant's Redis keys live in its upstream account's slot (limits/keys.ts): moving it to another upstream
+ * key at a reload would leave its day's spend and open tasks behind. That is a migration, not a reload.
+ */
+function movedTenants(before: GatewayConfig, after: GatewayConfig): string[] {
+  const was = new Map(before.tenants.map((t) => [t.id, t.upstreamKey]));
+  return after.tenants.flatMap((t) => {
+    const old = was.get(t.id);
+    if (old === undefined || old === t.upstreamKey) return [];
+    return [
+      `tenants ${t.id}: upstreamKey changed from ${old} to ${t.upstreamKey}; its spend and tasks live with its ` +
+        `upstream key's account (docs/scaling.md, "Moving a tenant"): it takes a restart, and starts afresh there`,
+    ];
+  });
 }

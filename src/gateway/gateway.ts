@@ -21,6 +21,7 @@ import type { Logger } from "../telemetry/logger.js";
 import { noopTracer, type Tracer } from "../telemetry/tracer.js";
 import { createMetrics } from "../telemetry/metrics.js";
 import { ConfigHolder } from "./configHolder.js";
+import { StoreMisconfigured } from "../limits/redisProbe.js";
 import { createStore } from "./storeFactory.js";
 import { drain } from "./drain.js";
 import { buildLedger } from "./ledgerParts.js";
@@ -68,7 +69,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const { config, logger } = options;
   const clock = options.clock ?? systemClock;
   const tracer = options.tracer ?? noopTracer;
-  const store = options.store ?? (await createStore(config.store, clock, logger));
+  const store =
+    options.store ??
+    (await createStore(
+      config.store,
+      (tenantId) => holder.snapshot().policy(tenantId)?.tenant.upstreamKey,
+      clock,
+      logger,
+    ));
   const registry = options.registry ?? new Registry();
   const metrics = createMetrics({
     registry,
@@ -149,7 +157,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       try {
         await store.ping();
         return { ready: true };
-      } catch {
+      } catch (err) {
+        // A wrong topology or a forbidding ACL is not an outage: not ready, whatever the failure policy.
+        if (err instanceof StoreMisconfigured) {
+          return { ready: false, reason: `limit store misconfigured: ${err.message}` };
+        }
         const failOpen = current().store.failurePolicy === "fail-open";
         return failOpen
           ? { ready: true, reason: "limit store unreachable (fail-open)" }

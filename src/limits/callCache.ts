@@ -10,7 +10,11 @@ export interface ScriptArgs {
 
 const NO_ACCOUNT: ScriptArgs = { keys: [], args: [] };
 
+/** The upstream account (alias) whose slot holds a tenant's keys; from the config in force. */
+export type AccountOf = (tenantId: string) => string | undefined;
+
 interface TenantEntry {
+  readonly account: string;
   readonly keys: TenantKeys;
   /** By the policy's bucket list, which the config snapshot builds once per tenant and reload. */
   readonly buckets: WeakMap<readonly BucketSpec[], ScriptArgs>;
@@ -25,7 +29,10 @@ export class CallCache {
   private readonly tenants = new Map<string, TenantEntry>();
   private readonly accounts = new WeakMap<AccountLimits, ScriptArgs>();
 
-  constructor(private readonly prefix: string) {}
+  constructor(
+    private readonly prefix: string,
+    private readonly accountOf: AccountOf,
+  ) {}
 
   keys(tenantId: string): TenantKeys {
     return this.entry(tenantId).keys;
@@ -52,9 +59,16 @@ export class CallCache {
   }
 
   private entry(tenantId: string): TenantEntry {
+    const account = this.accountOf(tenantId);
     let entry = this.tenants.get(tenantId);
-    if (entry === undefined) {
-      entry = { keys: tenantKeys(this.prefix, tenantId), buckets: new WeakMap() };
+    if (account === undefined) {
+      // A tenant a reload removed keeps the keys it had: its pending ledger writes still land where they belong.
+      if (entry !== undefined) return entry;
+      // Its keys live in its account's slot, and without the config nothing says which account that is.
+      throw new Error(`tenant ${JSON.stringify(tenantId)} has no upstream account in the configuration`);
+    }
+    if (entry?.account !== account) {
+      entry = { account, keys: tenantKeys(this.prefix, tenantId, account), buckets: new WeakMap() };
       this.tenants.set(tenantId, entry);
     }
     return entry;

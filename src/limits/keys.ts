@@ -1,6 +1,8 @@
 /**
- * The one place Redis keys are built. Every key of a tenant carries the hash tag `{tenantId}` so that all keys a
- * Lua script touches live in one cluster slot; scripts never build key names themselves.
+ * The one place Redis keys are built; scripts never build key names themselves. Every key of a tenant carries
+ * its upstream account's hash tag `{acct:<alias>}`, the tag of the account's own keys (accountKeys.ts), so a
+ * script that decides a tenant and the account it shares touches one cluster slot (docs/scaling.md). Without
+ * an account (the memory store, where slots mean nothing) the tag is the tenant's own.
  */
 
 /** Spend keys outlive their day so the admin can show the last weeks. */
@@ -41,6 +43,14 @@ export interface TenantKeys {
   readonly tasks: string;
 }
 
+/** `<prefix>:{acct:<alias>}:`, the start of every key that lives in an account's slot. */
+export function accountTag(prefix: string, upstream: string): string {
+  if (upstream === "" || /[{}]/.test(upstream)) {
+    throw new Error(`upstream alias must be non-empty and free of braces: ${JSON.stringify(upstream)}`);
+  }
+  return `${prefix}:{acct:${upstream}}:`;
+}
+
 export function inflightReservation(reservationId: string): string {
   return `r:${reservationId}`;
 }
@@ -49,12 +59,13 @@ export function inflightTask(taskId: string): string {
   return `t:${taskId}`;
 }
 
-export function tenantKeys(prefix: string, tenantId: string): TenantKeys {
+export function tenantKeys(prefix: string, tenantId: string, account?: string): TenantKeys {
   if (tenantId === "" || /[{}]/.test(tenantId)) {
     // A brace would change which part of the key Redis hashes, splitting a tenant over several slots.
     throw new Error(`tenant id must be non-empty and free of braces: ${JSON.stringify(tenantId)}`);
   }
-  const base = `${prefix}:{${tenantId}}:`;
+  const base =
+    account === undefined ? `${prefix}:{${tenantId}}:` : `${accountTag(prefix, account)}t:${tenantId}:`;
   return {
     bucket: (name) => `${base}bucket:${name}`,
     spend: (day) => `${base}spend:${day}`,

@@ -1,6 +1,9 @@
-import type { Redis } from "ioredis";
+import type { RedisTopology } from "../config/redis.js";
+import type { RedisConnection } from "./redisClient.js";
+import { probeRedis } from "./redisProbe.js";
+import { LEDGER_WRITES, runAcknowledged, type ReplicaAcks } from "./redisAcks.js";
 import { accountKeys } from "./accountKeys.js";
-import { CallCache } from "./callCache.js";
+import { CallCache, type AccountOf } from "./callCache.js";
 import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
@@ -55,10 +58,22 @@ import type {
 } from "./store.js";
 
 export interface RedisStoreOptions {
-  readonly redis: Redis;
+  readonly redis: RedisConnection;
   readonly prefix: string;
+  /**
+   * The upstream account of each tenant (tenants[].upstreamKey): its keys share that account's hash tag,
+   * so one script decides the tenant and its account in one slot (keys.ts, docs/scaling.md).
+   */
+  readonly accountOf: AccountOf;
   /** A command fails when Redis has sent nothing for this long (store.commandTimeoutMs; see silence.ts). */
   readonly silenceMs?: number;
+  /** The topology the config names, which readiness checks the server against (redisProbe.ts). */
+  readonly topology?: RedisTopology["topology"];
+  /**
+   * Replicas each ledger write must reach before the gateway acts on it (WAIT after the script, in the same
+   * round trip); none by default. See store.redis.replicaAcks.
+   */
+  readonly replicaAcks?: ReplicaAcks;
   /** close() quits the client unless the caller keeps using it elsewhere (default true). */
   readonly ownsClient?: boolean;
 }
@@ -66,17 +81,21 @@ export interface RedisStoreOptions {
 const AUDIT_ATTEMPTS = 5;
 
 export class RedisStore implements GovernanceStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   private readonly prefix: string;
   private readonly ownsClient: boolean;
   private readonly calls: CallCache;
   private readonly guard: SilenceGuard;
+  private readonly topology: RedisTopology["topology"];
+  private readonly replicaAcks: ReplicaAcks | undefined;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.ownsClient = options.ownsClient ?? true;
-    this.calls = new CallCache(options.prefix);
+    this.topology = options.topology ?? "single";
+    this.replicaAcks = (options.replicaAcks?.count ?? 0) > 0 ? options.replicaAcks : undefined;
+    this.calls = new CallCache(options.prefix, options.accountOf);
     this.guard = new SilenceGuard(options.redis, {
       silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
       nowMs: () => performance.now(),
@@ -90,6 +109,14 @@ export class RedisStore implements GovernanceStore {
   }
 
   private async run(name: ScriptName, keys: readonly string[], args: readonly string[]): Promise<Reply> {
+    const acks = this.replicaAcks;
+    if (acks !== undefined && LEDGER_WRITES.has(name)) {
+      return asReply(
+        await this.guard.run(name, () =>
+          runAcknowledged(this.redis, name, [keys.length, ...keys, ...args], acks),
+        ),
+      );
+    }
     const command: unknown = Reflect.get(this.redis, name);
     if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
     const reply = await this.guard.run(name, () =>
@@ -360,8 +387,11 @@ export class RedisStore implements GovernanceStore {
     }
   }
 
+  /** Reachable, the topology the config names, and allowed to run scripts (StoreMisconfigured if not). */
   async ping(): Promise<void> {
-    await this.guard.run("ping", () => this.redis.ping());
+    await probeRedis(this.redis, this.topology, this.prefix, (operation, command) =>
+      this.guard.run(operation, command),
+    );
   }
 
   async close(): Promise<void> {

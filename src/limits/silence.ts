@@ -1,5 +1,4 @@
-import type { Redis } from "ioredis";
-import { toStoreError } from "./redisClient.js";
+import { toStoreError, type RedisConnection } from "./redisClient.js";
 import { StoreUnavailable } from "./store.js";
 
 export interface SilenceGuardOptions {
@@ -33,7 +32,7 @@ export class SilenceGuard {
   private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly options: SilenceGuardOptions,
   ) {
     this.lastReplyMs = options.nowMs();
@@ -103,6 +102,8 @@ export class SilenceGuard {
     // Silent: every command on this connection fails now (ioredis rejects them as the connection closes),
     // and a new connection is made; commands sent meanwhile are refused unsent until it is ready.
     this.outstanding = 0;
-    this.redis.disconnect(true);
+    // A client already reconnecting has dropped them itself; disconnecting it mid-connect (a Sentinel
+    // asking where the primary is) would end it for good.
+    if (this.redis.status === "ready") this.redis.disconnect(true);
   }
 }

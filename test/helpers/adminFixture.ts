@@ -54,7 +54,7 @@ export const storeCases: readonly StoreCase[] = [
     open: async () => {
       const redis = createRedisClient(inject("redisUrl"), { commandTimeoutMs: 2000 });
       await waitForRedisReady(redis, 5000);
-      return new RedisStore({ redis, prefix: `test-admin-${randomUUID()}` });
+      return new RedisStore({ redis, prefix: `test-admin-${randomUUID()}`, accountOf: () => "main" });
     },
   },
 ];

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
+import { singleRedis, type RedisTopology } from "../../src/config/redis.js";
 import { checkLedger, type LedgerCheck } from "../../src/ledger/check.js";
 import { RedisStore } from "../../src/limits/redis.js";
-import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
+import { createRedisClient, waitForRedisReady, type RedisConnection } from "../../src/limits/redisClient.js";
 import type { ReservationRecord, TenantSnapshot } from "../../src/limits/store.js";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
@@ -37,12 +37,22 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
 
 /** A tenant's ledger as the store has it, through the gateway's own store code on a separate connection. */
 export class LedgerProbe {
-  private readonly redis: Redis;
+  private readonly redis: RedisConnection;
   readonly store: RedisStore;
 
-  constructor(redisUrl: string, prefix: string) {
-    this.redis = createRedisClient(redisUrl, { maxReconnectDelayMs: 100, onError: () => undefined });
-    this.store = new RedisStore({ redis: this.redis, prefix, silenceMs: 5_000 });
+  constructor(
+    target: RedisTopology,
+    prefix: string,
+    accountOf: (tenantId: string) => string | undefined = () => "main",
+  ) {
+    this.redis = createRedisClient(target, { maxReconnectDelayMs: 100, onError: () => undefined });
+    this.store = new RedisStore({
+      redis: this.redis,
+      prefix,
+      silenceMs: 5_000,
+      accountOf,
+      topology: target.topology,
+    });
   }
 
   ready(): Promise<void> {
@@ -78,7 +88,9 @@ export class LedgerProbe {
 }
 
 export interface MoneyStackOptions {
-  readonly redisUrl: string;
+  /** A single Redis by URL, or any topology (`redis`, written to the config as store.redis). */
+  readonly redisUrl?: string;
+  readonly redis?: RedisTopology;
   readonly processes?: number;
   readonly tenants: readonly { readonly id: string; readonly [field: string]: unknown }[];
   /** Deep-merged over the generated sections. */
@@ -122,7 +134,14 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
     ...sections,
     server: { port: 0, metricsPort: 0, ...sections.server },
     upstream: { baseUrl: simulator.url, keys: [{ alias: "main", key: UPSTREAM_KEY }], ...sections.upstream },
-    store: { kind: "redis", redisUrl: options.redisUrl, keyPrefix: prefix, ...sections.store },
+    store: {
+      kind: "redis",
+      ...(options.redis === undefined
+        ? { redisUrl: options.redisUrl }
+        : { redis: topologyConfig(options.redis) }),
+      keyPrefix: prefix,
+      ...sections.store,
+    },
     admin: { token: "admin-token-0123456789", ...sections.admin },
     tenants: options.tenants.map((spec) => {
       const key = generateGatewayKey();
@@ -131,7 +150,12 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
     }),
   };
   const started = await startServeProcesses(config, options.processes ?? 1, options.env);
-  const probe = new LedgerProbe(options.redisUrl, prefix);
+  const upstreamOf = new Map(
+    (config.tenants as { id: string; upstreamKey: string }[]).map((t) => [t.id, t.upstreamKey]),
+  );
+  const probe = new LedgerProbe(options.redis ?? singleRedis(options.redisUrl ?? ""), prefix, (tenantId) =>
+    upstreamOf.get(tenantId),
+  );
   await probe.ready();
   const url0 = started.urls[0] ?? "";
 
@@ -196,4 +220,17 @@ function answerOf(status: number, text: string): Answer {
     type: /"type":"([A-Z_]+)"/.exec(text)?.[1],
     taskId: /"taskId":"([^"]+)"/.exec(text)?.[1],
   };
+}
+
+/** A topology as the config file spells it: addresses as "host:port". */
+export function topologyConfig(topology: RedisTopology): Record<string, unknown> {
+  const address = ({ host, port }: { host: string; port: number }) => `${host}:${port}`;
+  switch (topology.topology) {
+    case "single":
+      return topology;
+    case "sentinel":
+      return { ...topology, sentinels: topology.sentinels.map(address) };
+    case "cluster":
+      return { ...topology, nodes: topology.nodes.map(address) };
+  }
 }

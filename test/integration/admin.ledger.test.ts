@@ -29,7 +29,7 @@ describe("admin API when the store is unreachable", () => {
       commandTimeoutMs: 200,
       maxReconnectDelayMs: 5000,
     });
-    const store = new RedisStore({ redis, prefix: `test-admin-${randomUUID()}` });
+    const store = new RedisStore({ redis, prefix: `test-admin-${randomUUID()}`, accountOf: () => "main" });
     try {
       const app = express();
       app.use(

@@ -1,12 +1,19 @@
 import { Redis } from "ioredis";
 import { randomUUID } from "node:crypto";
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { MemoryCallbackStore } from "../../src/callbacks/memoryStore.js";
 import { RedisCallbackStore } from "../../src/callbacks/redisStore.js";
 import type { CallbackStore } from "../../src/callbacks/store.js";
 import { ManualClock } from "../../src/clock.js";
+import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
+import { startRedisCluster, type RedisClusterHarness } from "../helpers/redisTopologies.js";
 
 const stores: CallbackStore[] = [];
+// A real 3-master cluster for the "redis cluster" cases, started by the first of them.
+let cluster: Promise<RedisClusterHarness> | undefined;
+afterAll(async () => {
+  await (await cluster)?.stop();
+});
 afterEach(async () => {
   await Promise.all(stores.splice(0).map((s) => s.close()));
 });
@@ -34,6 +41,14 @@ const makers: Record<string, () => Promise<Subject>> = {
     const store = new RedisCallbackStore(new Redis(inject("redisUrl")), `cbt${randomUUID().slice(0, 8)}`);
     stores.push(store);
     return Promise.resolve({ store, wait: (ms) => new Promise((r) => setTimeout(r, ms)) });
+  },
+  "redis cluster": async () => {
+    cluster ??= startRedisCluster();
+    const redis = createRedisClient((await cluster).topology, { commandTimeoutMs: 5000 });
+    await waitForRedisReady(redis, 10_000);
+    const store = new RedisCallbackStore(redis, `cbt${randomUUID().slice(0, 8)}`);
+    stores.push(store);
+    return { store, wait: (ms) => new Promise((r) => setTimeout(r, ms)) };
   },
 };
 

@@ -69,7 +69,7 @@ describe("apixo-gateway ledger", () => {
     );
     redis = createRedisClient(inject("redisUrl"), { commandTimeoutMs: 2000 });
     await waitForRedisReady(redis, 5000);
-    store = new RedisStore({ redis, prefix });
+    store = new RedisStore({ redis, prefix, accountOf: () => "main" });
     today = dayWindow("UTC", Date.now()).today;
 
     await seedTask(store, submitOf("acme", { costMicros: 1_250_000 }));
@@ -180,7 +180,7 @@ describe("apixo-gateway ledger", () => {
 
   it("release gives an unknown outcome's charge, slots and Idempotency-Key back once; a second release exits 1", async () => {
     const before = await spendToday(store, "globex");
-    const idemKey = tenantKeys(prefix, "globex").idem("client-retry-1");
+    const idemKey = tenantKeys(prefix, "globex", "main").idem("client-retry-1");
     expect(await redis.exists(idemKey)).toBe(1);
     // The unknown outcome holds the account's only slot and its client's Idempotency-Key.
     expect((await store.admitSubmit(submitOf("globex", { account: ONE_SLOT_ACCOUNT }))).kind).toBe(

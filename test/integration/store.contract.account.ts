@@ -70,9 +70,9 @@ export function registerAccountCases(ctx: () => ContractContext): void {
       account: { upstream: "main" },
     });
     expect((await store.admitSubmit(submit({ account }))).kind).toBe("admitted");
-    // Another upstream key's account is separate.
+    // Another upstream key's account (and its tenant) is separate.
     const other: AccountLimits = { upstream: "batch", bucket: null, maxInFlight: 1 };
-    expect((await store.admitSubmit(submit({ account: other }))).kind).toBe("admitted");
+    expect((await store.admitSubmit(submit({ tenantId: "initech", account: other }))).kind).toBe("admitted");
   });
 
   it("keeps a terminal answer byte for byte on the ledger and returns it with the status admission", async () => {

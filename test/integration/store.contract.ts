@@ -3,6 +3,9 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerAccountCases } from "./store.contract.account.js";
 import { registerFateCases } from "./store.contract.fates.js";
 import { registerLedgerCases } from "./store.contract.ledger.js";
+import type { RedisTopology } from "../../src/config/redis.js";
+import { RedisStore } from "../../src/limits/redis.js";
+import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
 import type {
   BucketSpec,
   DayWindow,
@@ -21,6 +24,30 @@ export interface StoreUnderTest {
 }
 
 const HOUR_MS = 3_600_000;
+
+/** A RedisStore under a fresh prefix on a Redis of the given topology, with Redis TIME as its clock. */
+export async function redisStoreUnderTest(target: RedisTopology): Promise<StoreUnderTest> {
+  const redis = createRedisClient(target, { commandTimeoutMs: 5000 });
+  await waitForRedisReady(redis, 10_000);
+  const store = new RedisStore({
+    redis,
+    prefix: `test-${randomUUID()}`,
+    accountOf: contractAccountOf,
+    topology: target.topology,
+    replicaAcks: { count: target.replicaAcks, timeoutMs: target.replicaAckTimeoutMs },
+  });
+  return {
+    store,
+    storeNowMs: async () => {
+      const [sec, usec] = await redis.time();
+      return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    },
+    close: () => store.close(),
+  };
+}
+
+/** The contract's tenants and their upstream accounts: initech uses "batch", every other tenant "main". */
+export const contractAccountOf = (tenantId: string): string => (tenantId === "initech" ? "batch" : "main");
 const SLOW: BucketSpec = { name: "submit", ratePerSec: 0.001, burst: 1000 };
 
 /** Days named by the test, with bounds far enough from the store's "now" that they cannot move during a test. */

@@ -43,7 +43,12 @@ describe("RedisStore when Redis fails", () => {
     server = await startRedisServer();
     redis = createRedisClient(server.url, { maxReconnectDelayMs: 200, onError: () => undefined });
     await waitForRedisReady(redis, 5000);
-    store = new RedisStore({ redis, prefix: "faults", silenceMs: COMMAND_TIMEOUT_MS });
+    store = new RedisStore({
+      redis,
+      prefix: "faults",
+      silenceMs: COMMAND_TIMEOUT_MS,
+      accountOf: () => "main",
+    });
   });
   afterAll(async () => {
     await store.close();

@@ -70,7 +70,7 @@ describe("apixo-gateway usage", () => {
     // Seed through the store's public API with the same window the gateway would use for a UTC tenant now.
     const redis = createRedisClient(inject("redisUrl"), { commandTimeoutMs: 2000 });
     await waitForRedisReady(redis, 5000);
-    const store = new RedisStore({ redis, prefix });
+    const store = new RedisStore({ redis, prefix, accountOf: () => "main" });
     const days = dayWindow("UTC", Date.now());
     today = days.today;
     const seeds = [
