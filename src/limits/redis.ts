@@ -99,6 +99,7 @@ export class RedisStore implements GovernanceStore {
     this.guard = new SilenceGuard(options.redis, {
       silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
       nowMs: () => performance.now(),
+      dropOnSilence: this.topology !== "cluster",
     });
     // Defined once per client: ioredis sends EVALSHA and falls back to EVAL after a restart emptied the cache.
     for (const [name, lua] of Object.entries(SCRIPTS)) this.redis.defineCommand(name, { lua });

@@ -17,6 +17,9 @@ export const LEDGER_WRITES: ReadonlySet<ScriptName> = new Set<ScriptName>([
   "agwMarkOrphans",
 ]);
 
+/** Replies that mean "this node did not run it; ask another, or again": the cluster's redirects. */
+const REDIRECT = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/;
+
 /**
  * The script and WAIT in one pipeline: one round trip, to the node that owns the keys (WAIT has none, so a
  * Cluster sends it along). Too few acknowledgements within the timeout is not a failure: the write is on the
@@ -29,13 +32,44 @@ export async function runAcknowledged(
   acks: ReplicaAcks,
 ): Promise<unknown> {
   const pipeline = redis.pipeline();
-  const command: unknown = Reflect.get(pipeline, name);
-  if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
-  Reflect.apply(command, pipeline, scriptArgs);
+  Reflect.apply(scriptCommand(pipeline, name), pipeline, scriptArgs);
   pipeline.wait(acks.count, acks.timeoutMs);
   const [script] = (await pipeline.exec()) ?? [];
   if (script === undefined) throw new Error(`script ${name}: no reply`);
   const [err, reply] = script;
-  if (err !== null) throw err;
+  if (err === null) return reply;
+  if (err instanceof Error && REDIRECT.test(err.message)) return runRedirected(redis, name, scriptArgs, acks);
+  throw err;
+}
+
+/**
+ * A redirect means the node did not run the script (a slot moved: resharding, failover). ioredis follows
+ * redirects for a pipeline only when every other command in it is read-only, and WAIT is not, so the script
+ * goes again on its own, where ioredis follows MOVED and ASK, retries TRYAGAIN and CLUSTERDOWN, and learns the
+ * new slot map; then WAIT goes to the node that owns its keys. A second round trip, only after a redirect.
+ */
+async function runRedirected(
+  redis: RedisConnection,
+  name: ScriptName,
+  scriptArgs: readonly (string | number)[],
+  acks: ReplicaAcks,
+): Promise<unknown> {
+  const reply: unknown = await Reflect.apply(scriptCommand(redis, name), redis, scriptArgs);
+  const firstKey = scriptArgs[1];
+  if (firstKey !== undefined) {
+    // Routed by the key's slot (EXISTS reads nothing we need). Its failure is not the write's: see above.
+    await redis
+      .pipeline()
+      .exists(String(firstKey))
+      .wait(acks.count, acks.timeoutMs)
+      .exec()
+      .catch(() => undefined);
+  }
   return reply;
+}
+
+function scriptCommand(target: object, name: ScriptName): (...args: unknown[]) => unknown {
+  const command: unknown = Reflect.get(target, name);
+  if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
+  return command as (...args: unknown[]) => unknown;
 }

@@ -6,6 +6,13 @@ export interface SilenceGuardOptions {
   readonly silenceMs: number;
   /** Monotonic milliseconds. */
   readonly nowMs: () => number;
+  /**
+   * Whether silence drops the connection (default true). Not on a Cluster: there the commands out may be
+   * waiting, by design, between a TRYAGAIN or CLUSTERDOWN reply and their retry (a resharding, a failover),
+   * replies this guard does not see, and dropping the client would make it re-learn the whole cluster;
+   * ioredis' own per-command timeout bounds a stalled node instead (gateway/storeFactory.ts).
+   */
+  readonly dropOnSilence?: boolean;
 }
 
 /**
@@ -55,7 +62,7 @@ export class SilenceGuard {
     }
     if (this.outstanding === 0) this.quietSinceMs = this.options.nowMs();
     this.outstanding += 1;
-    this.arm();
+    if (this.options.dropOnSilence !== false) this.arm();
     return send().then(
       (value) => {
         this.answered();

@@ -10,7 +10,8 @@ import {
   type MoneyStack,
 } from "../helpers/moneyHarness.js";
 import { startRedisCluster, type RedisClusterHarness } from "../helpers/redisTopologies.js";
-import { assertFailoverLedger, cappedTenant, steadyLoad } from "../helpers/failoverLoad.js";
+import { assertFailoverLedger, cappedTenant, statusCounts, steadyLoad } from "../helpers/failoverLoad.js";
+import { errorReplies, moveSlot } from "../helpers/slotMigration.js";
 
 /**
  * The gateway on a real 3-master Redis Cluster through 2 `serve` processes, with account budgets on (the
@@ -50,6 +51,18 @@ async function aliasPerMaster(): Promise<string[]> {
 
 const keyOf = (alias: string) => `sk-sim-cluster-${alias}-0123456789`;
 
+/** The slot of an upstream key's accounts (and of its tenants' keys). */
+async function slotOf(alias: string): Promise<number> {
+  const seed = cluster.nodes[0];
+  if (seed === undefined) throw new Error("no node");
+  const redis = new Redis({ port: seed.port, host: "127.0.0.1" });
+  try {
+    return await redis.cluster("KEYSLOT", `acct:${alias}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 beforeAll(async () => {
   cluster = await startRedisCluster();
   aliases = await aliasPerMaster();
@@ -66,6 +79,7 @@ beforeAll(async () => {
     config: { upstream: { keys: aliases.map((alias) => ({ alias, key: keyOf(alias) })) } },
     tenants: [
       cappedTenant("steady", STEADY_CAP_TASKS, { upstreamKey: aliases[0] ?? "" }),
+      { id: "moving", upstreamKey: aliases[1] ?? "", limits: GENEROUS_LIMITS },
       ...aliases.flatMap((alias, i) => [
         { id: `free${i}`, upstreamKey: alias, limits: GENEROUS_LIMITS },
         cappedTenant(`capped${i}`, CAP_TASKS, { upstreamKey: alias }),
@@ -127,6 +141,45 @@ describe("the gateway on a healthy 3-master Redis Cluster, account budgets on", 
     }
     expect(simulator.stats.tasks - tasksBefore).toBe(CAP_TASKS * aliases.length);
   }, 120_000);
+
+  it("follows MOVED, ASK and TRYAGAIN while a tenant's slot is resharded under load: every answer 200, each task charged once", async () => {
+    const slot = await slotOf(aliases[1] ?? "");
+    const from = await cluster.masterOf(slot);
+    const to = await cluster.masterOf(await slotOf(aliases[2] ?? ""));
+    const masters = [...new Set(await cluster.masters())];
+    const redirects = async () =>
+      (
+        await Promise.all(
+          [from, to].flatMap((port) => ["MOVED", "ASK", "TRYAGAIN"].map((kind) => errorReplies(port, kind))),
+        )
+      ).reduce((a, b) => a + b, 0);
+    const redirectsBefore = await redirects();
+    const tasksBefore = simulator.stats.tasks;
+
+    let stop: () => void = () => undefined;
+    const load = steadyLoad(stack, "moving", new Promise<void>((resolve) => (stop = resolve)), {
+      pauseMs: 10,
+    });
+    await eventually(() => simulator.stats.tasks - tasksBefore >= 10, 20_000);
+    const { keysMoved } = await moveSlot(slot, from, to, masters, { batch: 10, pauseMs: 5 });
+    // The load goes on once the slot is assigned, so clients with the old slot map meet MOVED.
+    const tasksAtMove = simulator.stats.tasks;
+    await eventually(() => simulator.stats.tasks - tasksAtMove >= 10, 20_000);
+    stop();
+    const record = await load;
+
+    expect(await cluster.masterOf(slot)).toBe(to);
+    expect(keysMoved).toBeGreaterThan(0);
+    // Redirects were sent (so the clients met them) and every one was followed: no answer but 200.
+    expect(await redirects()).toBeGreaterThan(redirectsBefore);
+    expect(statusCounts(record.submits)).toEqual({ 200: record.submits.length });
+    expect(statusCounts(record.polls)).toEqual({ 200: record.polls.length });
+    const accepted = simulator.stats.tasks - tasksBefore;
+    expect(record.accepted).toHaveLength(accepted);
+    expect(await stack.probe.spentMicros("moving")).toBe(accepted * PRICE_MICROS);
+    expect(await stack.probe.reservations("moving")).toEqual([]);
+    expect(await stack.probe.problems("moving")).toEqual([]);
+  }, 90_000);
 });
 
 describe("a cluster failover under load (the master of a tenant's slot killed, its replica promoted)", () => {
