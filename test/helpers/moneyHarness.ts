@@ -91,6 +91,8 @@ export interface MoneyStackOptions {
   /** A single Redis by URL, or any topology (`redis`, written to the config as store.redis). */
   readonly redisUrl?: string;
   readonly redis?: RedisTopology;
+  /** How the test's own ledger probe reaches the same Redis, when not as the gateway does (a plain port). */
+  readonly probeRedis?: RedisTopology;
   readonly processes?: number;
   readonly tenants: readonly { readonly id: string; readonly [field: string]: unknown }[];
   /** Deep-merged over the generated sections. */
@@ -153,8 +155,10 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
   const upstreamOf = new Map(
     (config.tenants as { id: string; upstreamKey: string }[]).map((t) => [t.id, t.upstreamKey]),
   );
-  const probe = new LedgerProbe(options.redis ?? singleRedis(options.redisUrl ?? ""), prefix, (tenantId) =>
-    upstreamOf.get(tenantId),
+  const probe = new LedgerProbe(
+    options.probeRedis ?? options.redis ?? singleRedis(options.redisUrl ?? ""),
+    prefix,
+    (tenantId) => upstreamOf.get(tenantId),
   );
   await probe.ready();
   const url0 = started.urls[0] ?? "";

@@ -23,6 +23,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** Keep data across kill -9 and restart: an append-only file, fsynced on every write. */
   readonly appendOnly?: boolean;
+  /** More redis-server options (e.g. a TLS port beside the plain one). */
+  readonly extraArgs?: readonly string[];
 }
 
 async function waitForPing(port: number, deadlineMs: number): Promise<void> {
@@ -44,14 +46,25 @@ async function waitForPing(port: number, deadlineMs: number): Promise<void> {
   throw new Error(`redis-server on port ${port} did not answer PING in time`);
 }
 
-function launch(port: number, dir: string | undefined): ChildProcess {
+function launch(port: number, dir: string | undefined, extraArgs: readonly string[]): ChildProcess {
   const persistence =
     dir === undefined
       ? ["--appendonly", "no"]
       : ["--appendonly", "yes", "--appendfsync", "always", "--dir", dir];
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--protected-mode", "yes"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      ...persistence,
+      "--protected-mode",
+      "yes",
+      ...extraArgs,
+    ],
     { stdio: "ignore" },
   );
   child.on("error", (err) => {
@@ -70,7 +83,7 @@ async function exited(child: ChildProcess): Promise<void> {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const port = await freePort();
   const dir = options.appendOnly === true ? mkdtempSync(join(tmpdir(), "agw-redis-")) : undefined;
-  let child = launch(port, dir);
+  let child = launch(port, dir, options.extraArgs ?? []);
   await waitForPing(port, Date.now() + 10_000);
   const kill = async (): Promise<void> => {
     // A stopped process cannot act on SIGKILL's cleanup until it runs again.
@@ -88,7 +101,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     kill,
     async restart() {
       await kill();
-      child = launch(port, dir);
+      child = launch(port, dir, options.extraArgs ?? []);
       await waitForPing(port, Date.now() + 10_000);
     },
     pause() {
