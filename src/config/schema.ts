@@ -134,6 +134,11 @@ export const configSchema = z.strictObject({
       redis: redisTopologySchema.optional(),
       keyPrefix: z.string().min(1).default("agw"),
       /**
+       * The memory store refuses admissions (as a store that is down: failurePolicy applies) while it holds
+       * this many records; ~1.3 KB each (docs/benchmarks.md). Records of accepted tasks are always kept.
+       */
+      memoryMaxRecords: z.int().positive().default(1_000_000),
+      /**
        * A store command fails when Redis has sent nothing at all for this long (a stalled, paused or
        * unreachable server). A busy Redis that keeps answering never trips it (src/limits/silence.ts).
        */

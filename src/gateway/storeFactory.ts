@@ -40,7 +40,7 @@ export async function createStore(
   clock: Clock,
   logger: Logger,
 ): Promise<GovernanceStore> {
-  if (config.kind === "memory") return new MemoryStore({ clock });
+  if (config.kind === "memory") return new MemoryStore({ clock, maxRecords: config.memoryMaxRecords });
   const topology = redisTopologyOf(config);
   let lastLoggedMs = 0;
   const redis = createRedisClient(topology, {
