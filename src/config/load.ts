@@ -77,7 +77,7 @@ function schemaProblems(error: z.ZodError | undefined, reported: ReadonlySet<str
     .filter((p) => !reported.has(formatPath(p.path)));
 }
 
-function toDocument(text: string, source: string): unknown {
+function yamlDocument(text: string, source: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
   const syntax = doc.errors[0];
   if (syntax !== undefined) throw new ConfigError(source, [syntaxProblem(syntax, text)]);
@@ -94,7 +94,7 @@ function toDocument(text: string, source: string): unknown {
  * variables, schema problems and cross-checks together, each once, each with its path.
  */
 export function parseConfig(text: string, env: Env, source = "config"): GatewayConfig {
-  const raw = toDocument(text, source);
+  const raw = yamlDocument(text, source);
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(source, ["(root): the file must be a YAML mapping"]);
   }

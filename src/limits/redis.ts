@@ -20,7 +20,7 @@ import {
   UNKNOWN_ARGS,
   UNKNOWN_KEYS,
 } from "./lua/tasks.js";
-import { auditFrom, reservationFrom, reservationsFrom } from "./redisLedger.js";
+import { auditFrom, daySpendsFrom, reservationFrom, reservationsFrom } from "./redisLedger.js";
 import { accountDenialFrom, answerArgs, cachedAnswerFrom } from "./redisProtection.js";
 import {
   asReply,
@@ -326,23 +326,7 @@ export class RedisStore implements GovernanceStore {
     return this.guard.run("spendOfDays", async () => {
       const pipeline = this.redis.pipeline();
       for (const day of days) pipeline.get(k.spend(day)).get(k.refund(day)).hgetall(k.spendByModel(day));
-      const results = (await pipeline.exec()) ?? [];
-      return days.map((day, i) => {
-        const [spent, refunded, byModel] = results.slice(i * 3, i * 3 + 3).map(([err, value]) => {
-          if (err !== null) throw err;
-          return value;
-        });
-        const models: Record<string, number> = {};
-        if (typeof byModel === "object" && byModel !== null) {
-          for (const [model, micros] of Object.entries(byModel)) models[model] = Number(micros);
-        }
-        return {
-          day,
-          spentMicros: Number(spent ?? 0),
-          refundedMicros: Number(refunded ?? 0),
-          byModel: models,
-        };
-      });
+      return daySpendsFrom(days, (await pipeline.exec()) ?? []);
     });
   }
 

@@ -1,5 +1,5 @@
 import { taskFrom, str, type Reply } from "./redisReplies.js";
-import type { LedgerAudit, ReservationRecord, TaskRecord } from "./store.js";
+import type { DaySpend, LedgerAudit, ReservationRecord, TaskRecord } from "./store.js";
 
 /** Decoding of the reservation records (lua/reservations.ts) and of the ledger check's read (LUA_AUDIT). */
 
@@ -79,4 +79,27 @@ export function auditFrom(tenantId: string, day: string, ids: readonly string[],
     slotTasks,
     nowMs: Number(field(raw.now)),
   };
+}
+
+/** The days' spend from a pipeline of GET spend, GET refund, HGETALL spend-by-model per day, in that order. */
+export function daySpendsFrom(
+  days: readonly string[],
+  results: readonly [Error | null, unknown][],
+): readonly DaySpend[] {
+  return days.map((day, i) => {
+    const [spent, refunded, byModel] = results.slice(i * 3, i * 3 + 3).map(([err, value]) => {
+      if (err !== null) throw err;
+      return value;
+    });
+    const models: Record<string, number> = {};
+    if (typeof byModel === "object" && byModel !== null) {
+      for (const [model, micros] of Object.entries(byModel)) models[model] = Number(micros);
+    }
+    return {
+      day,
+      spentMicros: Number(spent ?? 0),
+      refundedMicros: Number(refunded ?? 0),
+      byModel: models,
+    };
+  });
 }
