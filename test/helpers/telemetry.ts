@@ -1,3 +1,4 @@
+import { afterAll, afterEach, beforeAll } from "vitest";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import type { Simulator } from "../../src/simulator/index.js";
 import {
@@ -166,3 +167,50 @@ export function valueOf(
 }
 
 export const metric = (suffix: string): string => `apixo_gateway_${suffix}`;
+
+/** What a metrics test file shares: one simulator, the tenants' keys, and the gateways each test started. */
+export interface TelemetryFixture {
+  readonly keys: Tenants;
+  readonly sim: Simulator;
+  /** A gateway stopped after the test; `options` are its GatewayOptions when given. */
+  gateway(
+    extra?: TelemetryGatewayOptions,
+    options?: TelemetryGatewayOptions["gateway"],
+  ): Promise<RunningGateway>;
+}
+
+/**
+ * Registers the file's hooks: the simulator started once, every gateway a test started closed after it and
+ * the simulator reset, the simulator closed at the end.
+ */
+export function telemetryFixture(): TelemetryFixture {
+  let sim: Simulator | undefined;
+  const keys = tenantKeys();
+  const started: RunningGateway[] = [];
+  const running = (): Simulator => {
+    if (sim === undefined) throw new Error("the simulator starts in beforeAll");
+    return sim;
+  };
+  beforeAll(async () => {
+    sim = await startSim();
+  });
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((gw) => gw.close()));
+    sim?.reset();
+  });
+  afterAll(async () => {
+    await sim?.close();
+  });
+  return {
+    keys,
+    get sim() {
+      return running();
+    },
+    async gateway(extra = {}, options) {
+      const merged = options === undefined ? extra : { ...extra, gateway: options };
+      const { gateway: gw } = await startTestGateway(running(), keys, merged);
+      started.push(gw);
+      return gw;
+    },
+  };
+}

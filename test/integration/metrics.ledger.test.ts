@@ -1,59 +1,31 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ManualClock, systemClock } from "../../src/clock.js";
 import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { dayWindow } from "../../src/limits/days.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { StoreUnavailable } from "../../src/limits/store.js";
-import type { Simulator } from "../../src/simulator/index.js";
 import { eventually } from "../helpers/callbackHarness.js";
-import {
-  metric,
-  parseSamples,
-  scrape,
-  startSim,
-  startTestGateway,
-  submit,
-  tenantKeys,
-  valueOf,
-  type TelemetryGatewayOptions,
-} from "../helpers/telemetry.js";
+import { metric, parseSamples, scrape, submit, valueOf, telemetryFixture } from "../helpers/telemetry.js";
 
 /**
  * The money-path metrics the alerts and dashboards read (docs/observability.md, docs/runbooks.md): each one
  * moves when, and only when, the thing it reports happens.
  */
-let sim: Simulator;
-const keys = tenantKeys();
-const started: RunningGateway[] = [];
-
-async function gateway(options: TelemetryGatewayOptions): Promise<RunningGateway> {
-  const { gateway: gw } = await startTestGateway(sim, keys, options);
-  started.push(gw);
-  return gw;
-}
+const fx = telemetryFixture();
+const { keys } = fx;
+const gateway = fx.gateway.bind(fx);
 
 async function samples(gw: RunningGateway) {
   return parseSamples(await scrape(gw));
 }
 
-beforeAll(async () => {
-  sim = await startSim();
-});
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((gw) => gw.close()));
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
-
 describe("reservations by fate", () => {
   it("counts each submit's reservation once: charged, released, or unknown (and held as unknown)", async () => {
     const gw = await gateway({});
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(200);
-    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "status", status: 400 } });
+    fx.sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "status", status: 400 } });
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(400);
-    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
+    fx.sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(502);
     // Refused before anything was reserved: no fate at all.
     expect((await submit(gw, keys.acme, "midjourney")).status).toBe(403);

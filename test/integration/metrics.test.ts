@@ -1,23 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { StoreUnavailable } from "../../src/limits/store.js";
-import type { Simulator } from "../../src/simulator/index.js";
 import {
   UPSTREAM_KEY,
   metric,
   parseSamples,
   scrape,
-  startSim,
-  startTestGateway,
   submit,
   submitAndFinish,
-  tenantKeys,
   valueOf,
-  type TelemetryGatewayOptions,
+  telemetryFixture,
 } from "../helpers/telemetry.js";
 import { REPO } from "../helpers/cli.js";
 
@@ -71,29 +66,9 @@ function typeOf(name: string): string {
   return name.endsWith("_total") ? "counter" : "histogram";
 }
 
-let sim: Simulator;
-const keys = tenantKeys();
-const started: RunningGateway[] = [];
-
-async function gateway(
-  extra: TelemetryGatewayOptions = {},
-  options: TelemetryGatewayOptions["gateway"] = {},
-): Promise<RunningGateway> {
-  const { gateway: gw } = await startTestGateway(sim, keys, { ...extra, gateway: options });
-  started.push(gw);
-  return gw;
-}
-
-beforeAll(async () => {
-  sim = await startSim();
-});
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((gw) => gw.close()));
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+const fx = telemetryFixture();
+const { keys } = fx;
+const gateway = fx.gateway.bind(fx);
 
 describe("metrics exposure", () => {
   it("serves every contract metric with its exact labels, plus process metrics, on the metrics port only", async () => {
@@ -203,11 +178,11 @@ describe("request and task metrics", () => {
 
   it("counts upstream failures by reason: reset, 5xx answer, unreadable answer", async () => {
     const gw = await gateway();
-    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
+    fx.sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "reset" } });
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(502);
-    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "status", status: 503 } });
+    fx.sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "status", status: 503 } });
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(503);
-    sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "garbage" } });
+    fx.sim.faults.add({ endpoint: "generateTask", times: 1, action: { kind: "garbage" } });
     expect((await submit(gw, keys.acme, "nano-banana")).status).toBe(502);
     const s = parseSamples(await scrape(gw));
     const model = "nano-banana";
@@ -274,7 +249,7 @@ describe("upstream balance", () => {
       balance = valueOf(parseSamples(text), metric("upstream_balance_usd"), { upstream: "main" });
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(balance).toBeCloseTo(sim.balanceUsd(UPSTREAM_KEY), 6);
+    expect(balance).toBeCloseTo(fx.sim.balanceUsd(UPSTREAM_KEY), 6);
     expect(balance).toBeLessThan(100);
     expect(text).not.toContain(UPSTREAM_KEY);
   });

@@ -1,48 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.js";
-import type { RunningGateway } from "../../src/gateway/gateway.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { StoreUnavailable } from "../../src/limits/store.js";
-import type { Simulator } from "../../src/simulator/index.js";
 import {
   UPSTREAM_KEY,
   metric,
   parseSamples,
   scrape,
-  startSim,
-  startTestGateway,
   submit,
   submitAndFinish,
-  tenantKeys,
   valueOf,
-  type TelemetryGatewayOptions,
+  telemetryFixture,
 } from "../helpers/telemetry.js";
 
 /** The metrics alerts and panels rely on, as a fresh or troubled gateway exports them. */
 
-let sim: Simulator;
-const keys = tenantKeys();
-const started: RunningGateway[] = [];
-
-async function gateway(
-  extra: TelemetryGatewayOptions = {},
-  options: TelemetryGatewayOptions["gateway"] = {},
-): Promise<RunningGateway> {
-  const { gateway: gw } = await startTestGateway(sim, keys, { ...extra, gateway: options });
-  started.push(gw);
-  return gw;
-}
-
-beforeAll(async () => {
-  sim = await startSim();
-});
-afterEach(async () => {
-  await Promise.all(started.splice(0).map((gw) => gw.close()));
-  sim.reset();
-});
-afterAll(async () => {
-  await sim.close();
-});
+const fx = telemetryFixture();
+const { keys } = fx;
+const gateway = fx.gateway.bind(fx);
 
 describe("counters alerts count", () => {
   it("exist at 0 from the first scrape for every known label value, so increase() sees the first event", async () => {
@@ -139,7 +114,7 @@ describe("estimated and observed cost", () => {
     ] as const) {
       await submitAndFinish(gw, keys.acme, model, prompt);
     }
-    const spentUsd = 100 - sim.balanceUsd(UPSTREAM_KEY);
+    const spentUsd = 100 - fx.sim.balanceUsd(UPSTREAM_KEY);
     let s = parseSamples(await scrape(gw));
     for (let i = 0; i < 100; i++) {
       const observed = valueOf(s, metric("upstream_observed_spend_usd_total"), { upstream: "main" }) ?? 0;
