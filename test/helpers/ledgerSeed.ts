@@ -69,6 +69,7 @@ export async function seedTask(
   store: GovernanceStore,
   request: SubmitRequest,
   outcome: "pending" | "success" | "failed" = "pending",
+  ttlSec = 3600,
 ): Promise<string> {
   const day = await admit(store, request);
   const taskId = `task-${randomUUID()}`;
@@ -80,7 +81,7 @@ export async function seedTask(
     day,
     reservationId: request.reservationId,
     upstream: request.upstream,
-    ttlSec: 3600,
+    ttlSec,
   });
   if (outcome !== "pending") {
     await store.settleTask({ tenantId: request.tenantId, taskId, state: outcome, refund: true });

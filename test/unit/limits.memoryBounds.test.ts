@@ -5,6 +5,7 @@ import { MemoryStore } from "../../src/limits/memory.js";
 import { SlotSet } from "../../src/limits/memorySlots.js";
 import { StoreUnavailable, type DayWindow, type SubmitRequest } from "../../src/limits/store.js";
 import { TtlMap } from "../../src/limits/ttlMap.js";
+import { seedTask } from "../helpers/ledgerSeed.js";
 
 const START = Date.UTC(2026, 10, 22, 12);
 const MINUTE = 60_000;
@@ -33,22 +34,8 @@ function submit(over: Partial<SubmitRequest> = {}): SubmitRequest {
 }
 
 /** Admits and records one task (as the gateway's submit path does); returns its task id. */
-async function submitTask(store: MemoryStore, over: Partial<SubmitRequest> = {}, ttlSec = 3600) {
-  const request = submit(over);
-  const decision = await store.admitSubmit(request);
-  if (decision.kind !== "admitted") throw new Error(`expected admitted, got ${decision.kind}`);
-  const taskId = `task-${request.reservationId}`;
-  await store.recordTask({
-    tenantId: request.tenantId,
-    taskId,
-    model: request.model,
-    costMicros: request.costMicros,
-    day: decision.day,
-    reservationId: request.reservationId,
-    upstream: "main",
-    ttlSec,
-  });
-  return taskId;
+function submitTask(store: MemoryStore, over: Partial<SubmitRequest> = {}, ttlSec = 3600): Promise<string> {
+  return seedTask(store, submit(over), "pending", ttlSec);
 }
 
 describe("TtlMap evicts entries at their deadline, not only when read", () => {
