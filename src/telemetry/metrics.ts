@@ -7,6 +7,7 @@ import { REJECTION_REASONS, type GatewayEvents } from "./events.js";
 import type { Logger } from "./logger.js";
 import { ALL_TENANTS, ChildCache, LabelBounds, oncePerView } from "./metricLabels.js";
 import type { BudgetReading, MetricsView } from "./metricsView.js";
+import { microsToUsd } from "../apixo/prices.js";
 
 export const METRIC_PREFIX = "apixo_gateway_";
 
@@ -72,7 +73,6 @@ const MISNAMED_DEFAULTS = [
   "nodejs_active_resources_total",
 ];
 
-const usd = (micros: number): number => micros / 1e6;
 /** fail_code values a task can be counted under: the bounded set (apixo/models.ts) and `other`. */
 const FAIL_CODE_LABELS = [...KNOWN_FAIL_CODES, "other", "none"];
 const seconds = (ms: number): number => ms / 1000;
@@ -281,6 +281,13 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
   const spendBy = new ChildCache(2, (v) => spend.labels(...v));
   const completedBy = new ChildCache(3, (v) => tasksCompleted.labels(...v));
   const failuresBy = new ChildCache(3, (v) => taskFailures.labels(...v));
+  // A task's ending is counted minutes after its submit: its series exist from the first submit of a tenant and
+  // model on, so the first ending is seen by increase(). Made once per pair, not on every submit.
+  const endingsZeroed = new ChildCache(2, ([tenant = "", model = ""]) => {
+    for (const state of TASK_STATES) completedBy.get(tenant, model, state).inc(0);
+    for (const code of FAIL_CODE_LABELS) failuresBy.get(tenant, model, code).inc(0);
+    return true;
+  });
   const refundsBy = new ChildCache(2, (v) => refunds.labels(...v));
   const taskDurationBy = new ChildCache(1, (v) => taskDuration.labels(...v));
   const rejectionsBy = new ChildCache(2, (v) => rejections.labels(...v));
@@ -308,10 +315,8 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       const tenant = labels.tenant(e.tenant);
       const model = labels.model(e.model);
       submittedBy.get(tenant, model).inc();
-      spendBy.get(tenant, model).inc(usd(e.costMicros));
-      // The task's ending is counted minutes later: its series exist from now on, so the first is seen.
-      for (const state of TASK_STATES) completedBy.get(tenant, model, state).inc(0);
-      for (const code of FAIL_CODE_LABELS) failuresBy.get(tenant, model, code).inc(0);
+      spendBy.get(tenant, model).inc(microsToUsd(e.costMicros));
+      endingsZeroed.get(tenant, model);
       upstream.events.taskSubmitted(e);
     },
     taskFinished(e) {
@@ -319,7 +324,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       const model = labels.model(e.model);
       completedBy.get(tenant, model, e.state).inc();
       if (e.state === "failed") failuresBy.get(tenant, model, labels.failCode(e.failCode)).inc();
-      if (e.refundedMicros > 0) refundsBy.get(tenant, model).inc(usd(e.refundedMicros));
+      if (e.refundedMicros > 0) refundsBy.get(tenant, model).inc(microsToUsd(e.refundedMicros));
       if (e.costTimeMs !== undefined) taskDurationBy.get(model).observe(seconds(e.costTimeMs));
       upstream.events.taskFinished(e);
     },

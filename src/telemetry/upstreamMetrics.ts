@@ -1,7 +1,8 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { GatewayEvents } from "./events.js";
-import { oncePerView, type LabelBounds } from "./metricLabels.js";
+import { ChildCache, oncePerView, type LabelBounds } from "./metricLabels.js";
 import type { MetricsView } from "./metricsView.js";
+import { microsToUsd } from "../apixo/prices.js";
 
 export interface UpstreamMetricsOptions {
   readonly registers: Registry[];
@@ -26,8 +27,6 @@ const ACCOUNT_REASONS = ["rate", "concurrency"] as const;
 
 /** How long the first scrape waits for the first balance poll; a slower APIXO shows up one scrape later. */
 const FIRST_BALANCE_WAIT_MS = 1000;
-
-const usd = (micros: number): number => micros / 1e6;
 
 /**
  * What the gateway knows of each APIXO account (by alias). The estimated spend (the price table, as charged and
@@ -124,6 +123,8 @@ export function registerUpstreamMetrics(options: UpstreamMetricsOptions): Upstre
   });
 
   const lastBalance = new Map<string, number>();
+  const estimatedBy = new ChildCache(1, (v) => estimated.labels(...v));
+  const estimatedRefundsBy = new ChildCache(1, (v) => estimatedRefunds.labels(...v));
   return {
     events: {
       upstreamCircuit(e) {
@@ -137,11 +138,11 @@ export function registerUpstreamMetrics(options: UpstreamMetricsOptions): Upstre
         accountLimited.labels(labels.upstream(e.upstream), e.reason).inc();
       },
       taskSubmitted(e) {
-        estimated.labels(labels.upstream(e.upstream)).inc(usd(e.costMicros));
+        estimatedBy.get(labels.upstream(e.upstream)).inc(microsToUsd(e.costMicros));
       },
       taskFinished(e) {
         if (e.refundedMicros > 0 && e.upstream !== undefined) {
-          estimatedRefunds.labels(labels.upstream(e.upstream)).inc(usd(e.refundedMicros));
+          estimatedRefundsBy.get(labels.upstream(e.upstream)).inc(microsToUsd(e.refundedMicros));
         }
       },
     },
