@@ -1,7 +1,7 @@
 import type { RedisTopology } from "../config/redis.js";
 import type { RedisConnection } from "./redisClient.js";
 import { probeRedis } from "./redisProbe.js";
-import { LEDGER_WRITES, runAcknowledged, type ReplicaAcks } from "./redisAcks.js";
+import { LEDGER_WRITES, runAcknowledged, scriptCommand, type ReplicaAcks } from "./redisAcks.js";
 import { accountKeys } from "./accountKeys.js";
 import { CallCache, type AccountOf } from "./callCache.js";
 import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
@@ -118,10 +118,9 @@ export class RedisStore implements GovernanceStore {
         ),
       );
     }
-    const command: unknown = Reflect.get(this.redis, name);
-    if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
+    const command = scriptCommand(this.redis, name);
     const reply = await this.guard.run(name, () =>
-      Promise.resolve(Reflect.apply(command, this.redis, [keys.length, ...keys, ...args]) as unknown),
+      Promise.resolve(Reflect.apply(command, this.redis, [keys.length, ...keys, ...args])),
     );
     return asReply(reply);
   }

@@ -68,7 +68,8 @@ async function runRedirected(
   return reply;
 }
 
-function scriptCommand(target: object, name: ScriptName): (...args: unknown[]) => unknown {
+/** The client's (or pipeline's) command for a defined script. */
+export function scriptCommand(target: object, name: ScriptName): (...args: unknown[]) => unknown {
   const command: unknown = Reflect.get(target, name);
   if (typeof command !== "function") throw new Error(`script ${name} is not defined on this client`);
   return command as (...args: unknown[]) => unknown;

@@ -82,14 +82,15 @@ export class SilenceGuard {
     this.outstanding = Math.max(0, this.outstanding - 1);
   }
 
-  private arm(): void {
+  /** Checks after `delayMs`, once the event loop has read what arrived meanwhile (setImmediate). */
+  private arm(delayMs = this.options.silenceMs): void {
     if (this.watchdog !== undefined) return;
     this.watchdog = setTimeout(() => {
       this.watchdog = undefined;
       setImmediate(() => {
         this.check();
       });
-    }, this.options.silenceMs);
+    }, delayMs);
     this.watchdog.unref();
   }
 
@@ -97,13 +98,7 @@ export class SilenceGuard {
     if (this.outstanding === 0) return;
     const quietMs = this.options.nowMs() - Math.max(this.lastReplyMs, this.quietSinceMs);
     if (quietMs < this.options.silenceMs) {
-      this.watchdog = setTimeout(() => {
-        this.watchdog = undefined;
-        setImmediate(() => {
-          this.check();
-        });
-      }, this.options.silenceMs - quietMs);
-      this.watchdog.unref();
+      this.arm(this.options.silenceMs - quietMs);
       return;
     }
     // Silent: every command on this connection fails now (ioredis rejects them as the connection closes),
