@@ -106,16 +106,25 @@ const SERVER_ROUTES: Partial<Record<OperationLabel, string>> = {
   callback: "/callbacks/apixo/{token}",
 };
 
-/** `server.address` / `server.port` of the upstream base URL, parsed once per URL. */
-function serverAttributes(servers: Map<string, Attributes>, baseUrl: string): Attributes {
-  let attributes = servers.get(baseUrl);
-  if (attributes === undefined) {
+/** What a client span says of the upstream: `server.*` and the base its paths join, parsed once per URL. */
+interface UpstreamServer {
+  readonly attributes: Attributes;
+  /** Origin and base path without a trailing slash: the transport sends `base + path` (upstream/transport.ts). */
+  readonly base: string;
+}
+
+function upstreamServer(servers: Map<string, UpstreamServer>, baseUrl: string): UpstreamServer {
+  let server = servers.get(baseUrl);
+  if (server === undefined) {
     const url = new URL(baseUrl);
     const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
-    attributes = { [ATTR_SERVER_ADDRESS]: url.hostname, [ATTR_SERVER_PORT]: port };
-    servers.set(baseUrl, attributes);
+    server = {
+      attributes: { [ATTR_SERVER_ADDRESS]: url.hostname, [ATTR_SERVER_PORT]: port },
+      base: url.origin + url.pathname.replace(/\/+$/, ""),
+    };
+    servers.set(baseUrl, server);
   }
-  return attributes;
+  return server;
 }
 
 /** The Host header's name part (`server.address` of a server span); undefined when absent. */
@@ -184,7 +193,7 @@ export function decisionEvent(decision: string): { name: string; attributes: Att
  */
 export function otelTracer(): Tracer {
   const tracer = trace.getTracer(TRACER_NAME);
-  const servers = new Map<string, Attributes>();
+  const servers = new Map<string, UpstreamServer>();
   const child = (name: string, attributes: Attributes): Span =>
     tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes });
   return {
@@ -219,10 +228,11 @@ export function otelTracer(): Tracer {
     upstream(baseUrl, target, info) {
       const template = info.operation in ROUTE_TEMPLATES ? SERVER_ROUTES[info.operation] : undefined;
       const query = target.query === "" ? "" : `?${target.query}`;
+      const server = upstreamServer(servers, baseUrl);
       const attributes: Attributes = {
-        ...serverAttributes(servers, baseUrl),
+        ...server.attributes,
         [ATTR_HTTP_REQUEST_METHOD]: target.method,
-        [ATTR_URL_FULL]: new URL(target.path + query, baseUrl).href,
+        [ATTR_URL_FULL]: `${server.base}${target.path}${query}`,
         "apixo.operation": info.operation,
       };
       if (info.resendCount > 0) attributes[ATTR_HTTP_REQUEST_RESEND_COUNT] = info.resendCount;
