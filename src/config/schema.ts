@@ -61,6 +61,12 @@ const tenant = z.strictObject({
   timeZone: z.string().default("UTC"),
   /** Daily spend cap in USD in the tenant's time zone; null for no cap. */
   dailyCapUsd: z.number().nonnegative().nullable().default(null),
+  /** Hard cap on the calendar month's spend in USD in the tenant's time zone; null for no cap. */
+  monthlyCapUsd: z.number().nonnegative().nullable().default(null),
+  /** Daily caps in USD on one model's spend (model id -> USD), checked with the others. */
+  modelDailyCapsUsd: z.record(z.string(), z.number().nonnegative()).default({}),
+  /** Daily cap in USD per end user (X-Gateway-User); a request without the header is not subject to it. */
+  userDailyCapUsd: z.number().nonnegative().nullable().default(null),
   unpricedModels: unpriced.default("reject"),
   limits,
   /** Signs callback deliveries to this tenant (Standard Webhooks; docs/callbacks.md), from ${ENV}. */
@@ -205,6 +211,11 @@ export const configSchema = z.strictObject({
        * differ over an hour before ApixoGatewayCostDrift fires (exported as cost_drift_threshold_ratio).
        */
       costDriftShare: z.number().positive().max(10).default(0.2),
+      /**
+       * X-Gateway-Feature values that may become the `feature` label of feature_spend_usd_total; any other
+       * value is counted as "other", none as "none" (labels stay bounded; users are never labels).
+       */
+      featureLabels: z.array(z.string().regex(/^[\x21-\x7e]{1,128}$/)).max(100).default([]),
     })
     .prefault({}),
   admin: z

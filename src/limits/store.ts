@@ -60,6 +60,45 @@ export interface AccountDenial {
   readonly rate: RateInfo;
 }
 
+/**
+ * The spend windows a submit is checked against. `daily` and `monthly` are the tenant's calendar day and month
+ * in its time zone; `model_daily` is the day's spend on the request's model; `user_daily` the day's spend of
+ * the end user named by the request's X-Gateway-User (never applied to a request without one).
+ */
+export type CapWindow = "daily" | "monthly" | "model_daily" | "user_daily";
+
+export interface CapSpec {
+  readonly window: CapWindow;
+  readonly capMicros: number;
+}
+
+/** Who inside a tenant spent the money (X-Gateway-User, X-Gateway-Feature): validated, never forwarded. */
+export interface Attribution {
+  readonly user?: string;
+  readonly feature?: string;
+}
+
+/** The calendar month a tenant-local day belongs to: "2026-12-31" -> "2026-12". */
+export function monthOf(day: string): string {
+  return day.slice(0, 7);
+}
+
+/** Net spend and tasks charged of one user or feature in one period. */
+export interface UsageFigures {
+  readonly spentMicros: number;
+  /** Tasks charged (admissions not released; a refund keeps the task counted). */
+  readonly tasks: number;
+}
+
+/** What a tenant spent in one period (a day "YYYY-MM-DD" or a month "YYYY-MM"), and who spent it. */
+export interface UsageRollup {
+  readonly period: string;
+  /** The tenant's net spend of the period, attributed or not. */
+  readonly spentMicros: number;
+  readonly byUser: Readonly<Record<string, UsageFigures>>;
+  readonly byFeature: Readonly<Record<string, UsageFigures>>;
+}
+
 export interface SubmitRequest {
   readonly tenantId: string;
   readonly model: string;
@@ -67,8 +106,12 @@ export interface SubmitRequest {
   readonly buckets: readonly BucketSpec[];
   /** null: no in-flight cap. */
   readonly maxInFlight: number | null;
-  /** null: no daily cap. */
-  readonly capMicros: number | null;
+  /**
+   * Every cap that applies (a `user_daily` one only with `attribution.user`): the cost must fit in each, and
+   * is reserved in all of them at once.
+   */
+  readonly caps: readonly CapSpec[];
+  readonly attribution: Attribution;
   readonly costMicros: number;
   readonly days: DayWindow;
   /** Chosen by the gateway (random); names the in-flight slot and the reservation until a taskId is known. */
@@ -100,6 +143,8 @@ export type SubmitDecision =
       readonly day: string;
       /** Spend of `day` including this reservation. */
       readonly spentMicros: number;
+      /** The smallest budget left over the caps after this reservation; null without caps. */
+      readonly remainingMicros: number | null;
       readonly rate: RateInfo;
       readonly expired: readonly ExpiredTask[];
     }
@@ -118,6 +163,10 @@ export type SubmitDecision =
     }
   | {
       readonly kind: "spend_cap";
+      /** The first cap (in request order) the cost does not fit in. */
+      readonly window: CapWindow;
+      /** The tenant-local day the store counted in (its month is `monthOf(day)`). */
+      readonly day: string;
       readonly capMicros: number;
       readonly spentMicros: number;
       readonly costMicros: number;
@@ -131,8 +180,10 @@ export type SubmitDecision =
       readonly kind: "replay";
       readonly answer: StoredAnswer;
       readonly rate: RateInfo;
-      /** Spend of the current day, for X-Budget-Remaining-Usd. */
+      /** Spend of the current day. */
       readonly spentMicros: number;
+      /** The smallest budget left over the caps, for X-Budget-Remaining-Usd; null without caps. */
+      readonly remainingMicros: number | null;
     }
   /** The idempotency key is held by a request still in progress: wait for its answer. */
   | { readonly kind: "in_progress" }
@@ -161,6 +212,10 @@ export interface TaskRecord {
   readonly failCode?: string;
   /** The W3C traceparent of the submit's server span (tracing on), so a poll's span can link to it. */
   readonly traceparent?: string;
+  /** X-Gateway-User of the submit. */
+  readonly user?: string;
+  /** X-Gateway-Feature of the submit. */
+  readonly feature?: string;
 }
 
 export interface NewTask {
@@ -175,6 +230,8 @@ export interface NewTask {
   readonly idempotency?: { readonly key: string; readonly ttlSec: number; readonly answer: StoredAnswer };
   /** See TaskRecord.traceparent. */
   readonly traceparent?: string;
+  /** Kept on the record; with no reservation in the store (fail-open) the charge is attributed by it. */
+  readonly attribution: Attribution;
 }
 
 export type SimpleDecision =
@@ -242,7 +299,12 @@ export interface DaySpend {
 
 export interface TenantSnapshot {
   readonly tenantId: string;
+  /** Net spend of the day asked for. */
   readonly spentMicros: number;
+  /** Net spend of that day's calendar month. */
+  readonly monthSpentMicros: number;
+  /** Net spend of that day by the user asked for (0 when none was). */
+  readonly userSpentMicros: number;
   readonly inFlight: number;
   /** Reservations kept as unknown outcomes (all days). */
   readonly unknownOutcomes: number;
@@ -270,6 +332,8 @@ export interface ReservationRecord {
   readonly state: ReservationState;
   /** Why the outcome is unknown (`timeout`, `reset`, `bad_response`, `orphaned`, ...). */
   readonly reason: string | undefined;
+  readonly user: string | undefined;
+  readonly feature: string | undefined;
 }
 
 export interface ReleaseRequest {
@@ -306,6 +370,7 @@ export interface UnknownOutcome {
     readonly model: string;
     readonly costMicros: number;
     readonly upstream: string;
+    readonly attribution: Attribution;
   };
 }
 
@@ -372,7 +437,10 @@ export interface Ledger {
   getTask(tenantId: string, taskId: string): Promise<TaskRecord | null>;
   reservations(tenantId: string): Promise<readonly ReservationRecord[]>;
   spendOfDays(tenantId: string, days: readonly string[]): Promise<readonly DaySpend[]>;
-  snapshot(tenantId: string, day: string): Promise<TenantSnapshot>;
+  /** Spend by user and feature of each period: days ("YYYY-MM-DD") or months ("YYYY-MM"). */
+  usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]>;
+  /** The day's and its month's spend, and `user`'s spend of the day when given. */
+  snapshot(tenantId: string, day: string, user?: string): Promise<TenantSnapshot>;
   audit(tenantId: string, day: string): Promise<LedgerAudit>;
 }
 

@@ -32,6 +32,9 @@ export interface RequestFacts {
   upstream: string | undefined;
   /** The label of the gateway key that authenticated the request (never the key). */
   keyLabel: string | undefined;
+  /** X-Gateway-User and X-Gateway-Feature as checked (audit line only: users are never metric labels). */
+  endUser: string | undefined;
+  feature: string | undefined;
   /** A status poll answered from the gateway's status cache (hit) or asked of APIXO (miss). */
   cacheStatus: "hit" | "miss" | undefined;
   /** Exchanges with APIXO sent again after a failed try. */
