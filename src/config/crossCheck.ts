@@ -115,6 +115,11 @@ function unknownModels({ tenants, accepted }: Context, priced: ReadonlySet<strin
       if (!known(model))
         problems.push(`${at("tenants", t, "limits", "perModel", model)}: unknown model "${model}"`);
     }
+    const modelCaps = field(tenant, "modelDailyCapsUsd");
+    for (const model of isMapping(modelCaps) ? Object.keys(modelCaps) : []) {
+      if (!known(model))
+        problems.push(`${at("tenants", t, "modelDailyCapsUsd", model)}: unknown model "${model}"`);
+    }
     return problems;
   });
 }

@@ -215,7 +215,10 @@ export const configSchema = z.strictObject({
        * X-Gateway-Feature values that may become the `feature` label of feature_spend_usd_total; any other
        * value is counted as "other", none as "none" (labels stay bounded; users are never labels).
        */
-      featureLabels: z.array(z.string().regex(/^[\x21-\x7e]{1,128}$/)).max(100).default([]),
+      featureLabels: z
+        .array(z.string().regex(/^[\x21-\x7e]{1,128}$/))
+        .max(100)
+        .default([]),
     })
     .prefault({}),
   admin: z

@@ -29,6 +29,8 @@ export interface GatewayErrorOptions {
   retryAfterSec?: number;
   /** Overrides the catalog's HTTP status (e.g. 503 for an open circuit reported as UPSTREAM_UNAVAILABLE). */
   status?: number;
+  /** Facts for machines, sent as `error.details` (e.g. which budget window refused and when it resets). */
+  details?: Readonly<Record<string, string | number>>;
   cause?: unknown;
 }
 
@@ -41,6 +43,7 @@ export class GatewayError extends Error {
   readonly status: number;
   readonly retryable: boolean;
   readonly retryAfterSec: number | undefined;
+  readonly details: Readonly<Record<string, string | number>> | undefined;
 
   constructor(type: ErrorType, message: string, options: GatewayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -50,6 +53,7 @@ export class GatewayError extends Error {
     this.retryable = errorCatalog[type].retryable;
     this.retryAfterSec =
       options.retryAfterSec === undefined ? undefined : Math.max(1, Math.ceil(options.retryAfterSec));
+    this.details = options.details;
   }
 }
 
@@ -57,7 +61,12 @@ export interface ErrorEnvelope {
   code: number;
   message: string;
   data: null;
-  error: { type: ErrorType; requestId: string; retryable: boolean };
+  error: {
+    type: ErrorType;
+    requestId: string;
+    retryable: boolean;
+    details?: Readonly<Record<string, string | number>>;
+  };
 }
 
 export function errorEnvelope(error: GatewayError, requestId: string): ErrorEnvelope {
@@ -65,7 +74,12 @@ export function errorEnvelope(error: GatewayError, requestId: string): ErrorEnve
     code: error.status,
     message: error.message,
     data: null,
-    error: { type: error.type, requestId, retryable: error.retryable },
+    error: {
+      type: error.type,
+      requestId,
+      retryable: error.retryable,
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
   };
 }
 

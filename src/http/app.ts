@@ -1,3 +1,4 @@
+import { FEATURE_HEADER, USER_HEADER } from "../routes/attribution.js";
 import type { Agent, IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import express, { type NextFunction, type Request, type Response } from "express";
@@ -73,17 +74,18 @@ export function createApp(deps: AppDeps): PublicApp {
     authenticate(ctx, req.headers.authorization);
     // Answered already means the server refused the request while its body was arriving (publicServer.ts).
     const clientGone = (): boolean => res.destroyed || res.writableEnded;
+    const attribution = { user: req.headers[USER_HEADER], feature: req.headers[FEATURE_HEADER] };
     if (route.operation === "submit") {
       const body = await readBody(req, ctx.snapshot.config.server.bodyLimitBytes);
       const idempotencyKey = req.headers["idempotency-key"];
-      return routes.submit(ctx, { model: route.model, body, idempotencyKey, clientGone });
+      return routes.submit(ctx, { model: route.model, body, idempotencyKey, attribution, clientGone });
     }
     // The governed GETs take no body: whatever a client sent along is drained and dropped, never forwarded.
     req.resume();
     if (route.operation === "status") {
       return routes.status(ctx, { model: route.model, taskId: route.taskId, clientGone });
     }
-    return routes.balance(ctx, { clientGone });
+    return routes.balance(ctx, { attribution, clientGone });
   };
 
   const begin = (req: IncomingMessage, res: ServerResponse): RequestContext => {

@@ -1,3 +1,4 @@
+import { FEATURE_HEADER, USER_HEADER } from "../routes/attribution.js";
 import type { Agent } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
@@ -8,7 +9,15 @@ import { UpstreamError } from "../upstream/upstreamError.js";
 import { isAllowedPath } from "./allowedPaths.js";
 
 /** Never sent upstream on a passthrough: the tenant's credentials and cookies, and what only the gateway asserts. */
-const NOT_UPSTREAM = ["authorization", "cookie", "x-forwarded-for", "x-forwarded-host", "forwarded"];
+const NOT_UPSTREAM = [
+  "authorization",
+  "cookie",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "forwarded",
+  USER_HEADER,
+  FEATURE_HEADER,
+];
 
 export interface PassthroughDeps {
   readonly baseUrl: string;

@@ -1,4 +1,4 @@
-import type { DayWindow, NewTask } from "../limits/store.js";
+import type { Attribution, DayWindow, NewTask } from "../limits/store.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { LedgerWriter } from "./writer.js";
 
@@ -17,6 +17,8 @@ export interface ReservationFacts {
   /** The day the store charged the admission to; undefined when the store could not be asked (fail-open). */
   readonly admittedDay: string | undefined;
   readonly idempotencyKey: string | undefined;
+  /** X-Gateway-User / X-Gateway-Feature: the reservation's charge is attributed to them. */
+  readonly attribution: Attribution;
   /** Where the account's in-flight slot lives, when the account cap is on. */
   readonly accountSlot: { readonly upstream: string } | undefined;
   /**
@@ -49,13 +51,16 @@ export class SubmitReservation {
   }
 
   async charge(
-    task: Omit<NewTask, "tenantId" | "model" | "costMicros" | "day" | "reservationId" | "upstream">,
+    task: Omit<
+      NewTask,
+      "tenantId" | "model" | "costMicros" | "day" | "reservationId" | "upstream" | "attribution"
+    >,
   ) {
     if (!this.decide("charged")) return;
-    const { tenantId, model, costMicros, reservationId, upstream } = this.facts;
+    const { tenantId, model, costMicros, reservationId, upstream, attribution } = this.facts;
     await this.deps.ledger.record({
       kind: "record",
-      task: { ...task, tenantId, model, costMicros, day: this.day, reservationId, upstream },
+      task: { ...task, tenantId, model, costMicros, day: this.day, reservationId, upstream, attribution },
     });
   }
 
@@ -76,10 +81,15 @@ export class SubmitReservation {
 
   async unknown(reason: string): Promise<void> {
     if (!this.decide("unknown")) return;
-    const { tenantId, reservationId, model, costMicros, upstream } = this.facts;
+    const { tenantId, reservationId, model, costMicros, upstream, attribution } = this.facts;
     await this.deps.ledger.unknown({
       kind: "unknown",
-      outcome: { tenantId, reservationId, reason, charge: { day: this.day, model, costMicros, upstream } },
+      outcome: {
+        tenantId,
+        reservationId,
+        reason,
+        charge: { day: this.day, model, costMicros, upstream, attribution },
+      },
     });
   }
 

@@ -34,7 +34,19 @@ export function decodeWrite(line: string): LedgerWrite {
     return value;
   }) as unknown;
   if (!isWrite(parsed)) throw new Error("not a ledger write");
-  return parsed;
+  return withAttribution(parsed);
+}
+
+/** A journal line written before attribution existed carries none: the write is unattributed. */
+function withAttribution(write: LedgerWrite): LedgerWrite {
+  if (write.kind === "record" && (write.task.attribution as unknown) === undefined) {
+    return { ...write, task: { ...write.task, attribution: {} } };
+  }
+  if (write.kind === "unknown" && (write.outcome.charge.attribution as unknown) === undefined) {
+    const { outcome } = write;
+    return { ...write, outcome: { ...outcome, charge: { ...outcome.charge, attribution: {} } } };
+  }
+  return write;
 }
 
 /** What JSON.stringify makes of a Buffer before the replacer sees it. */

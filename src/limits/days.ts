@@ -1,4 +1,4 @@
-import type { DayWindow } from "./store.js";
+import type { CapWindow, DayWindow } from "./store.js";
 
 /**
  * Tenant-local calendar days. A day is named "YYYY-MM-DD" in the tenant's IANA zone and starts at the first
@@ -36,6 +36,25 @@ export function localDay(timeZone: string, atMs: number): string {
   return `${year}-${month}-${day}`;
 }
 
+/**
+ * An instant as the tenant's wall clock with its offset, "2027-01-01T00:00:00+09:00": what a 402 tells a
+ * person about when their budget comes back.
+ */
+export function localIso(timeZone: string, atMs: number): string {
+  const day = localDay(timeZone, atMs);
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone,
+    hourCycle: "h23",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "longOffset",
+  }).formatToParts(atMs);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
+  const offset = get("timeZoneName").replace("GMT", "");
+  return `${day}T${get("hour")}:${get("minute")}:${get("second")}${offset === "" ? "Z" : offset}`;
+}
+
 /** Calendar arithmetic on a "YYYY-MM-DD" name, independent of any zone. */
 export function addDays(day: string, delta: number): string {
   const [y, m, d] = day.split("-").map(Number);
@@ -57,6 +76,17 @@ export function startOfDayMs(timeZone: string, day: string): number {
     else lo = mid;
   }
   return hi;
+}
+
+/** The first day of the month after `day`'s: "2026-12-31" -> "2027-01-01". */
+export function firstOfNextMonth(day: string): string {
+  const [y, m] = day.split("-").map(Number);
+  return new Date(Date.UTC(y ?? 1970, m ?? 1, 1)).toISOString().slice(0, 10);
+}
+
+/** When a cap counted on `day` starts afresh: the next day's start, or the next month's for a monthly cap. */
+export function capResetMs(timeZone: string, window: CapWindow, day: string): number {
+  return startOfDayMs(timeZone, window === "monthly" ? firstOfNextMonth(day) : addDays(day, 1));
 }
 
 export function dayWindow(timeZone: string, nowMs: number): DayWindow {

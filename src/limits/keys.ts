@@ -8,6 +8,9 @@
 /** Spend keys outlive their day so the admin can show the last weeks. */
 export const DAY_KEY_TTL_SEC = 40 * 86_400;
 
+/** Month keys (spend, rollups) outlive their month by a year, so usage can be compared year over year. */
+export const MONTH_KEY_TTL_SEC = 400 * 86_400;
+
 /**
  * How long a tombstone refuses a late admission. A late admission is a command Redis had not yet run when the
  * gateway stopped waiting (a stalled or paused server, a connection lost mid-command); a day is far beyond any
@@ -18,8 +21,13 @@ export const TOMBSTONE_TTL_SEC = 86_400;
 export interface TenantKeys {
   /** Token bucket state (hash {tokens, ts}). */
   bucket(name: string): string;
-  /** Net spend of a tenant-local day in micro-USD (charges minus refunds). */
-  spend(day: string): string;
+  /** Net spend of a tenant-local day ("YYYY-MM-DD") or month ("YYYY-MM") in micro-USD (charges minus refunds). */
+  spend(period: string): string;
+  /**
+   * Attributed spend of a day or month (hash): `u:<user>` / `f:<feature>` -> net micro-USD, `u#:<user>` /
+   * `f#:<feature>` -> tasks charged.
+   */
+  usage(period: string): string;
   /** Net spend of a day per model (hash model -> micro-USD). */
   spendByModel(day: string): string;
   /** Refunds credited to a day in micro-USD. */
@@ -68,7 +76,8 @@ export function tenantKeys(prefix: string, tenantId: string, account?: string): 
     account === undefined ? `${prefix}:{${tenantId}}:` : `${accountTag(prefix, account)}t:${tenantId}:`;
   return {
     bucket: (name) => `${base}bucket:${name}`,
-    spend: (day) => `${base}spend:${day}`,
+    spend: (period) => `${base}spend:${period}`,
+    usage: (period) => `${base}usage:${period}`,
     spendByModel: (day) => `${base}spendm:${day}`,
     refund: (day) => `${base}refund:${day}`,
     inflight: `${base}inflight`,

@@ -19,9 +19,12 @@ import type {
   TaskRecord,
   TenantSnapshot,
   UnknownOutcome,
+  UsageRollup,
 } from "./store.js";
-import { StoreUnavailable } from "./store.js";
-import { DAY_TTL_MS, MemoryState, type Ledger } from "./memoryState.js";
+import { monthOf } from "./store.js";
+import { rollupsFrom, usageField } from "./caps.js";
+import { DAY_TTL_MS, MemoryState, attributionOf, type Ledger } from "./memoryState.js";
+import { admitSubmit } from "./memorySubmit.js";
 
 /** The default bound on records held (ledger records, idempotency records, reservations). */
 export const DEFAULT_MAX_RECORDS = 1_000_000;
@@ -51,88 +54,7 @@ export class MemoryStore implements GovernanceStore {
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
     await Promise.resolve();
-    const { tenantId, reservationId } = request;
-    if (this.s.reservations.isVoid(tenantId, reservationId)) return { kind: "void" };
-    const k = this.s.keys(tenantId);
-    const now = this.s.clock.now();
-    const cutoff = now - request.taskMaxAgeMs;
-    const slots = this.s.slots(k);
-    const idemKey = request.idempotency === undefined ? null : k.idem(request.idempotency.key);
-    const { days } = request;
-    const day =
-      now < days.startTodayMs ? days.yesterday : now >= days.startTomorrowMs ? days.tomorrow : days.today;
-    const held = idemKey === null ? undefined : this.s.idem.get(idemKey);
-    const { tokens, denied } = this.s.checkBuckets(k, request.buckets);
-    if (held?.state === "done") {
-      // A replay is a governed answer: it takes a submit token (nothing else: no cost, no slot).
-      if (denied !== null) return denied;
-      const rate = this.s.take(k, request.buckets, tokens);
-      return {
-        kind: "replay",
-        answer: held.answer,
-        rate,
-        spentMicros: this.s.counters.get(k.spend(day)) ?? 0,
-      };
-    }
-    if (held?.state === "held" && (slots.get(inflightReservation(held.res))?.atMs ?? -Infinity) > cutoff) {
-      return { kind: "in_progress" };
-    }
-    if (denied !== null) return denied;
-    const rate = tightest(request.buckets, tokens);
-    const live = slots.countLive(cutoff);
-    if (request.maxInFlight !== null && live >= request.maxInFlight) {
-      return {
-        kind: "concurrency_limited",
-        inFlight: live,
-        limit: request.maxInFlight,
-        retryAfterSec: 1,
-        rate,
-      };
-    }
-    const spent = this.s.counters.get(k.spend(day)) ?? 0;
-    if (request.capMicros !== null && spent + request.costMicros > request.capMicros) {
-      return {
-        kind: "spend_cap",
-        capMicros: request.capMicros,
-        spentMicros: spent,
-        costMicros: request.costMicros,
-        rate,
-      };
-    }
-    const account = request.account;
-    const accountDenial = account === undefined ? null : this.s.accounts.check(account, rate, cutoff);
-    if (accountDenial !== null) return accountDenial;
-    const records = this.s.recordsHeld();
-    if (records >= this.maxRecords) {
-      throw new StoreUnavailable(
-        `governance store unavailable (submit): memory store full (${records} records)`,
-        {
-          maybeApplied: false,
-        },
-      );
-    }
-    const after = this.s.take(k, request.buckets, tokens);
-    if (account !== undefined) this.s.accounts.take(account, { reservationId, cutoffMs: cutoff });
-    const expired = this.s.expire(k, request.taskMaxAgeMs);
-    slots.add(inflightReservation(reservationId), now, request.model);
-    this.s.reservations.put({
-      tenantId,
-      reservationId,
-      day,
-      model: request.model,
-      costMicros: request.costMicros,
-      upstream: request.upstream,
-      idempotencyKey: request.idempotency?.key,
-      account: account !== undefined,
-      admittedAtMs: now,
-      state: "open",
-      reason: undefined,
-    });
-    const spentMicros = this.s.charge(k, day, request.model, request.costMicros);
-    if (idemKey !== null && request.idempotency !== undefined) {
-      this.s.idem.set(idemKey, { state: "held", res: reservationId }, request.idempotency.ttlSec * 1000);
-    }
-    return { kind: "admitted", day, spentMicros, rate: after, expired };
+    return admitSubmit(this.s, this.maxRecords, request);
   }
 
   async releaseReservation(request: ReleaseRequest): Promise<ReleaseResult> {
@@ -150,7 +72,14 @@ export class MemoryStore implements GovernanceStore {
     }
     const k = this.s.keys(tenantId);
     this.s.slots(k).delete(inflightReservation(reservationId));
-    this.s.charge(k, reservation.day, reservation.model, -reservation.costMicros);
+    this.s.charge(
+      k,
+      reservation.day,
+      reservation.model,
+      -reservation.costMicros,
+      -1,
+      attributionOf(reservation),
+    );
     this.s.reservations.delete(tenantId, reservationId);
     if (request.account !== undefined) this.s.accounts.release(request.account.upstream, reservationId);
     if (request.idempotencyKey !== undefined) {
@@ -170,10 +99,11 @@ export class MemoryStore implements GovernanceStore {
     const now = this.s.clock.now();
     const reservation = this.s.reservations.get(tenantId, reservationId);
     let state: TaskRecord["state"] = "pending";
-    let { day, costMicros } = task;
+    let { day, costMicros, attribution } = task;
     if (reservation !== undefined) {
-      // The reservation becomes the task's charge: it is already in its day's spend.
+      // The reservation becomes the task's charge: it is already in its day's spend, attributed as admitted.
       ({ day, costMicros } = reservation);
+      attribution = attributionOf(reservation);
       this.s.reservations.delete(tenantId, reservationId);
       // The slot keeps its admission time and place. A reservation that outlived the max age already gave
       // its slot back: the task is born expired.
@@ -181,7 +111,7 @@ export class MemoryStore implements GovernanceStore {
       if (reserved === undefined) state = "expired";
     } else {
       // No reservation (the admission never ran): charged here, and a late admission of the id takes nothing.
-      this.s.charge(k, day, model, costMicros);
+      this.s.charge(k, day, model, costMicros, 1, attribution);
       slots.add(inflightTask(taskId), now, model);
       this.s.reservations.tombstone(tenantId, reservationId);
     }
@@ -197,6 +127,7 @@ export class MemoryStore implements GovernanceStore {
       submittedAtMs: now,
       refundedMicros: 0,
       ...(task.traceparent === undefined ? {} : { traceparent: task.traceparent }),
+      ...attribution,
     };
     this.s.tasks.set(k.task(taskId), ledger, task.ttlSec * 1000);
     this.s.index(tenantId, task.ttlSec * 1000).set(`${day}|${taskId}`, now);
@@ -224,12 +155,15 @@ export class MemoryStore implements GovernanceStore {
     if (this.s.reservations.hasTombstone(tenantId, reservationId)) return;
     const k = this.s.keys(tenantId);
     const now = this.s.clock.now();
-    this.s.charge(k, charge.day, charge.model, charge.costMicros);
+    const { attribution, ...charged } = charge;
+    this.s.charge(k, charge.day, charge.model, charge.costMicros, 1, attribution);
     this.s.slots(k).add(inflightReservation(reservationId), now, charge.model);
     this.s.reservations.put({
       tenantId,
       reservationId,
-      ...charge,
+      ...charged,
+      user: attribution.user,
+      feature: attribution.feature,
       idempotencyKey: undefined,
       account: false,
       admittedAtMs: now,
@@ -290,7 +224,7 @@ export class MemoryStore implements GovernanceStore {
     let refundedMicros = 0;
     if (request.state === "failed" && request.refund && ledger.costMicros > 0) {
       refundedMicros = ledger.costMicros;
-      this.s.charge(k, ledger.day, ledger.model, -refundedMicros);
+      this.s.charge(k, ledger.day, ledger.model, -refundedMicros, 0, attributionOf(ledger));
       this.s.addCounter(k.refund(ledger.day), refundedMicros, DAY_TTL_MS);
     }
     ledger.state = request.state;
@@ -341,12 +275,25 @@ export class MemoryStore implements GovernanceStore {
     }));
   }
 
-  async snapshot(tenantId: string, day: string): Promise<TenantSnapshot> {
+  async usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]> {
+    await Promise.resolve();
+    const k = this.s.keys(tenantId);
+    return periods.map((period) => ({
+      period,
+      spentMicros: this.s.counters.get(k.spend(period)) ?? 0,
+      ...rollupsFrom(this.s.usage.get(k.usage(period)) ?? []),
+    }));
+  }
+
+  async snapshot(tenantId: string, day: string, user?: string): Promise<TenantSnapshot> {
     await Promise.resolve();
     const k = this.s.keys(tenantId);
     return {
       tenantId,
       spentMicros: this.s.counters.get(k.spend(day)) ?? 0,
+      monthSpentMicros: this.s.counters.get(k.spend(monthOf(day))) ?? 0,
+      userSpentMicros:
+        user === undefined ? 0 : (this.s.usage.get(k.usage(day))?.get(usageField("u", user, "spend")) ?? 0),
       inFlight: this.s.slots(k).size,
       unknownOutcomes: this.s.reservations.list(tenantId).filter((r) => r.state === "unknown").length,
     };

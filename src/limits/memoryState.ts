@@ -4,15 +4,36 @@ import { MemoryAccounts } from "./memoryAccount.js";
 import { MemoryReservations } from "./memoryReservations.js";
 import { SlotSet } from "./memorySlots.js";
 import { TtlMap } from "./ttlMap.js";
-import { DAY_KEY_TTL_SEC, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
-import type { BucketSpec, ExpiredTask, RateInfo, StoredAnswer, TaskRecord } from "./store.js";
+import { usageField } from "./caps.js";
+import { DAY_KEY_TTL_SEC, MONTH_KEY_TTL_SEC, inflightTask, tenantKeys, type TenantKeys } from "./keys.js";
+import {
+  monthOf,
+  type Attribution,
+  type BucketSpec,
+  type ExpiredTask,
+  type RateInfo,
+  type StoredAnswer,
+  type TaskRecord,
+} from "./store.js";
 
 export type IdemRecord =
   | { readonly state: "held"; readonly res: string }
   | { readonly state: "done"; readonly res: string; readonly answer: StoredAnswer };
 export type Ledger = { -readonly [K in keyof TaskRecord]: TaskRecord[K] };
 
+/** The attribution a reservation or ledger record keeps (undefined fields: none given). */
+export function attributionOf(record: {
+  readonly user?: string | undefined;
+  readonly feature?: string | undefined;
+}): Attribution {
+  return {
+    ...(record.user === undefined ? {} : { user: record.user }),
+    ...(record.feature === undefined ? {} : { feature: record.feature }),
+  };
+}
+
 export const DAY_TTL_MS = DAY_KEY_TTL_SEC * 1000;
+const MONTH_TTL_MS = MONTH_KEY_TTL_SEC * 1000;
 
 /**
  * The in-memory store's state and the helpers its operations share (MemoryStore, memory.ts): the same keys and
@@ -23,6 +44,8 @@ export class MemoryState {
   readonly buckets: TtlMap<BucketState>;
   readonly counters: TtlMap<number>;
   readonly models: TtlMap<Map<string, number>>;
+  /** Usage hashes (keys.ts `usage`): the rollups by user and feature of a day or month. */
+  readonly usage: TtlMap<Map<string, number>>;
   readonly tasks: TtlMap<Ledger>;
   readonly idem: TtlMap<IdemRecord>;
   /** tenant inflight key -> slots in admission order; like the Redis zset it has no TTL. */
@@ -44,6 +67,7 @@ export class MemoryState {
     this.buckets = new TtlMap(this.clock);
     this.counters = new TtlMap(this.clock);
     this.models = new TtlMap(this.clock);
+    this.usage = new TtlMap(this.clock);
     this.tasks = new TtlMap(this.clock);
     this.idem = new TtlMap(this.clock);
     this.accounts = new MemoryAccounts(this.clock);
@@ -87,9 +111,51 @@ export class MemoryState {
     this.models.set(key, byModel, DAY_TTL_MS);
   }
 
-  /** Adds to a day's spend and its per-model split, as one charge (or, negative, one give-back). */
-  charge(k: TenantKeys, day: string, model: string, micros: number): number {
+  private addUsage(
+    key: string,
+    attribution: Attribution,
+    micros: number,
+    count: number,
+    ttlMs: number,
+  ): void {
+    const hash = this.usage.get(key) ?? new Map<string, number>();
+    for (const [tag, name] of [
+      ["u", attribution.user],
+      ["f", attribution.feature],
+    ] as const) {
+      if (name === undefined) continue;
+      const spend = usageField(tag, name, "spend");
+      const tasks = usageField(tag, name, "tasks");
+      const spent = (hash.get(spend) ?? 0) + micros;
+      const n = (hash.get(tasks) ?? 0) + count;
+      if (spent === 0 && n === 0) {
+        hash.delete(spend);
+        hash.delete(tasks);
+      } else hash.set(spend, spent).set(tasks, n);
+    }
+    this.usage.set(key, hash, ttlMs);
+  }
+
+  /**
+   * One charge (count 1), give-back (negative, count -1) or refund (negative, count 0: the task happened) of a
+   * day, in every window it belongs to: the day's spend and per-model split, its month, and the rollups of
+   * both by user and feature (lua/spend.ts add_spend). Returns the day's new spend.
+   */
+  charge(
+    k: TenantKeys,
+    day: string,
+    model: string,
+    micros: number,
+    count: number,
+    attribution: Attribution,
+  ): number {
+    const month = monthOf(day);
     if (micros !== 0) this.addModel(k.spendByModel(day), model, micros);
+    this.addCounter(k.spend(month), micros, MONTH_TTL_MS);
+    if (attribution.user !== undefined || attribution.feature !== undefined) {
+      this.addUsage(k.usage(day), attribution, micros, count, DAY_TTL_MS);
+      this.addUsage(k.usage(month), attribution, micros, count, MONTH_TTL_MS);
+    }
     return this.addCounter(k.spend(day), micros, DAY_TTL_MS);
   }
 

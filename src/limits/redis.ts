@@ -2,26 +2,15 @@ import type { RedisTopology } from "../config/redis.js";
 import type { RedisConnection } from "./redisClient.js";
 import { probeRedis } from "./redisProbe.js";
 import { LEDGER_WRITES, runAcknowledged, scriptCommand, type ReplicaAcks } from "./redisAcks.js";
-import { accountKeys } from "./accountKeys.js";
 import { CallCache, type AccountOf } from "./callCache.js";
-import { DAY_KEY_TTL_SEC, TOMBSTONE_TTL_SEC, type TenantKeys } from "./keys.js";
+import { DAY_KEY_TTL_SEC, type TenantKeys } from "./keys.js";
+import { monthOf } from "./store.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
-import {
-  RECORD_ARGS,
-  RECORD_KEYS,
-  RELEASE_ARGS,
-  RELEASE_KEYS,
-  SETTLE_ARGS,
-  SETTLE_KEYS,
-  SIMPLE_ARGS,
-  STATUS_ARGS,
-  STATUS_KEYS,
-  UNKNOWN_ARGS,
-  UNKNOWN_KEYS,
-} from "./lua/tasks.js";
-import { auditFrom, daySpendsFrom, reservationFrom, reservationsFrom } from "./redisLedger.js";
-import { accountDenialFrom, answerArgs, cachedAnswerFrom } from "./redisProtection.js";
+import { recordCall, releaseCall, settleCall, unknownCall } from "./lua/ledgerCalls.js";
+import { SIMPLE_ARGS, STATUS_ARGS, STATUS_KEYS } from "./lua/tasks.js";
+import { auditFrom, daySpendsFrom, reservationFrom, reservationsFrom, usageFrom } from "./redisLedger.js";
+import { accountDenialFrom, cachedAnswerFrom } from "./redisProtection.js";
 import {
   asReply,
   expiredFrom,
@@ -55,6 +44,7 @@ import type {
   TaskRecord,
   TenantSnapshot,
   UnknownOutcome,
+  UsageRollup,
 } from "./store.js";
 
 export interface RedisStoreOptions {
@@ -134,26 +124,7 @@ export class RedisStore implements GovernanceStore {
   }
 
   async releaseReservation(request: ReleaseRequest): Promise<ReleaseResult> {
-    const k = this.keys(request.tenantId);
-    const { idempotencyKey, account } = request;
-    const keys = RELEASE_KEYS.encode({
-      inflight: k.inflight,
-      models: k.inflightModels,
-      resv: k.reservations,
-      tomb: k.tombstone(request.reservationId),
-      // Placeholders in the tenant's slot when absent (the flags below say which are real).
-      idem: idempotencyKey === undefined ? k.inflight : k.idem(idempotencyKey),
-      acct: account === undefined ? k.inflight : accountKeys(this.prefix, account.upstream).inflight,
-    });
-    for (const day of request.days) keys.push(k.spend(day), k.spendByModel(day));
-    const args = RELEASE_ARGS.encode({
-      reservation: request.reservationId,
-      tombTtlSec: String(TOMBSTONE_TTL_SEC),
-      idem: idempotencyKey === undefined ? "0" : "1",
-      acct: account === undefined ? "0" : "1",
-      n: String(request.days.length),
-    });
-    args.push(...request.days);
+    const { keys, args } = releaseCall(this.keys(request.tenantId), this.prefix, request);
     const r = await this.run("agwRelease", keys, args);
     const released = num(r, 0) === 1;
     return {
@@ -163,62 +134,13 @@ export class RedisStore implements GovernanceStore {
   }
 
   async recordTask(task: NewTask): Promise<{ readonly recorded: boolean }> {
-    const k = this.keys(task.tenantId);
-    const idem = task.idempotency;
-    const keys = RECORD_KEYS.encode({
-      task: k.task(task.taskId),
-      inflight: k.inflight,
-      models: k.inflightModels,
-      resv: k.reservations,
-      tomb: k.tombstone(task.reservationId),
-      spend: k.spend(task.day),
-      spendm: k.spendByModel(task.day),
-      tasks: k.tasks,
-      idem: idem === undefined ? k.task(task.taskId) : k.idem(idem.key),
-    });
-    const args = RECORD_ARGS.encode({
-      taskId: task.taskId,
-      tenantId: task.tenantId,
-      model: task.model,
-      cost: String(task.costMicros),
-      day: task.day,
-      reservation: task.reservationId,
-      upstream: task.upstream,
-      ttlSec: String(task.ttlSec),
-      idem: idem === undefined ? "0" : "1",
-      idemTtlSec: String(idem?.ttlSec ?? 0),
-      status: String(idem?.answer.status ?? 0),
-      ctype: idem?.answer.contentType ?? "",
-      body: idem?.answer.body.toString("base64") ?? "",
-      dayTtlSec: String(DAY_KEY_TTL_SEC),
-      tombTtlSec: String(TOMBSTONE_TTL_SEC),
-      traceparent: task.traceparent ?? "",
-    });
+    const { keys, args } = recordCall(this.keys(task.tenantId), task);
     const r = await this.run("agwRecordTask", keys, args);
     return { recorded: num(r, 0) === 1 };
   }
 
   async markUnknown(outcome: UnknownOutcome): Promise<void> {
-    const k = this.keys(outcome.tenantId);
-    const { charge } = outcome;
-    const keys = UNKNOWN_KEYS.encode({
-      inflight: k.inflight,
-      models: k.inflightModels,
-      resv: k.reservations,
-      tomb: k.tombstone(outcome.reservationId),
-      spend: k.spend(charge.day),
-      spendm: k.spendByModel(charge.day),
-    });
-    const args = UNKNOWN_ARGS.encode({
-      reservation: outcome.reservationId,
-      reason: outcome.reason,
-      day: charge.day,
-      model: charge.model,
-      cost: String(charge.costMicros),
-      upstream: charge.upstream,
-      dayTtlSec: String(DAY_KEY_TTL_SEC),
-      tombTtlSec: String(TOMBSTONE_TTL_SEC),
-    });
+    const { keys, args } = unknownCall(this.keys(outcome.tenantId), outcome);
     await this.run("agwMarkUnknown", keys, args);
   }
 
@@ -265,30 +187,7 @@ export class RedisStore implements GovernanceStore {
       }
       day = before.day;
     }
-    const k = this.keys(request.tenantId);
-    const { account } = request;
-    const keys = SETTLE_KEYS.encode({
-      task: k.task(request.taskId),
-      inflight: k.inflight,
-      models: k.inflightModels,
-      spend: k.spend(day),
-      spendm: k.spendByModel(day),
-      refund: k.refund(day),
-      acct: account === undefined ? k.inflight : accountKeys(this.prefix, account.upstream).inflight,
-    });
-    const [ansStatus, ansCtype, ansBody] = answerArgs(request.answer);
-    const args = SETTLE_ARGS.encode({
-      taskId: request.taskId,
-      state: request.state,
-      failCode: request.failCode ?? "",
-      refund: request.refund ? "1" : "0",
-      day,
-      dayTtlSec: String(DAY_KEY_TTL_SEC),
-      acct: account === undefined ? "0" : "1",
-      ansStatus,
-      ansCtype,
-      ansBody,
-    });
+    const { keys, args } = settleCall(this.keys(request.tenantId), this.prefix, request, day);
     const r = await this.run("agwSettle", keys, args);
     return {
       settled: num(r, 0) === 1,
@@ -329,16 +228,34 @@ export class RedisStore implements GovernanceStore {
     });
   }
 
-  async snapshot(tenantId: string, day: string): Promise<TenantSnapshot> {
+  async usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]> {
+    const k = this.keys(tenantId);
+    return this.guard.run("usage", async () => {
+      const pipeline = this.redis.pipeline();
+      for (const period of periods) pipeline.get(k.spend(period)).hgetall(k.usage(period));
+      return usageFrom(periods, (await pipeline.exec()) ?? []);
+    });
+  }
+
+  async snapshot(tenantId: string, day: string, user?: string): Promise<TenantSnapshot> {
     const k = this.keys(tenantId);
     return this.guard.run("snapshot", async () => {
-      const [spent, inFlight, reservations] = await Promise.all([
+      const [spent, monthSpent, userSpent, inFlight, reservations] = await Promise.all([
         this.redis.get(k.spend(day)),
+        this.redis.get(k.spend(monthOf(day))),
+        user === undefined ? null : this.redis.hget(k.usage(day), `u:${user}`),
         this.redis.zcard(k.inflight),
         this.redis.hvals(k.reservations),
       ]);
       const unknownOutcomes = reservations.filter((json) => json.includes('"state":"unknown"')).length;
-      return { tenantId, spentMicros: Number(spent ?? 0), inFlight, unknownOutcomes };
+      return {
+        tenantId,
+        spentMicros: Number(spent ?? 0),
+        monthSpentMicros: Number(monthSpent ?? 0),
+        userSpentMicros: Number(userSpent ?? 0),
+        inFlight,
+        unknownOutcomes,
+      };
     });
   }
 

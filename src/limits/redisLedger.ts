@@ -1,5 +1,6 @@
+import { rollupsFrom } from "./caps.js";
 import { taskFrom, str, type Reply } from "./redisReplies.js";
-import type { DaySpend, LedgerAudit, ReservationRecord, TaskRecord } from "./store.js";
+import type { DaySpend, LedgerAudit, ReservationRecord, TaskRecord, UsageRollup } from "./store.js";
 
 /** Decoding of the reservation records (lua/reservations.ts) and of the ledger check's read (LUA_AUDIT). */
 
@@ -23,6 +24,8 @@ export function reservationFrom(tenantId: string, reservationId: string, json: s
     admittedAtMs: Number(field(raw.at)),
     state: field(raw.state) === "unknown" ? "unknown" : "open",
     reason: reason === "" ? undefined : reason,
+    user: field(raw.user) === "" ? undefined : field(raw.user),
+    feature: field(raw.feature) === "" ? undefined : field(raw.feature),
   };
 }
 
@@ -100,6 +103,25 @@ export function daySpendsFrom(
       spentMicros: Number(spent ?? 0),
       refundedMicros: Number(refunded ?? 0),
       byModel: models,
+    };
+  });
+}
+
+/** Usage rollups from a pipeline of GET spend, HGETALL usage per period, in that order. */
+export function usageFrom(
+  periods: readonly string[],
+  results: readonly [Error | null, unknown][],
+): readonly UsageRollup[] {
+  return periods.map((period, i) => {
+    const [spent, hash] = results.slice(i * 2, i * 2 + 2).map(([err, value]) => {
+      if (err !== null) throw err;
+      return value;
+    });
+    const fields = typeof hash === "object" && hash !== null ? Object.entries(hash) : [];
+    return {
+      period,
+      spentMicros: Number(spent ?? 0),
+      ...rollupsFrom(fields.map(([f, v]) => [f, String(v)])),
     };
   });
 }

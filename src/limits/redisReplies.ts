@@ -1,4 +1,5 @@
 import type {
+  CapWindow,
   ExpiredTask,
   LedgerState,
   RateInfo,
@@ -28,6 +29,19 @@ export function num(reply: Reply, index: number): number {
   const value = Number(str(reply, index));
   if (!Number.isFinite(value)) throw new Error(`script reply field ${index} is not a number`);
   return value;
+}
+
+/** A number, or null for the empty string the scripts send for "none". */
+export function optionalNum(reply: Reply, index: number): number | null {
+  return str(reply, index) === "" ? null : num(reply, index);
+}
+
+const WINDOWS: readonly string[] = ["daily", "monthly", "model_daily", "user_daily"] satisfies CapWindow[];
+
+export function capWindowAt(reply: Reply, index: number): CapWindow {
+  const value = str(reply, index);
+  if (!WINDOWS.includes(value)) throw new Error(`script reply: unknown cap window ${value}`);
+  return value as CapWindow; // checked against WINDOWS just above
 }
 
 export function rateAt(reply: Reply, index: number): RateInfo {
@@ -81,6 +95,8 @@ export function taskFrom(
   if (state === "pending" && !inFlight) state = "expired";
   const failCode = fields.get("failCode");
   const traceparent = fields.get("tp");
+  const user = fields.get("user");
+  const feature = fields.get("feature");
   return {
     taskId: fields.get("taskId") ?? "",
     tenantId,
@@ -94,6 +110,8 @@ export function taskFrom(
     refundedMicros: Number(fields.get("refunded") ?? "0"),
     ...(failCode === undefined ? {} : { failCode }),
     ...(traceparent === undefined || traceparent === "" ? {} : { traceparent }),
+    ...(user === undefined || user === "" ? {} : { user }),
+    ...(feature === undefined || feature === "" ? {} : { feature }),
   };
 }
 
@@ -108,11 +126,18 @@ export function submitDecisionFrom(r: Reply): SubmitDecision {
         kind: "admitted",
         day: str(r, 1),
         spentMicros: num(r, 2),
-        rate: rateAt(r, 3),
-        expired: expiredFrom(r, 6),
+        remainingMicros: optionalNum(r, 3),
+        rate: rateAt(r, 4),
+        expired: expiredFrom(r, 7),
       };
     case "replay":
-      return { kind: "replay", answer: answerFrom(r, 1), rate: rateAt(r, 4), spentMicros: num(r, 7) };
+      return {
+        kind: "replay",
+        answer: answerFrom(r, 1),
+        rate: rateAt(r, 4),
+        spentMicros: num(r, 7),
+        remainingMicros: optionalNum(r, 8),
+      };
     case "in_progress":
       return { kind: "in_progress" };
     case "void":
@@ -130,10 +155,12 @@ export function submitDecisionFrom(r: Reply): SubmitDecision {
     case "spend_cap":
       return {
         kind: "spend_cap",
-        capMicros: num(r, 1),
-        spentMicros: num(r, 2),
-        costMicros: num(r, 3),
-        rate: rateAt(r, 4),
+        window: capWindowAt(r, 1),
+        day: str(r, 2),
+        capMicros: num(r, 3),
+        spentMicros: num(r, 4),
+        costMicros: num(r, 5),
+        rate: rateAt(r, 6),
       };
     default:
       throw new Error(`admitSubmit: unexpected reply ${str(r, 0)}`);

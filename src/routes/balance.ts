@@ -8,15 +8,21 @@ import { policyOf, type RequestContext } from "./context.js";
 import { decided, deny, setRateHeaders } from "./denials.js";
 import type { RouteDeps } from "./deps.js";
 import { NOTHING, jsonReply, type Reply } from "./reply.js";
+import { attributionOf, type AttributionHeaders } from "./attribution.js";
 
 /**
- * GET /api/v1/apikeys/current-balance: what this tenant can still spend today,
- * min(daily cap - spent today, upstream balance), in APIXO's envelope.
+ * GET /api/v1/apikeys/current-balance: what the caller can still spend, in APIXO's envelope: the smallest of
+ * the upstream balance and every budget that applies to it (today's, this month's, and the end user's today
+ * when the request names one with X-Gateway-User).
  */
 export function balanceRoute(deps: RouteDeps) {
-  return async (ctx: RequestContext, request: { readonly clientGone: () => boolean }): Promise<Reply> => {
+  return async (
+    ctx: RequestContext,
+    request: { readonly attribution: AttributionHeaders; readonly clientGone: () => boolean },
+  ): Promise<Reply> => {
     const policy = policyOf(ctx);
     const tenantId = policy.tenant.id;
+    const { user } = attributionOf(ctx, request.attribution);
     // Without the store the tenant's own answer (its cap minus its spend) cannot be given, and the account's
     // raw balance is not the tenant's to see.
     const decision = decided(
@@ -32,13 +38,20 @@ export function balanceRoute(deps: RouteDeps) {
     const fetched = await upstreamBalance(deps, ctx);
     if ("refused" in fetched) return { kind: "upstream", answer: fetched.refused };
     let availableMicros = usdToMicros(fetched.balanceUsd);
-    if (policy.capMicros !== null) {
+    const userCap = user === undefined ? null : policy.userDailyCapMicros;
+    if (policy.capMicros !== null || policy.monthlyCapMicros !== null || userCap !== null) {
       const day = deps.governor.dayWindow(policy.tenant.timeZone).today;
       const snapshot = decided(
         ctx,
-        await deps.governor.decide("snapshot", (store) => store.snapshot(tenantId, day)),
+        await deps.governor.decide("snapshot", (store) => store.snapshot(tenantId, day, user)),
       );
-      availableMicros = Math.min(availableMicros, Math.max(0, policy.capMicros - snapshot.spentMicros));
+      for (const [cap, spent] of [
+        [policy.capMicros, snapshot.spentMicros],
+        [policy.monthlyCapMicros, snapshot.monthSpentMicros],
+        [userCap, snapshot.userSpentMicros],
+      ] as const) {
+        if (cap !== null) availableMicros = Math.min(availableMicros, Math.max(0, cap - spent));
+      }
     }
     return jsonReply(200, { code: 200, message: "success", data: microsToUsd(availableMicros) });
   };

@@ -51,6 +51,8 @@ export function newContext(init: {
       waitMs: 0,
       upstream: undefined,
       keyLabel: undefined,
+      endUser: undefined,
+      feature: undefined,
       cacheStatus: undefined,
       retries: 0,
       costMicros: undefined,

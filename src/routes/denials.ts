@@ -1,9 +1,10 @@
-import { formatUsd } from "../apixo/prices.js";
+import { formatUsd, microsToUsd } from "../apixo/prices.js";
+import { capResetMs, localIso } from "../limits/days.js";
 import type { ProtectionConfig } from "../config/protection.js";
 import { GatewayError } from "../errors/catalog.js";
 import { isOverloaded, isStoreDown, type StoreDown } from "../limits/governor.js";
 import type { Overloaded } from "../limits/gate.js";
-import type { AccountDenial, RateInfo, SimpleDecision, SubmitDecision } from "../limits/store.js";
+import type { AccountDenial, CapWindow, RateInfo, SimpleDecision, SubmitDecision } from "../limits/store.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { RequestContext } from "./context.js";
 
@@ -39,13 +40,40 @@ function denialError(denial: Denial, tenantId: string, operation: string, timeZo
         { retryAfterSec: denial.retryAfterSec },
       );
     case "spend_cap":
-      return new GatewayError(
-        "SPEND_CAP_EXCEEDED",
-        `Daily spend cap reached for tenant '${tenantId}': cap ${formatUsd(denial.capMicros)}, ` +
-          `spent ${formatUsd(denial.spentMicros)} today, this request ${formatUsd(denial.costMicros)}. ` +
-          `The cap resets at midnight (${timeZone}); ask your platform team to raise it.`,
-      );
+      return spendCapError(denial, tenantId, timeZone);
   }
+}
+
+const WINDOW_WORDS: Readonly<Record<CapWindow, { readonly name: string; readonly spent: string }>> = {
+  daily: { name: "Daily spend cap", spent: "today" },
+  monthly: { name: "Monthly spend cap", spent: "this month" },
+  model_daily: { name: "Daily spend cap for this model", spent: "on it today" },
+  user_daily: { name: "Daily spend cap for this user (X-Gateway-User)", spent: "by the user today" },
+};
+
+/** 402: which window refused, the figures, and when the window starts afresh (the tenant's local time). */
+function spendCapError(
+  denial: Extract<SubmitDecision, { kind: "spend_cap" }>,
+  tenantId: string,
+  timeZone: string,
+): GatewayError {
+  const words = WINDOW_WORDS[denial.window];
+  const resetsAt = localIso(timeZone, capResetMs(timeZone, denial.window, denial.day));
+  return new GatewayError(
+    "SPEND_CAP_EXCEEDED",
+    `${words.name} reached for tenant '${tenantId}': cap ${formatUsd(denial.capMicros)}, ` +
+      `spent ${formatUsd(denial.spentMicros)} ${words.spent}, this request ${formatUsd(denial.costMicros)}. ` +
+      `It resets at ${resetsAt} (${timeZone}); ask your platform team to raise it.`,
+    {
+      details: {
+        window: denial.window,
+        capUsd: microsToUsd(denial.capMicros),
+        spentUsd: microsToUsd(denial.spentMicros),
+        costUsd: microsToUsd(denial.costMicros),
+        resetsAt,
+      },
+    },
+  );
 }
 
 /** A tenant-level denial on the way out: the bucket's headers, the decision for the audit line, the error. */

@@ -120,5 +120,8 @@ async function settleObserved(
   const result = await settleOutcome(deps, ctx.snapshot.config, task, outcome);
   if (!result?.settled) return;
   ctx.facts.refundedMicros = result.refundedMicros;
+  // The settling poll's line names who the task was charged to, so a refund is attributed like its charge.
+  ctx.facts.endUser = task.user;
+  ctx.facts.feature = task.feature;
   ctx.facts.decisions.push(result.refundedMicros > 0 ? "settled_refunded" : "settled");
 }

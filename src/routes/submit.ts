@@ -16,6 +16,7 @@ import { setRateHeaders } from "./denials.js";
 import type { RouteDeps } from "./deps.js";
 import { parseJsonBody } from "./jsonBody.js";
 import { NOTHING, type Reply } from "./reply.js";
+import { attributionOf, type AttributionHeaders } from "./attribution.js";
 import {
   admitSubmit,
   assertModelAllowed,
@@ -30,6 +31,8 @@ export interface SubmitRequest {
   /** The body's exact bytes, as read (and size-checked) by the HTTP layer. */
   readonly body: Buffer;
   readonly idempotencyKey: string | string[] | undefined;
+  /** X-Gateway-User / X-Gateway-Feature as sent (checked here). */
+  readonly attribution: AttributionHeaders;
   /** True once the client has gone away: nothing is sent to APIXO for it then. */
   readonly clientGone: () => boolean;
 }
@@ -47,6 +50,7 @@ export function submitRoute(deps: RouteDeps) {
     const model = canonicalModel(request.model);
     const costMicros = costOf(ctx, policy, request.model, parsed);
     const idempotencyKey = idempotencyKeyOf(request.idempotencyKey);
+    const attribution = attributionOf(ctx, request.attribution);
 
     const admission = await admitSubmit(deps, ctx, request.clientGone, {
       policy,
@@ -54,12 +58,13 @@ export function submitRoute(deps: RouteDeps) {
       costMicros,
       reservationId: randomUUID(),
       idempotencyKey,
+      attribution,
     });
     if (admission.kind === "replay") {
       // A governed answer like any other: the bucket's headers and the budget left (nothing new was charged).
       ctx.facts.decisions.push("idempotent_replay");
       setRateHeaders(ctx, admission.rate);
-      setBudgetHeader(ctx, admission.spentMicros);
+      setBudgetHeader(ctx, admission.remainingMicros);
       return { kind: "stored", answer: admission.answer, headers: { "Idempotent-Replayed": "true" } };
     }
     const reservation = new SubmitReservation(deps, admission.facts);
@@ -94,11 +99,10 @@ async function check(
   return { parsed, callback };
 }
 
-/** X-Budget-Remaining-Usd, when the tenant has a cap: what is left of today after `spentMicros`. */
-function setBudgetHeader(ctx: RequestContext, spentMicros: number): void {
-  const cap = ctx.policy?.capMicros ?? null;
-  if (cap !== null)
-    ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, cap - spentMicros)));
+/** X-Budget-Remaining-Usd, when a cap applies: the smallest budget left (today, this month, the model, the user). */
+function setBudgetHeader(ctx: RequestContext, remainingMicros: number | null): void {
+  if (remainingMicros !== null)
+    ctx.headers["X-Budget-Remaining-Usd"] = String(microsToUsd(Math.max(0, remainingMicros)));
 }
 
 /** The headers and audit notes of an admission that reserved (or, fail-open, proceeds unguarded). */
@@ -110,7 +114,7 @@ function noteAdmission(deps: RouteDeps, ctx: RequestContext, admission: Admitted
   }
   ctx.facts.decisions.push("admitted");
   setRateHeaders(ctx, decision.rate);
-  setBudgetHeader(ctx, decision.spentMicros);
+  setBudgetHeader(ctx, decision.remainingMicros);
   for (const task of decision.expired) {
     deps.events.taskFinished({
       tenant: admission.facts.tenantId,

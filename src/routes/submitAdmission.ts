@@ -5,7 +5,7 @@ import type { TenantPolicy } from "../tenants/policy.js";
 import type { RequestContext } from "./context.js";
 import { SubmitReservation, type ReservationFacts } from "../ledger/reservation.js";
 import { isOverloaded, isStoreDown } from "../limits/governor.js";
-import type { SubmitDecision } from "../limits/store.js";
+import type { Attribution, SubmitDecision } from "../limits/store.js";
 import { deny, denyForAccount, limitsUnavailable, overloaded } from "./denials.js";
 import type { RouteDeps } from "./deps.js";
 
@@ -44,6 +44,7 @@ export interface AdmissionRequest {
   readonly costMicros: number;
   readonly reservationId: string;
   readonly idempotencyKey: string | undefined;
+  readonly attribution: Attribution;
 }
 
 /** A reservation to forward under: reserved in the store, or (fail-open, store down) unguarded. */
@@ -68,7 +69,7 @@ export async function admitSubmit(
   clientGone: () => boolean,
   request: AdmissionRequest,
 ): Promise<Admission> {
-  const { policy, model, costMicros, reservationId, idempotencyKey } = request;
+  const { policy, model, costMicros, reservationId, idempotencyKey, attribution } = request;
   const { governance } = ctx.snapshot.config;
   const days = deps.governor.dayWindow(policy.tenant.timeZone);
   const admit = () =>
@@ -78,7 +79,8 @@ export async function admitSubmit(
         model,
         buckets: policy.submitBuckets(model),
         maxInFlight: policy.tenant.limits.maxInFlight,
-        capMicros: policy.capMicros,
+        caps: policy.submitCaps(model, attribution.user !== undefined),
+        attribution,
         costMicros,
         days,
         reservationId,
@@ -116,6 +118,7 @@ export async function admitSubmit(
     days,
     admittedDay: undefined,
     idempotencyKey,
+    attribution,
     accountSlot: policy.accountSlot,
     inStore: true,
   };

@@ -24,6 +24,8 @@ export function auditLog(logger: Logger): GatewayEvents {
         model: r.model,
         upstream: r.upstream,
         keyLabel: r.keyLabel,
+        user: r.endUser,
+        feature: r.feature,
         taskId: r.taskId,
         status: r.status,
         errorType: r.errorType,

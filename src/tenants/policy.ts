@@ -1,7 +1,7 @@
 import { usdToMicros } from "../apixo/prices.js";
 import { canonicalModel } from "../apixo/endpoints.js";
 import type { GatewayConfig, TenantConfig } from "../config/schema.js";
-import type { AccountLimits, BucketSpec } from "../limits/store.js";
+import type { AccountLimits, BucketSpec, CapSpec } from "../limits/store.js";
 
 /** What one tenant's config means at request time, precomputed once per config load. */
 export interface TenantPolicy {
@@ -9,7 +9,11 @@ export interface TenantPolicy {
   readonly upstreamKey: string;
   /** null: every model. */
   readonly allowedModels: ReadonlySet<string> | null;
+  /** The daily cap; null: none. */
   readonly capMicros: number | null;
+  readonly monthlyCapMicros: number | null;
+  /** The daily cap of each end user (X-Gateway-User); null: none. */
+  readonly userDailyCapMicros: number | null;
   readonly unpricedChargeMicros: number | null;
   readonly statusBuckets: readonly BucketSpec[];
   readonly balanceBuckets: readonly BucketSpec[];
@@ -18,6 +22,36 @@ export interface TenantPolicy {
   /** Where a release gives the account's in-flight slot back; undefined when that cap is off. */
   readonly accountSlot: { readonly upstream: string } | undefined;
   submitBuckets(model: string): readonly BucketSpec[];
+  /**
+   * The caps a submit of `model` is checked against, broadest first (monthly, daily, the model's, the
+   * user's), so a 402 names the cap that resets last; the user's only when the request names a user.
+   */
+  submitCaps(model: string, hasUser: boolean): readonly CapSpec[];
+}
+
+/** The per-model caps lists, built once per config load: a submit allocates none. */
+function capsBuilder(tenant: TenantConfig): TenantPolicy["submitCaps"] {
+  const micros = (usd: number | null) => (usd === null ? null : usdToMicros(usd));
+  const cap = (window: CapSpec["window"], capMicros: number | null): CapSpec[] =>
+    capMicros === null ? [] : [{ window, capMicros }];
+  const tenantCaps = [
+    ...cap("monthly", micros(tenant.monthlyCapUsd)),
+    ...cap("daily", micros(tenant.dailyCapUsd)),
+  ];
+  const userCap = cap("user_daily", micros(tenant.userDailyCapUsd));
+  const lists = (modelCaps: CapSpec[]) => ({
+    anonymous: [...tenantCaps, ...modelCaps],
+    user: [...tenantCaps, ...modelCaps, ...userCap],
+  });
+  const plain = lists([]);
+  const perModel = new Map<string, ReturnType<typeof lists>>();
+  for (const [model, usd] of Object.entries(tenant.modelDailyCapsUsd)) {
+    perModel.set(canonicalModel(model), lists(cap("model_daily", usdToMicros(usd))));
+  }
+  return (model, hasUser) => {
+    const chosen = perModel.get(model) ?? plain;
+    return hasUser ? chosen.user : chosen.anonymous;
+  };
 }
 
 /** The shared limits of one upstream key from `upstream.protection.account`; undefined when both are off. */
@@ -60,6 +94,8 @@ export function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstrea
       ? null
       : new Set(tenant.allowedModels.map(canonicalModel)),
     capMicros: tenant.dailyCapUsd === null ? null : usdToMicros(tenant.dailyCapUsd),
+    monthlyCapMicros: tenant.monthlyCapUsd === null ? null : usdToMicros(tenant.monthlyCapUsd),
+    userDailyCapMicros: tenant.userDailyCapUsd === null ? null : usdToMicros(tenant.userDailyCapUsd),
     unpricedChargeMicros:
       tenant.unpricedModels === "reject" ? null : usdToMicros(tenant.unpricedModels.chargeUsd),
     statusBuckets: [bucket("status", limits.status)],
@@ -67,5 +103,6 @@ export function buildPolicy(config: GatewayConfig, tenant: TenantConfig, upstrea
     account: accountLimitsFor(config, tenant.upstreamKey),
     accountSlot: accountSlotOf(config, tenant.upstreamKey),
     submitBuckets: (model) => perModel.get(model) ?? submitOnly,
+    submitCaps: capsBuilder(tenant),
   };
 }

@@ -1,27 +1,37 @@
-import { DAY_KEY_TTL_SEC, type TenantKeys } from "../keys.js";
+import type { TenantKeys } from "../keys.js";
 import type { SubmitRequest } from "../store.js";
 import type { ScriptArgs } from "../callCache.js";
 import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
 import { layout } from "./layout.js";
 import { LUA_RESERVATIONS } from "./reservations.js";
+import { LUA_SPEND, attributionArgs, capArgs, daySpendKeys } from "./spend.js";
 
 const KEYS = layout("K", [
   "inflight",
   "models",
   "resv",
   "tomb",
+  // A day block (spend.ts) for each candidate day: yesterday, today, tomorrow.
   "spendY",
-  "spendT",
-  "spendTm",
   "modelY",
+  "usageY",
+  "monthY",
+  "musageY",
+  "spendT",
   "modelT",
+  "usageT",
+  "monthT",
+  "musageT",
+  "spendTm",
   "modelTm",
+  "usageTm",
+  "monthTm",
+  "musageTm",
 ]);
 const ARGS = layout("A", [
   "model",
   "cost",
-  "cap",
   "maxInFlight",
   "reservation",
   "maxAgeMs",
@@ -32,21 +42,25 @@ const ARGS = layout("A", [
   "tomorrow",
   "idemKey",
   "idemTtlSec",
-  "dayTtlSec",
   "upstream",
   "acct",
   "n",
+  "nCaps",
+  "user",
+  "feature",
 ]);
 
 /**
  * admitSubmit in one round trip. After the named KEYS: buckets[n], then the account's bucket and in-flight
  * set when `acct` is '1', then the idempotency record when `idemKey` is set. After the named ARGV: a
- * (name, rate, burst) triple per bucket, then the account's arguments (account.ts).
- * Checks run in order: late admission, idempotency, buckets, in-flight, spend, account; writes happen only
+ * (name, rate, burst) triple per bucket, then the account's arguments (account.ts), then a (window, cap)
+ * pair per cap (spend.ts).
+ * Checks run in order: late admission, idempotency, buckets, in-flight, caps, account; writes happen only
  * after all pass, and include the reservation record. A replay of a stored answer takes a bucket token only.
  */
 export const LUA_ADMIT_SUBMIT =
   LUA_COMMON +
+  LUA_SPEND +
   LUA_ACCOUNT +
   LUA_RESERVATIONS +
   KEYS.lua +
@@ -56,10 +70,14 @@ local inflight, models, resv = KEYS[K.inflight], KEYS[K.models], KEYS[K.resv]
 local reservation = ARGV[A.reservation]
 if resv_void(resv, KEYS[K.tomb], reservation) then return { 'void' } end
 
-local cost, cap, max_in_flight = tonumber(ARGV[A.cost]), tonumber(ARGV[A.cap]), tonumber(ARGV[A.maxInFlight])
+local cost, max_in_flight = tonumber(ARGV[A.cost]), tonumber(ARGV[A.maxInFlight])
+local model, user, feature = ARGV[A.model], ARGV[A.user], ARGV[A.feature]
 local n = tonumber(ARGV[A.n])
 local acct_k = K.rest + n
 local has_acct = ARGV[A.acct] == '1'
+local caps_a = A.rest + 3 * n
+if has_acct then caps_a = caps_a + 4 end
+local n_caps = tonumber(ARGV[A.nCaps])
 local idem = nil
 if ARGV[A.idemKey] ~= '' then
   if has_acct then idem = KEYS[acct_k + 2] else idem = KEYS[acct_k] end
@@ -67,11 +85,12 @@ end
 local now = now_ms()
 local cutoff = now - tonumber(ARGV[A.maxAgeMs])
 
-local spend_key, model_key, day = KEYS[K.spendT], KEYS[K.modelT], ARGV[A.today]
+-- The day (and so the month) is chosen by Redis's clock, from the candidates the gateway computed.
+local d, day = K.spendT, ARGV[A.today]
 if now < tonumber(ARGV[A.startTodayMs]) then
-  spend_key, model_key, day = KEYS[K.spendY], KEYS[K.modelY], ARGV[A.yesterday]
+  d, day = K.spendY, ARGV[A.yesterday]
 elseif now >= tonumber(ARGV[A.startTomorrowMs]) then
-  spend_key, model_key, day = KEYS[K.spendTm], KEYS[K.modelTm], ARGV[A.tomorrow]
+  d, day = K.spendTm, ARGV[A.tomorrow]
 end
 
 local buckets = read_buckets(K.rest, n, A.rest, now)
@@ -83,8 +102,9 @@ if idem then
     if limited then return limited end
     take(buckets, now)
     local rate = tightest(buckets, 1)
-    local spent = redis.call('GET', spend_key) or '0'
-    return { 'replay', h[3], h[4], h[5], rate[1], rate[2], rate[3], spent }
+    local spent = redis.call('GET', KEYS[d]) or '0'
+    local left = check_caps(caps_a, n_caps, d, 0, model, user)
+    return { 'replay', h[3], h[4], h[5], rate[1], rate[2], rate[3], spent, left and int(left) or '' }
   end
   if h[1] == 'held' then
     local held = redis.call('ZSCORE', inflight, 'r:' .. h[2])
@@ -102,9 +122,9 @@ if max_in_flight and live >= max_in_flight then
   return { 'concurrency_limited', live, max_in_flight, 1, rate[1], rate[2], rate[3] }
 end
 
-local spent = tonumber(redis.call('GET', spend_key) or '0')
-if cap and spent + cost > cap then
-  return { 'spend_cap', ARGV[A.cap], int(spent), ARGV[A.cost], rate[1], rate[2], rate[3] }
+local remaining, over = check_caps(caps_a, n_caps, d, cost, model, user)
+if over then
+  return { 'spend_cap', over[1], day, int(over[2]), int(over[3]), ARGV[A.cost], rate[1], rate[2], rate[3] }
 end
 
 local acct = nil
@@ -131,22 +151,19 @@ for _, member in ipairs(stale) do
 end
 
 redis.call('ZADD', inflight, int(now), 'r:' .. reservation)
-redis.call('HSET', models, 'r:' .. reservation, ARGV[A.model])
+redis.call('HSET', models, 'r:' .. reservation, model)
 resv_put(resv, reservation, {
-  day = day, cost = ARGV[A.cost], model = ARGV[A.model], upstream = ARGV[A.upstream],
+  day = day, cost = ARGV[A.cost], model = model, upstream = ARGV[A.upstream], user = user, feature = feature,
   idem = ARGV[A.idemKey], acct = ARGV[A.acct], at = int(now), state = 'open', reason = ''
 })
-local total = redis.call('INCRBY', spend_key, ARGV[A.cost])
-redis.call('EXPIRE', spend_key, ARGV[A.dayTtlSec])
-add_model(model_key, ARGV[A.model], ARGV[A.cost])
-redis.call('EXPIRE', model_key, ARGV[A.dayTtlSec])
+local total = add_spend(d, ARGV[A.cost], 1, model, user, feature)
 if idem then
   redis.call('DEL', idem)
   redis.call('HSET', idem, 'state', 'held', 'res', reservation)
   redis.call('EXPIRE', idem, ARGV[A.idemTtlSec])
 end
 
-local reply = { 'admitted', day, total, rate[1], rate[2], rate[3] }
+local reply = { 'admitted', day, total, remaining and int(remaining) or '', rate[1], rate[2], rate[3] }
 for _, v in ipairs(expired) do reply[#reply + 1] = v end
 return reply
 `;
@@ -162,24 +179,16 @@ export function submitCall(
   account: ScriptArgs,
 ): { keys: string[]; args: string[] } {
   const { days, idempotency } = request;
-  const keys = KEYS.encode({
-    inflight: k.inflight,
-    models: k.inflightModels,
-    resv: k.reservations,
-    tomb: k.tombstone(request.reservationId),
-    spendY: k.spend(days.yesterday),
-    spendT: k.spend(days.today),
-    spendTm: k.spend(days.tomorrow),
-    modelY: k.spendByModel(days.yesterday),
-    modelT: k.spendByModel(days.today),
-    modelTm: k.spendByModel(days.tomorrow),
-  });
+  const [y, t, tm] = [days.yesterday, days.today, days.tomorrow].map((day) => daySpendKeys(k, day));
+  const keys = [k.inflight, k.inflightModels, k.reservations, k.tombstone(request.reservationId)];
+  // The named day blocks, in layout order (KEYS.encode would need each of the fifteen by name).
+  keys.push(...(y ?? []), ...(t ?? []), ...(tm ?? []));
   keys.push(...b.keys, ...account.keys);
   if (idempotency !== undefined) keys.push(k.idem(idempotency.key));
+  const [user, feature] = attributionArgs(request.attribution);
   const args = ARGS.encode({
     model: request.model,
     cost: String(request.costMicros),
-    cap: optional(request.capMicros),
     maxInFlight: optional(request.maxInFlight),
     reservation: request.reservationId,
     maxAgeMs: String(request.taskMaxAgeMs),
@@ -190,11 +199,13 @@ export function submitCall(
     tomorrow: days.tomorrow,
     idemKey: idempotency?.key ?? "",
     idemTtlSec: String(idempotency?.ttlSec ?? 0),
-    dayTtlSec: String(DAY_KEY_TTL_SEC),
     upstream: request.upstream,
     acct: account.keys.length > 0 ? "1" : "0",
     n: String(request.buckets.length),
+    nCaps: String(request.caps.length),
+    user,
+    feature,
   });
-  args.push(...b.args, ...account.args);
+  args.push(...b.args, ...account.args, ...capArgs(request.caps));
   return { keys, args };
 }

@@ -2,6 +2,7 @@ import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
 import { layout } from "./layout.js";
 import { LUA_RESERVATIONS } from "./reservations.js";
+import { DAY_KEYS, LUA_SPEND } from "./spend.js";
 
 /**
  * Ledger scripts. A ledger record stays `pending` until settled; a pending record whose `t:` slot is no longer
@@ -35,10 +36,14 @@ export const RECORD_KEYS = layout("K", [
   "models",
   "resv",
   "tomb",
-  "spend",
-  "spendm",
   "tasks",
   "idem",
+  // The day block of `day` (spend.ts).
+  "spend",
+  "spendm",
+  "usage",
+  "mspend",
+  "musage",
 ]);
 export const RECORD_ARGS = layout("A", [
   "taskId",
@@ -54,18 +59,20 @@ export const RECORD_ARGS = layout("A", [
   "status",
   "ctype",
   "body",
-  "dayTtlSec",
   "tombTtlSec",
   "traceparent",
+  "user",
+  "feature",
 ]);
 
 /**
- * recordTask. `spend`, `spendm` are the keys of `day`, used only when the store holds no reservation (the
+ * recordTask. The day block is `day`'s, used only when the store holds no reservation (the
  * admission never ran: fail-open), and then the task is charged here. `idem` is '1' when KEYS[K.idem] is set.
  * Reply: { 1 } if written, { 0 } if already recorded.
  */
 export const LUA_RECORD_TASK =
   LUA_COMMON +
+  LUA_SPEND +
   LUA_RESERVATIONS +
   RECORD_KEYS.lua +
   RECORD_ARGS.lua +
@@ -75,11 +82,11 @@ if redis.call('EXISTS', task) == 1 then return { 0 } end
 local task_id, model, reservation = ARGV[A.taskId], ARGV[A.model], ARGV[A.reservation]
 local now = now_ms()
 local state = 'pending'
-local day, cost = ARGV[A.day], ARGV[A.cost]
+local day, cost, user, feature = ARGV[A.day], ARGV[A.cost], ARGV[A.user], ARGV[A.feature]
 local r = resv_get(resv, reservation)
 if r then
-  -- The reservation becomes the task's charge: it is already in its day's spend.
-  day, cost = r.day, r.cost
+  -- The reservation becomes the task's charge: it is already in its day's spend, attributed as admitted.
+  day, cost, user, feature = r.day, r.cost, r.user or '', r.feature or ''
   redis.call('HDEL', resv, reservation)
   local admitted_at = redis.call('ZSCORE', inflight, 'r:' .. reservation)
   if admitted_at then
@@ -93,17 +100,14 @@ if r then
   end
 else
   -- No reservation: charged here, and an admission of this id that Redis runs later takes nothing.
-  redis.call('INCRBY', KEYS[K.spend], cost)
-  redis.call('EXPIRE', KEYS[K.spend], ARGV[A.dayTtlSec])
-  add_model(KEYS[K.spendm], model, cost)
-  redis.call('EXPIRE', KEYS[K.spendm], ARGV[A.dayTtlSec])
+  add_spend(K.spend, cost, 1, model, user, feature)
   redis.call('ZADD', inflight, int(now), 't:' .. task_id)
   redis.call('HSET', models, 't:' .. task_id, model)
   redis.call('SET', KEYS[K.tomb], 'charged', 'EX', ARGV[A.tombTtlSec])
 end
 redis.call('HSET', task, 'taskId', task_id, 'tenantId', ARGV[A.tenantId], 'model', model, 'cost', cost, 'day', day,
   'res', reservation, 'upstream', ARGV[A.upstream], 'submittedAt', int(now), 'state', state, 'refunded', '0',
-  'tp', ARGV[A.traceparent])
+  'tp', ARGV[A.traceparent], 'user', user, 'feature', feature)
 redis.call('EXPIRE', task, ARGV[A.ttlSec])
 redis.call('ZADD', KEYS[K.tasks], int(now), day .. '|' .. task_id)
 redis.call('ZREMRANGEBYSCORE', KEYS[K.tasks], '-inf', int(now - tonumber(ARGV[A.ttlSec]) * 1000))
@@ -125,13 +129,14 @@ export const RELEASE_KEYS = layout("K", ["inflight", "models", "resv", "tomb", "
 export const RELEASE_ARGS = layout("A", ["reservation", "tombTtlSec", "idem", "acct", "n"]);
 
 /**
- * releaseReservation. After the named KEYS: (spend, spendm) per candidate day; after the named ARGV: the n
+ * releaseReservation. After the named KEYS: a day block (spend.ts) per candidate day; after the named ARGV: the n
  * candidate days. `idem` / `acct` are '1' when KEYS[K.idem] / KEYS[K.acct] are real keys.
  * Reply: { 1, record JSON } when released now; { 0 } when there was nothing to release (a tombstone then
  * refuses a late admission of the id).
  */
 export const LUA_RELEASE =
   LUA_COMMON +
+  LUA_SPEND +
   LUA_RESERVATIONS +
   RELEASE_KEYS.lua +
   RELEASE_ARGS.lua +
@@ -143,18 +148,15 @@ if not raw then
   return { 0 }
 end
 local r = cjson.decode(raw)
-local spend, spendm = nil, nil
+local d = nil
 for i = 1, tonumber(ARGV[A.n]) do
-  if ARGV[A.rest + i - 1] == r.day then
-    spend, spendm = KEYS[K.rest + 2 * (i - 1)], KEYS[K.rest + 2 * (i - 1) + 1]
-  end
+  if ARGV[A.rest + i - 1] == r.day then d = K.rest + ${DAY_KEYS} * (i - 1) end
 end
-if not spend then return redis.error_reply('release: the reservation is charged to a day not given') end
+if not d then return redis.error_reply('release: the reservation is charged to a day not given') end
 local member = 'r:' .. reservation
 redis.call('ZREM', KEYS[K.inflight], member)
 redis.call('HDEL', KEYS[K.models], member)
-redis.call('DECRBY', spend, r.cost)
-if tonumber(r.cost) > 0 then add_model(spendm, r.model, '-' .. r.cost) end
+add_spend(d, '-' .. r.cost, -1, r.model, r.user or '', r.feature or '')
 redis.call('HDEL', resv, reservation)
 if ARGV[A.idem] == '1' then
   local h = redis.call('HMGET', KEYS[K.idem], 'state', 'res')
@@ -164,7 +166,18 @@ if ARGV[A.acct] == '1' then redis.call('ZREM', KEYS[K.acct], reservation) end
 return { 1, raw }
 `;
 
-export const UNKNOWN_KEYS = layout("K", ["inflight", "models", "resv", "tomb", "spend", "spendm"]);
+export const UNKNOWN_KEYS = layout("K", [
+  "inflight",
+  "models",
+  "resv",
+  "tomb",
+  // The day block of `day` (spend.ts).
+  "spend",
+  "spendm",
+  "usage",
+  "mspend",
+  "musage",
+]);
 export const UNKNOWN_ARGS = layout("A", [
   "reservation",
   "reason",
@@ -172,17 +185,19 @@ export const UNKNOWN_ARGS = layout("A", [
   "model",
   "cost",
   "upstream",
-  "dayTtlSec",
   "tombTtlSec",
+  "user",
+  "feature",
 ]);
 
 /**
  * markUnknown. The reservation stays charged with state 'unknown'; with no reservation in the store (its
- * admission never ran) it is charged here to `day`, whose spend keys are KEYS[K.spend], KEYS[K.spendm].
+ * admission never ran) it is charged here to `day`, whose day block starts at KEYS[K.spend].
  * Reply: { 1 } marked, { 2 } charged and marked, { 0 } already released or charged (nothing to do).
  */
 export const LUA_MARK_UNKNOWN =
   LUA_COMMON +
+  LUA_SPEND +
   LUA_RESERVATIONS +
   UNKNOWN_KEYS.lua +
   UNKNOWN_ARGS.lua +
@@ -197,14 +212,12 @@ if r then
 end
 if redis.call('EXISTS', KEYS[K.tomb]) == 1 then return { 0 } end
 local now = now_ms()
-redis.call('INCRBY', KEYS[K.spend], ARGV[A.cost])
-redis.call('EXPIRE', KEYS[K.spend], ARGV[A.dayTtlSec])
-add_model(KEYS[K.spendm], ARGV[A.model], ARGV[A.cost])
-redis.call('EXPIRE', KEYS[K.spendm], ARGV[A.dayTtlSec])
+add_spend(K.spend, ARGV[A.cost], 1, ARGV[A.model], ARGV[A.user], ARGV[A.feature])
 redis.call('ZADD', KEYS[K.inflight], int(now), 'r:' .. reservation)
 redis.call('HSET', KEYS[K.models], 'r:' .. reservation, ARGV[A.model])
 resv_put(resv, reservation, {
   day = ARGV[A.day], cost = ARGV[A.cost], model = ARGV[A.model], upstream = ARGV[A.upstream],
+  user = ARGV[A.user], feature = ARGV[A.feature],
   idem = '', acct = '0', at = int(now), state = 'unknown', reason = ARGV[A.reason]
 })
 redis.call('SET', KEYS[K.tomb], 'unknown', 'EX', ARGV[A.tombTtlSec])
@@ -283,14 +296,25 @@ export const LUA_GET_TASK = withRecord(`
 return record(KEYS[1], KEYS[2], ARGV[1])
 `);
 
-export const SETTLE_KEYS = layout("K", ["task", "inflight", "models", "spend", "spendm", "refund", "acct"]);
+export const SETTLE_KEYS = layout("K", [
+  "task",
+  "inflight",
+  "models",
+  "refund",
+  "acct",
+  // The day block of the record's charge day (spend.ts).
+  "spend",
+  "spendm",
+  "usage",
+  "mspend",
+  "musage",
+]);
 export const SETTLE_ARGS = layout("A", [
   "taskId",
   "state",
   "failCode",
   "refund",
   "day",
-  "dayTtlSec",
   "acct",
   "ansStatus",
   "ansCtype",
@@ -300,11 +324,12 @@ export const SETTLE_ARGS = layout("A", [
 /** settleTask; the day keys are the record's charge day. `acct` is '1' when KEYS[K.acct] is real.
  * Reply: settled, refunded, slotReleased, record. A task settled without an answer gets it stored now. */
 export const LUA_SETTLE = withRecord(
-  SETTLE_KEYS.lua +
+  LUA_SPEND +
+    SETTLE_KEYS.lua +
     SETTLE_ARGS.lua +
     `
 local task, inflight, models = KEYS[K.task], KEYS[K.inflight], KEYS[K.models]
-local h = redis.call('HMGET', task, 'state', 'cost', 'model', 'day', 'res')
+local h = redis.call('HMGET', task, 'state', 'cost', 'model', 'day', 'res', 'user', 'feature')
 local answer = ARGV[A.ansStatus] ~= ''
 local rec
 if not h[1] or h[1] == 'success' or h[1] == 'failed' then
@@ -324,12 +349,10 @@ if answer then
 end
 local refunded = 0
 if ARGV[A.state] == 'failed' and ARGV[A.refund] == '1' and tonumber(h[2]) > 0 then
-  redis.call('DECRBY', KEYS[K.spend], h[2])
-  add_model(KEYS[K.spendm], h[3], '-' .. h[2])
+  -- A refund goes back to the windows of the charge (its day and month), and keeps the task counted.
+  add_spend(K.spend, '-' .. h[2], 0, h[3], h[6] or '', h[7] or '')
   redis.call('INCRBY', KEYS[K.refund], h[2])
-  for _, key in ipairs({ KEYS[K.spend], KEYS[K.spendm], KEYS[K.refund] }) do
-    redis.call('EXPIRE', key, ARGV[A.dayTtlSec])
-  end
+  redis.call('EXPIRE', KEYS[K.refund], DAY_TTL)
   redis.call('HSET', task, 'refunded', h[2])
   refunded = tonumber(h[2])
 end
