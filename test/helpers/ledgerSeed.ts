@@ -16,7 +16,8 @@ export function submitOf(tenantId: string, over: Partial<SubmitRequest> = {}): S
     model: "flux2",
     buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
     maxInFlight: null,
-    capMicros: null,
+    caps: [],
+    attribution: {},
     costMicros: 100_000,
     days: dayWindow("UTC", Date.now()),
     reservationId: randomUUID(),
@@ -49,7 +50,13 @@ export async function seedUnknown(
     tenantId: request.tenantId,
     reservationId: request.reservationId,
     reason,
-    charge: { day, model: request.model, costMicros: request.costMicros, upstream: request.upstream },
+    charge: {
+      day,
+      model: request.model,
+      costMicros: request.costMicros,
+      upstream: request.upstream,
+      attribution: request.attribution,
+    },
   });
   return request;
 }
@@ -78,6 +85,7 @@ export async function seedTask(
     taskId,
     model: request.model,
     costMicros: request.costMicros,
+    attribution: {},
     day,
     reservationId: request.reservationId,
     upstream: request.upstream,

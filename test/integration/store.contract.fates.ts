@@ -18,6 +18,7 @@ export function registerFateCases(ctx: () => ContractContext): void {
     reservationId: request.reservationId,
     upstream: "main",
     ttlSec: 3600,
+    attribution: {},
   });
   /** Lets the store's clock move past "now" (Redis TIME has millisecond steps). */
   const later = async (ms: number) => {
@@ -70,7 +71,13 @@ export function registerFateCases(ctx: () => ContractContext): void {
     const { store, submit, days, spendToday } = ctx();
     const request = submit({ costMicros: 400 });
     await store.admitSubmit(request);
-    const charge = { day: days.today, model: request.model, costMicros: 400, upstream: "main" };
+    const charge = {
+      day: days.today,
+      model: request.model,
+      costMicros: 400,
+      upstream: "main",
+      attribution: {},
+    };
     await store.markUnknown({
       tenantId: "acme",
       reservationId: request.reservationId,
@@ -107,7 +114,13 @@ export function registerFateCases(ctx: () => ContractContext): void {
   it("charges an unknown outcome whose admission never ran, and voids the admission afterwards", async () => {
     const { store, submit, days, spendToday } = ctx();
     const request = submit({ costMicros: 300 });
-    const charge = { day: days.today, model: request.model, costMicros: 300, upstream: "main" };
+    const charge = {
+      day: days.today,
+      model: request.model,
+      costMicros: 300,
+      upstream: "main",
+      attribution: {},
+    };
     await store.markUnknown({
       tenantId: "acme",
       reservationId: request.reservationId,
@@ -164,7 +177,7 @@ export function registerFateCases(ctx: () => ContractContext): void {
       tenantId: "acme",
       reservationId: unknown.reservationId,
       reason: "timeout",
-      charge: { day: days.today, model: unknown.model, costMicros: 70, upstream: "main" },
+      charge: { day: days.today, model: unknown.model, costMicros: 70, upstream: "main", attribution: {} },
     });
     const open = submit({ costMicros: 5 });
     await store.admitSubmit(open);

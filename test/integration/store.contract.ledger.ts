@@ -143,6 +143,8 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     expect(await store.snapshot("acme", days.today)).toEqual({
       tenantId: "acme",
       spentMicros: 600,
+      monthSpentMicros: 600,
+      userSpentMicros: 0,
       inFlight: 0,
       unknownOutcomes: 0,
     });
@@ -190,6 +192,7 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
       reservationId: winner.reservationId,
       upstream: "main",
       ttlSec: 3600,
+      attribution: {},
       idempotency: { ...idempotency, answer },
     });
     const replay = await store.admitSubmit(submit({ idempotency }));
@@ -219,6 +222,7 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
       reservationId: request.reservationId,
       upstream: "main",
       ttlSec: 60,
+      attribution: {},
       idempotency: {
         ...idempotency,
         answer: { status: 200, contentType: "application/json", body: Buffer.from("{}") },
@@ -265,12 +269,16 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
     expect(await store.snapshot("acme", days.today)).toEqual({
       tenantId: "acme",
       spentMicros: 4000,
+      monthSpentMicros: 4000,
+      userSpentMicros: 0,
       inFlight: 2,
       unknownOutcomes: 0,
     });
     expect(await store.snapshot("globex", days.today)).toEqual({
       tenantId: "globex",
       spentMicros: 0,
+      monthSpentMicros: 0,
+      userSpentMicros: 0,
       inFlight: 0,
       unknownOutcomes: 0,
     });
@@ -288,6 +296,7 @@ export function registerLedgerCases(ctx: () => ContractContext): void {
       reservationId: request.reservationId,
       upstream: "b",
       ttlSec: 60,
+      attribution: {},
     };
     await store.recordTask(again);
     expect(await store.getTask("acme", taskId)).toMatchObject({

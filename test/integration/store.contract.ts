@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerAccountCases } from "./store.contract.account.js";
+import { registerBudgetCases } from "./store.contract.budgets.js";
 import { registerFateCases } from "./store.contract.fates.js";
 import { registerLedgerCases } from "./store.contract.ledger.js";
 import type { RedisTopology } from "../../src/config/redis.js";
@@ -79,7 +80,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       model: "flux2",
       buckets: [SLOW],
       maxInFlight: null,
-      capMicros: null,
+      caps: [],
+      attribution: {},
       costMicros: 1000,
       days,
       reservationId: randomUUID(),
@@ -108,6 +110,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
         reservationId: request.reservationId,
         upstream: "main",
         ttlSec: 3600,
+        attribution: request.attribution,
         ...(traceparent === undefined ? {} : { traceparent }),
       });
       return { taskId, request, decision };
@@ -126,7 +129,9 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     it("admits exactly N of 500 concurrent submits when the cap fits N, and spends exactly N * cost", async () => {
       const n = 37;
       const cost = 1234;
-      const requests = Array.from({ length: 500 }, () => submit({ costMicros: cost, capMicros: n * cost }));
+      const requests = Array.from({ length: 500 }, () =>
+        submit({ costMicros: cost, caps: [{ window: "daily", capMicros: n * cost }] }),
+      );
       const decisions = await Promise.all(requests.map((r) => store.admitSubmit(r)));
       expect(count(decisions, "admitted")).toBe(n);
       expect(count(decisions, "spend_cap")).toBe(500 - n);
@@ -145,10 +150,13 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
     it("reserves nothing on a denial: no spend, no slot, no token", async () => {
       const bucket: BucketSpec = { name: "submit", ratePerSec: 0.001, burst: 3 };
-      await admitted(submit({ buckets: [bucket], capMicros: 1000 }));
-      const capped = await store.admitSubmit(submit({ buckets: [bucket], capMicros: 1000 }));
+      await admitted(submit({ buckets: [bucket], caps: [{ window: "daily", capMicros: 1000 }] }));
+      const capped = await store.admitSubmit(
+        submit({ buckets: [bucket], caps: [{ window: "daily", capMicros: 1000 }] }),
+      );
       expect(capped).toMatchObject({
         kind: "spend_cap",
+        window: "daily",
         capMicros: 1000,
         spentMicros: 1000,
         costMicros: 1000,
@@ -159,6 +167,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.snapshot("acme", days.today)).toEqual({
         tenantId: "acme",
         spentMicros: 1000,
+        monthSpentMicros: 1000,
+        userSpentMicros: 0,
         inFlight: 1,
         unknownOutcomes: 0,
       });
@@ -178,6 +188,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.snapshot("acme", days.today)).toEqual({
         tenantId: "acme",
         spentMicros: 1000,
+        monthSpentMicros: 1000,
+        userSpentMicros: 0,
         inFlight: 1,
         unknownOutcomes: 0,
       });
@@ -261,6 +273,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
       expect(await store.snapshot("acme", days.today)).toEqual({
         tenantId: "acme",
         spentMicros: 0,
+        monthSpentMicros: 0,
+        userSpentMicros: 0,
         inFlight: 0,
         unknownOutcomes: 0,
       });
@@ -273,6 +287,7 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
     registerLedgerCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
     registerAccountCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
     registerFateCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
+    registerBudgetCases(() => ({ sut, store, days, submit, submitTask, spendToday, now }));
   });
 }
 

@@ -70,7 +70,8 @@ describe("RedisStore scripts and cluster slots", () => {
         model: "flux2",
         buckets,
         maxInFlight: 5,
-        capMicros: 10_000,
+        caps: [{ window: "daily" as const, capMicros: 10_000 }],
+        attribution: {},
         costMicros: 100,
         days,
         upstream: "main",
@@ -91,6 +92,7 @@ describe("RedisStore scripts and cluster slots", () => {
         reservationId: "r1",
         upstream: "main",
         ttlSec: 60,
+        attribution: {},
         idempotency: { ...idempotency, answer },
       });
       await store.admitSubmit({ ...base, reservationId: "r2", taskMaxAgeMs: 60_000 });
@@ -104,7 +106,7 @@ describe("RedisStore scripts and cluster slots", () => {
         tenantId,
         reservationId: "r6",
         reason: "timeout",
-        charge: { day, model: "flux2", costMicros: 100, upstream: "main" },
+        charge: { day, model: "flux2", costMicros: 100, upstream: "main", attribution: {} },
       });
       await store.markOrphans(tenantId, 0);
       await store.audit(tenantId, day);
@@ -128,6 +130,7 @@ describe("RedisStore scripts and cluster slots", () => {
         reservationId: "r4",
         upstream: "main",
         ttlSec: 60,
+        attribution: {},
       });
       await store.admitStatus({ tenantId, buckets, taskId: "t4", account });
       await store.settleTask({

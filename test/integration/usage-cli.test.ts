@@ -86,7 +86,8 @@ describe("apixo-gateway usage", () => {
           model: seed.model,
           buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
           maxInFlight: null,
-          capMicros: null,
+          caps: [],
+          attribution: {},
           costMicros: seed.costMicros,
           days,
           reservationId,
@@ -103,6 +104,7 @@ describe("apixo-gateway usage", () => {
           reservationId,
           upstream: "main",
           ttlSec: 3600,
+          attribution: {},
         });
         if (seed.settle !== "pending") {
           await store.settleTask({ tenantId: "acme", taskId: seed.taskId, state: seed.settle, refund: true });

@@ -16,6 +16,7 @@ const record = (taskId: string, body = Buffer.from('{"code":200}')): LedgerWrite
     reservationId: `r-${taskId}`,
     upstream: "main",
     ttlSec: 3600,
+    attribution: {},
     idempotency: { key: "k", ttlSec: 60, answer: { status: 200, contentType: "application/json", body } },
   },
 });

@@ -62,7 +62,8 @@ function setup(config: GatewayConfig = configWith()) {
       model: "nano-banana",
       buckets: [],
       maxInFlight: null,
-      capMicros: null,
+      caps: [],
+      attribution: {},
       costMicros: COST,
       days: dayWindow("UTC", clock.now()),
       reservationId,
@@ -82,6 +83,7 @@ function setup(config: GatewayConfig = configWith()) {
       reservationId: `r${n}`,
       upstream: "main",
       ttlSec: 3_600,
+      attribution: {},
     });
     const task = await store.getTask("acme", `t${n}`);
     if (task === null) throw new Error("the task was not recorded");

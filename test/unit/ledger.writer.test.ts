@@ -73,6 +73,7 @@ const record = (taskId: string): Extract<LedgerWrite, { kind: "record" }> => ({
     reservationId: `r-${taskId}`,
     upstream: "main",
     ttlSec: 3600,
+    attribution: {},
   },
 });
 const settle = (taskId: string): Extract<LedgerWrite, { kind: "settle" }> => ({

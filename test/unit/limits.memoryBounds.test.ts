@@ -23,7 +23,8 @@ function submit(over: Partial<SubmitRequest> = {}): SubmitRequest {
     model: "flux2",
     buckets: [{ name: "submit", ratePerSec: 1000, burst: 1000 }],
     maxInFlight: null,
-    capMicros: null,
+    caps: [],
+    attribution: {},
     costMicros: 1000,
     days,
     reservationId: randomUUID(),
@@ -157,7 +158,9 @@ describe("memory store: bounded by TTLs and a size cap", () => {
     expect((refused as StoreUnavailable).maybeApplied).toBe(false);
     expect(await store.snapshot("acme", days.today)).toEqual(before);
     // A denial is still a decision: the cap is checked only when the request would be admitted.
-    expect(await store.admitSubmit(submit({ capMicros: 1 }))).toMatchObject({ kind: "spend_cap" });
+    expect(await store.admitSubmit(submit({ caps: [{ window: "daily", capMicros: 1 }] }))).toMatchObject({
+      kind: "spend_cap",
+    });
     // Recording a task APIXO already accepted is never refused (fail-open: no reservation was held).
     const recorded = await store.recordTask({
       tenantId: "acme",
@@ -168,6 +171,7 @@ describe("memory store: bounded by TTLs and a size cap", () => {
       reservationId: randomUUID(),
       upstream: "main",
       ttlSec: 3600,
+      attribution: {},
     });
     expect(recorded).toEqual({ recorded: true });
   });

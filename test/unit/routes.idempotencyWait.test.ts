@@ -134,6 +134,7 @@ function setup() {
     const done = route(ctx, {
       model: "nano-banana",
       body: Buffer.from('{"input":{"prompt":"a lighthouse"}}'),
+      attribution: { user: undefined, feature: undefined },
       idempotencyKey: key,
       clientGone,
     }).then(
