@@ -111,7 +111,10 @@ export interface MoneyStack {
   readonly keys: Readonly<Record<string, string>>;
   readonly prefix: string;
   readonly probe: LedgerProbe;
-  submit(tenantId: string, options?: { url?: string; idempotencyKey?: string }): Promise<Answer>;
+  submit(
+    tenantId: string,
+    options?: { url?: string; idempotencyKey?: string; headers?: Readonly<Record<string, string>> },
+  ): Promise<Answer>;
   poll(
     tenantId: string,
     taskId: string,
@@ -170,7 +173,7 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
     keys,
     prefix,
     probe,
-    async submit(tenantId, { url = url0, idempotencyKey } = {}) {
+    async submit(tenantId, { url = url0, idempotencyKey, headers = {} } = {}) {
       try {
         const response = await fetch(`${url}/api/v1/generateTask/nano-banana`, {
           method: "POST",
@@ -178,6 +181,7 @@ export async function startMoneyStack(options: MoneyStackOptions): Promise<Money
             authorization: `Bearer ${keys[tenantId] ?? ""}`,
             "content-type": "application/json",
             ...(idempotencyKey === undefined ? {} : { "idempotency-key": idempotencyKey }),
+            ...headers,
           },
           body: SUBMIT_BODY,
         });
