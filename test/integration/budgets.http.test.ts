@@ -122,30 +122,6 @@ describe("attribution headers", () => {
 });
 
 describe("budget windows", () => {
-  it("refuses past the monthly cap with a 402 naming the month and its reset in the tenant's zone; the next month starts afresh", async () => {
-    expect((await submit("monthly")).status).toBe(200);
-    const second = await submit("monthly");
-    expect(second.status).toBe(200);
-    expect(second.headers.get("x-budget-remaining-usd")).toBe("0");
-    const refused = await submit("monthly");
-    expect(refused.status).toBe(402);
-    expect(refused.body.message).toMatch(/^Monthly spend cap reached for tenant 'monthly': cap \$0\.06/);
-    expect(refused.body.message).toContain("It resets at 2027-01-01T00:00:00+09:00 (Asia/Tokyo)");
-    expect(refused.body.error?.details).toMatchObject({
-      window: "monthly",
-      resetsAt: "2027-01-01T00:00:00+09:00",
-    });
-
-    clock.advance(1000);
-    const january = await submit("monthly");
-    expect(january.status).toBe(200);
-    expect(january.headers.get("x-budget-remaining-usd")).toBe("0.03");
-    const snapshot = await h.gateway.store.snapshot("monthly", "2027-01-01");
-    expect(snapshot.monthSpentMicros).toBe(30_000);
-    expect((await h.gateway.store.snapshot("monthly", "2026-12-31")).monthSpentMicros).toBe(60_000);
-    clock.advance(-1000);
-  });
-
   it("gives each end user their daily cap, and does not apply it to a request without X-Gateway-User", async () => {
     const bob = { "x-gateway-user": "bob" };
     expect((await submit("peruser", bob)).status).toBe(200);
@@ -170,5 +146,30 @@ describe("budget windows", () => {
     expect(refused.status).toBe(402);
     expect(refused.body.message).toMatch(/^Daily spend cap for this model reached/);
     expect(refused.body.error?.details).toMatchObject({ window: "model_daily", capUsd: 0.03 });
+  });
+  // Last: it moves the clock into January.
+  it("refuses past the monthly cap with a 402 naming the month and its reset in the tenant's zone; the next month starts afresh", async () => {
+    expect((await submit("monthly")).status).toBe(200);
+    const second = await submit("monthly");
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-budget-remaining-usd")).toBe("0");
+    const refused = await submit("monthly");
+    expect(refused.status).toBe(402);
+    expect(refused.body.message).toMatch(/^Monthly spend cap reached for tenant 'monthly': cap \$0\.06/);
+    expect(refused.body.message).toContain("It resets at 2027-01-01T00:00:00+09:00 (Asia/Tokyo)");
+    expect(refused.body.error?.details).toMatchObject({
+      window: "monthly",
+      resetsAt: "2027-01-01T00:00:00+09:00",
+    });
+
+    clock.advance(1000);
+    const january = await submit("monthly");
+    expect(january.status).toBe(200);
+    expect(january.headers.get("x-budget-remaining-usd")).toBe("0.03");
+    const snapshot = await h.gateway.store.snapshot("monthly", "2027-01-01");
+    expect(snapshot.monthSpentMicros).toBe(30_000);
+    expect((await h.gateway.store.snapshot("monthly", "2026-12-31")).monthSpentMicros).toBe(60_000);
+    // current-balance: this month's budget is the smallest (the daily cap is $10, the upstream balance $1,000).
+    expect(await balance("monthly")).toBe(0.03);
   });
 });
