@@ -12,6 +12,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createApp } from "../http/app.js";
 import { createPublicServer } from "../http/publicServer.js";
+import { localDay, startOfDayMs } from "../limits/days.js";
 import { Governor } from "../limits/governor.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { auditLog } from "../telemetry/auditLog.js";
@@ -20,6 +21,7 @@ import { combineEvents, type GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import { noopTracer, type Tracer } from "../telemetry/tracer.js";
 import { createMetrics } from "../telemetry/metrics.js";
+import { MonthProgress } from "../telemetry/monthProgress.js";
 import { ConfigHolder } from "./configHolder.js";
 import { StoreMisconfigured } from "../limits/redisProbe.js";
 import { createStore } from "./storeFactory.js";
@@ -78,11 +80,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
     ));
   const registry = options.registry ?? new Registry();
+  const months = new MonthProgress({ localDay, startOfDayMs });
   const metrics = createMetrics({
     registry,
     view: () => holder.snapshot().metrics,
     // The governor's day windows: budget gauges and admissions agree on which day "today" is.
     readBudget: (tenantId, timeZone) => store.snapshot(tenantId, governor.dayWindow(timeZone).today),
+    // The same calendar and clock as the admissions, so the projection's month is the monthly cap's.
+    monthElapsed: (timeZone) => months.elapsedRatio(timeZone, clock.now()),
     // Read once: flipping it at runtime would leave both label schemes' series side by side.
     tenantLabel: config.telemetry.tenantLabel,
     logger,

@@ -12,6 +12,8 @@ export interface BudgetGaugeOptions {
   readonly logger: Logger;
   readonly onStoreError: () => void;
   readonly monotonicMs: () => number;
+  /** The share of the tenant's calendar month elapsed now, in its time zone (monthProgress.ts). */
+  readonly monthElapsed: (timeZone: string) => number;
   /** One scrape's store reads are shared by the gauges and given up after this long (default 1000). */
   readonly readTimeoutMs?: number;
 }
@@ -91,15 +93,16 @@ class BudgetReader {
 }
 
 /**
- * spend_today_usd, tasks_in_flight (from the store) and spend_cap_usd (from the config), computed when
- * scraped. A tenant without a cap has no spend_cap_usd series. With the tenant label off, each is the sum
- * over tenants under tenant="all" (the cap: the sum of the capped tenants' caps).
+ * spend_today_usd, spend_month_usd, tasks_in_flight, reservations_unknown (from the store), spend_cap_usd and
+ * spend_month_cap_usd (from the config) and spend_month_elapsed_ratio (from the clock), computed when scraped.
+ * A tenant without a cap has no series for it. With the tenant label off, each is the sum over tenants under
+ * tenant="all" (a cap: the sum of the capped tenants' caps), the elapsed ratio the least elapsed tenant's.
  */
 export function registerBudgetGauges(options: BudgetGaugeOptions): void {
   const reader = new BudgetReader(options);
   const { registers, name, tenantLabel } = options;
 
-  // Both read the same per-scrape store snapshot (BudgetReader shares one read between them).
+  // All read the same per-scrape store snapshot (BudgetReader shares one read between them).
   const storeGauge = (metric: string, help: string, value: (t: BudgetReading) => number): void => {
     const gauge: Gauge = new Gauge({
       name: name(metric),
@@ -123,6 +126,11 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
     (t) => t.spentMicros / 1e6,
   );
   storeGauge(
+    "spend_month_usd",
+    "Net spend of the tenant's current calendar month (its time zone) as counted against its monthly cap, in USD, read from the limit store.",
+    (t) => t.monthSpentMicros / 1e6,
+  );
+  storeGauge(
     "tasks_in_flight",
     "Tasks submitted and not yet seen to finish, read from the limit store.",
     (t) => t.inFlight,
@@ -134,32 +142,69 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
   );
   const age: Gauge = new Gauge({
     name: name("budget_read_age_seconds"),
-    help: "How old the store-read gauges (spend_today_usd, tasks_in_flight, reservations_unknown) are: 0 when this scrape read the store, else seconds since the last read that succeeded.",
+    help: "How old the store-read gauges (spend_today_usd, spend_month_usd, tasks_in_flight, reservations_unknown) are: 0 when this scrape read the store, else seconds since the last read that succeeded.",
     registers,
     collect: async () => {
       age.set((await reader.read()).ageSeconds);
     },
   });
-  const cap: Gauge = new Gauge({
-    name: name("spend_cap_usd"),
-    help: "The tenant's daily spend cap in USD (no series for uncapped tenants).",
+  const configGauge = (metric: string, help: string, value: (t: ViewTenant) => number | null): void => {
+    const gauge: Gauge = new Gauge({
+      name: name(metric),
+      help,
+      labelNames: ["tenant"],
+      registers,
+      collect: () => {
+        gauge.reset();
+        const values: [string, number][] = [];
+        for (const tenant of options.view().tenants) {
+          const v = value(tenant);
+          if (v !== null) values.push([tenant.id, v]);
+        }
+        setAll(gauge, tenantLabel, values);
+      },
+    });
+  };
+  configGauge(
+    "spend_cap_usd",
+    "The tenant's daily spend cap in USD (no series for uncapped tenants).",
+    (t) => t.dailyCapUsd,
+  );
+  configGauge(
+    "spend_month_cap_usd",
+    "The tenant's monthly spend cap in USD (no series for tenants without one).",
+    (t) => t.monthlyCapUsd,
+  );
+  const elapsed: Gauge = new Gauge({
+    name: name("spend_month_elapsed_ratio"),
+    help: "Share of the tenant's current calendar month (its time zone) elapsed, 0 to 1: spend_month_usd divided by it projects the month-end spend.",
     labelNames: ["tenant"],
     registers,
     collect: () => {
-      cap.reset();
-      const capped = options
+      elapsed.reset();
+      const values = options
         .view()
-        .tenants.filter((t) => t.dailyCapUsd !== null)
-        .map((t): [string, number] => [t.id, t.dailyCapUsd ?? 0]);
-      setAll(cap, tenantLabel, capped);
+        .tenants.map((t): [string, number] => [t.id, options.monthElapsed(t.timeZone)]);
+      // Summed ratios mean nothing: the tenants' sum is projected by the least elapsed month (the highest
+      // projection; zones are at most a day apart).
+      setAll(elapsed, tenantLabel, values, (ratios) => Math.min(...ratios));
     },
   });
 }
 
-function setAll(gauge: Gauge, tenantLabel: boolean, values: readonly (readonly [string, number])[]): void {
+type ViewTenant = MetricsView["tenants"][number];
+
+const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
+
+function setAll(
+  gauge: Gauge,
+  tenantLabel: boolean,
+  values: readonly (readonly [string, number])[],
+  combine: (values: readonly number[]) => number = sum,
+): void {
   if (tenantLabel) {
     for (const [tenant, value] of values) gauge.labels(tenant).set(value);
     return;
   }
-  if (values.length > 0) gauge.labels(ALL_TENANTS).set(values.reduce((sum, [, value]) => sum + value, 0));
+  if (values.length > 0) gauge.labels(ALL_TENANTS).set(combine(values.map(([, value]) => value)));
 }

@@ -14,6 +14,9 @@ export const REJECTION_REASONS = [
   "overloaded",
 ] as const;
 export type RejectionReason = (typeof REJECTION_REASONS)[number];
+/** The budget windows a submit is checked against (limits/store.ts CapWindow, in telemetry's own words). */
+export const CAP_WINDOWS = ["daily", "monthly", "model_daily", "user_daily"] as const;
+export type CapWindowLabel = (typeof CAP_WINDOWS)[number];
 
 /**
  * What the gateway learns about one request on its way through: kept on the request context while it is handled
@@ -35,6 +38,11 @@ export interface RequestFacts {
   /** X-Gateway-User and X-Gateway-Feature as checked (audit line only: users are never metric labels). */
   endUser: string | undefined;
   feature: string | undefined;
+  /**
+   * The cap a 402 SPEND_CAP_EXCEEDED refused the request by (the store's `spend_cap` decision's window), so
+   * the monthly cap's refusals are told from the daily one's; left out, a refusal counts as the daily cap's.
+   */
+  capWindow?: CapWindowLabel | undefined;
   /** A status poll answered from the gateway's status cache (hit) or asked of APIXO (miss). */
   cacheStatus: "hit" | "miss" | undefined;
   /** Exchanges with APIXO sent again after a failed try. */
@@ -81,6 +89,8 @@ export interface GatewayEvents {
     readonly upstream: string;
     readonly model: string;
     readonly costMicros: number;
+    /** X-Gateway-Feature of the submit, as checked (bounded later for labels). */
+    readonly feature?: string | undefined;
   }): void;
   taskFinished(event: {
     readonly tenant: string;
@@ -91,6 +101,8 @@ export interface GatewayEvents {
     readonly failCode: string | undefined;
     readonly refundedMicros: number;
     readonly costTimeMs: number | undefined;
+    /** X-Gateway-Feature of the task's submit (its ledger record's `feature`), so a refund finds its feature. */
+    readonly feature?: string | undefined;
   }): void;
   rejected(event: { readonly tenant: string | undefined; readonly reason: RejectionReason }): void;
   storeCall(event: { readonly operation: string; readonly durationMs: number; readonly ok: boolean }): void;

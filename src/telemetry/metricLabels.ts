@@ -5,13 +5,16 @@ import type { MetricsView } from "./metricsView.js";
 export const ALL_TENANTS = "all";
 /** Label value for "not known to config" (tenant, upstream) or "not in the price table" (model). */
 export const OTHER = "other";
-/** Label value when the request named no tenant (unauthenticated) or no model (current-balance): never "". */
+/**
+ * Label value when the request named no tenant (unauthenticated), no model (current-balance) or no feature:
+ * never "".
+ */
 export const NONE = "none";
 
 /**
- * Every label value goes through here, so cardinality is bounded by construction: tenants and upstreams by
- * the config, models by the catalog, fail codes by a fixed list, HTTP codes by the protocol. Nothing the
- * client sends becomes a label value as sent.
+ * Every label value goes through here, so cardinality is bounded by construction: tenants, upstreams and
+ * features by the config, models by the catalog, fail codes by a fixed list, HTTP codes by the protocol.
+ * Nothing the client sends becomes a label value as sent.
  */
 export class LabelBounds {
   constructor(
@@ -28,6 +31,15 @@ export class LabelBounds {
   model(name: string | undefined): string {
     if (name === undefined) return NONE;
     return this.view().pricedModel(name) ?? OTHER;
+  }
+
+  /**
+   * X-Gateway-Feature: the value itself only when telemetry.featureLabels lists it, `other` when not,
+   * `none` when the request named no feature. (X-Gateway-User never becomes a label at all.)
+   */
+  feature(feature: string | undefined): string {
+    if (feature === undefined) return NONE;
+    return this.view().isFeatureLabel(feature) ? feature : OTHER;
   }
 
   upstream(alias: string): string {

@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from "prom-client";
 import { GATEWAY_VERSION } from "../version.js";
 import { registerBudgetGauges } from "./budgetGauges.js";
+import { registerBudgetMetrics } from "./budgetMetrics.js";
 import { registerUpstreamMetrics } from "./upstreamMetrics.js";
 import { KNOWN_FAIL_CODES } from "../apixo/models.js";
 import { REJECTION_REASONS, type GatewayEvents } from "./events.js";
@@ -26,11 +27,16 @@ export interface MetricsOptions {
   readonly registry: Registry;
   /** The configuration in force, read per event and scrape, so a reload applies at once. */
   readonly view: () => MetricsView;
-  /** A tenant's spend today (its time zone), in flight and unknown outcomes, read from the store at scrape time. */
+  /**
+   * A tenant's spend today and this month (its time zone), in flight and unknown outcomes, read from the store
+   * at scrape time.
+   */
   readonly readBudget: (tenantId: string, timeZone: string) => Promise<BudgetReading>;
   /** false: every tenant label is "all" (`telemetry.tenantLabel`). */
   readonly tenantLabel: boolean;
   readonly logger: Logger;
+  /** The share of the tenant's calendar month elapsed now, in its time zone (monthProgress.ts MonthProgress). */
+  readonly monthElapsed: (timeZone: string) => number;
   /** Monotonic ms for the budget gauges' read age (default performance.now). */
   readonly monotonicMs?: () => number;
   /** prom-client's process metrics (default true). */
@@ -267,10 +273,12 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
     view: options.view,
     monotonicMs: options.monotonicMs ?? (() => performance.now()),
     readBudget: options.readBudget,
+    monthElapsed: options.monthElapsed,
     tenantLabel: options.tenantLabel,
     logger: options.logger,
     onStoreError: () => storeErrors.labels("metrics_snapshot").inc(),
   });
+  const budget = registerBudgetMetrics({ registers, name, view: options.view, labels, knownTenants });
 
   const requestsBy = new ChildCache(4, (v) => requests.labels(...v));
   const requestDurationBy = new ChildCache(2, (v) => requestDuration.labels(...v));
@@ -304,6 +312,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       requestDurationBy.get(model, r.operation).observe(seconds(r.durationMs));
       const ownMs = r.durationMs - r.upstreamMs - r.waitMs;
       overheadBy.get(r.operation).observe(seconds(Math.max(0, ownMs)));
+      budget.requestFinished(r);
     },
     upstreamFinished(e) {
       const model = labels.model(e.model);
@@ -317,6 +326,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       submittedBy.get(tenant, model).inc();
       spendBy.get(tenant, model).inc(microsToUsd(e.costMicros));
       endingsZeroed.get(tenant, model);
+      budget.taskSubmitted(e);
       upstream.events.taskSubmitted(e);
     },
     taskFinished(e) {
@@ -326,6 +336,7 @@ export function createMetrics(options: MetricsOptions): GatewayMetrics {
       if (e.state === "failed") failuresBy.get(tenant, model, labels.failCode(e.failCode)).inc();
       if (e.refundedMicros > 0) refundsBy.get(tenant, model).inc(microsToUsd(e.refundedMicros));
       if (e.costTimeMs !== undefined) taskDurationBy.get(model).observe(seconds(e.costTimeMs));
+      budget.taskFinished(e);
       upstream.events.taskFinished(e);
     },
     rejected(e) {

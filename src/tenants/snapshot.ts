@@ -28,6 +28,7 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
     policies.set(tenant.id, buildPolicy(config, tenant, upstreamKey));
   }
   const prices = buildPriceTable(config.governance.prices);
+  const features = new Set(config.telemetry.featureLabels);
   return {
     config,
     directory: new TenantDirectory(config.tenants),
@@ -39,8 +40,10 @@ export function buildSnapshot(config: GatewayConfig, loadedAtMs: number): Snapsh
       costDriftShare: config.telemetry.costDriftShare,
       upstreams: config.upstream.keys.map((k) => k.alias),
       models: [...prices.rules.keys()],
+      featureLabels: [...features],
       isTenant: (id) => policies.has(id),
       isUpstream: (alias) => keys.has(alias),
+      isFeatureLabel: (feature) => features.has(feature),
       pricedModel: (name) => modelLabelId(prices, name),
     },
   };

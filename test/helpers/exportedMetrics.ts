@@ -60,6 +60,7 @@ export function exportedMetrics(): ReadonlyMap<string, ExportedMetric> {
     registry,
     view: () => snapshot.metrics,
     readBudget: (tenantId) => new MemoryStore({ clock: systemClock }).snapshot(tenantId, "2026-01-01"),
+    monthElapsed: () => 0.5,
     tenantLabel: true,
     logger: createLogger("silent"),
     defaultMetrics: false,

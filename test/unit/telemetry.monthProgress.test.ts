@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { localDay, startOfDayMs } from "../../src/limits/days.js";
+import { MonthProgress, monthDays } from "../../src/telemetry/monthProgress.js";
+
+const HOUR_MS = 3_600_000;
+const SECOND_MS = 1_000;
+const calendar = { localDay, startOfDayMs };
+
+describe("calendar months of a tenant-local day", () => {
+  it("run from the first of the month to the first of the next, across a year end", () => {
+    expect(monthDays("2026-12-31")).toEqual({ first: "2026-12-01", next: "2027-01-01" });
+    expect(monthDays("2026-02-10")).toEqual({ first: "2026-02-01", next: "2026-03-01" });
+    expect(monthDays("2026-01-01")).toEqual({ first: "2026-01-01", next: "2026-02-01" });
+  });
+});
+
+describe("the share of a tenant's month elapsed", () => {
+  it("is all but 1 at the last second of December in Asia/Tokyo, and 0 a second later (January)", () => {
+    const months = new MonthProgress(calendar);
+    const december = 31 * 24 * HOUR_MS;
+    // 2026-12-31 23:59:59 in Tokyo (UTC+9) is 14:59:59 UTC.
+    const lastSecond = Date.UTC(2026, 11, 31, 14, 59, 59);
+    expect(months.elapsedRatio("Asia/Tokyo", lastSecond)).toBeCloseTo(1 - SECOND_MS / december, 12);
+    expect(months.elapsedRatio("Asia/Tokyo", lastSecond + SECOND_MS)).toBe(0);
+    // In UTC the same instants are still mid-afternoon of December 31st.
+    expect(months.elapsedRatio("UTC", lastSecond)).toBeCloseTo(
+      (december - 9 * HOUR_MS - SECOND_MS) / december,
+      12,
+    );
+  });
+
+  it("is all but 1 at the last second of December in America/Los_Angeles, and 0 a second later", () => {
+    const months = new MonthProgress(calendar);
+    const december = 31 * 24 * HOUR_MS;
+    // 2026-12-31 23:59:59 in Los Angeles (PST, UTC-8) is 2027-01-01 07:59:59 UTC.
+    const lastSecond = Date.UTC(2027, 0, 1, 7, 59, 59);
+    expect(months.elapsedRatio("America/Los_Angeles", lastSecond)).toBeCloseTo(1 - SECOND_MS / december, 12);
+    expect(months.elapsedRatio("America/Los_Angeles", lastSecond + SECOND_MS)).toBe(0);
+  });
+
+  it("counts real hours: March in Los Angeles has 743 (spring forward), November 721 (fall back)", () => {
+    const months = new MonthProgress(calendar);
+    // March 2026 starts at 00:00 PST (08:00 UTC) and ends at 00:00 PDT on April 1st (07:00 UTC).
+    const marchStart = Date.UTC(2026, 2, 1, 8);
+    expect(months.elapsedRatio("America/Los_Angeles", marchStart)).toBe(0);
+    // 12:00 PDT on March 16th: 15 days and 11 real hours in (the 8th had 23).
+    expect(months.elapsedRatio("America/Los_Angeles", Date.UTC(2026, 2, 16, 19))).toBeCloseTo(371 / 743, 12);
+    // November 2026 starts at 00:00 PDT (07:00 UTC); the 1st has 25 hours.
+    expect(months.elapsedRatio("America/Los_Angeles", Date.UTC(2026, 10, 1, 9))).toBeCloseTo(2 / 721, 12);
+  });
+
+  it("follows the clock into the next month with the same instance (the cached month ends)", () => {
+    const months = new MonthProgress(calendar);
+    const midJanuary = Date.UTC(2026, 0, 16, 12);
+    expect(months.elapsedRatio("UTC", midJanuary)).toBeCloseTo((15.5 * 24) / (31 * 24), 12);
+    // February 2026 has 28 days.
+    expect(months.elapsedRatio("UTC", Date.UTC(2026, 1, 15))).toBeCloseTo(14 / 28, 12);
+    // And back: a clock set back (a test's, or NTP) is answered from its own month, not the cached one.
+    expect(months.elapsedRatio("UTC", midJanuary)).toBeCloseTo((15.5 * 24) / (31 * 24), 12);
+  });
+});
