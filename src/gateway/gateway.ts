@@ -12,7 +12,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createApp } from "../http/app.js";
 import { createPublicServer } from "../http/publicServer.js";
-import { localDay, startOfDayMs } from "../limits/days.js";
+import { firstOfNextMonth, localDay, startOfDayMs } from "../limits/days.js";
 import { Governor } from "../limits/governor.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { auditLog } from "../telemetry/auditLog.js";
@@ -80,7 +80,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       logger,
     ));
   const registry = options.registry ?? new Registry();
-  const months = new MonthProgress({ localDay, startOfDayMs });
+  const months = new MonthProgress({ localDay, startOfDayMs, firstOfNextMonth });
   const metrics = createMetrics({
     registry,
     view: () => holder.snapshot().metrics,

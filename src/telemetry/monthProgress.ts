@@ -4,20 +4,11 @@
  */
 export interface TenantCalendar {
   /** The tenant-local date of an instant, "YYYY-MM-DD". */
-  localDay(timeZone: string, atMs: number): string;
+  readonly localDay: (timeZone: string, atMs: number) => string;
   /** The first instant whose tenant-local date is `day` (not always local midnight). */
-  startOfDayMs(timeZone: string, day: string): number;
-}
-
-/** The first day of the month of `day` and of the month after: "2026-12-31" -> 2026-12-01, 2027-01-01. */
-export function monthDays(day: string): { readonly first: string; readonly next: string } {
-  const year = Number(day.slice(0, 4));
-  const month = Number(day.slice(5, 7));
-  const next = month === 12 ? { year: year + 1, month: 1 } : { year, month: month + 1 };
-  return {
-    first: `${day.slice(0, 7)}-01`,
-    next: `${String(next.year).padStart(4, "0")}-${String(next.month).padStart(2, "0")}-01`,
-  };
+  readonly startOfDayMs: (timeZone: string, day: string) => number;
+  /** "2026-12-31" -> "2027-01-01". */
+  readonly firstOfNextMonth: (day: string) => string;
 }
 
 interface MonthWindow {
@@ -44,10 +35,11 @@ export class MonthProgress {
   private window(timeZone: string, nowMs: number): MonthWindow {
     const cached = this.windows.get(timeZone);
     if (cached !== undefined && cached.startMs <= nowMs && nowMs < cached.endMs) return cached;
-    const { first, next } = monthDays(this.calendar.localDay(timeZone, nowMs));
+    const { localDay, startOfDayMs, firstOfNextMonth } = this.calendar;
+    const today = localDay(timeZone, nowMs);
     const fresh = {
-      startMs: this.calendar.startOfDayMs(timeZone, first),
-      endMs: this.calendar.startOfDayMs(timeZone, next),
+      startMs: startOfDayMs(timeZone, `${today.slice(0, 7)}-01`),
+      endMs: startOfDayMs(timeZone, firstOfNextMonth(today)),
     };
     this.windows.set(timeZone, fresh);
     return fresh;

@@ -102,8 +102,16 @@ describe("dashboards as code", () => {
     }
   });
 
-  it("reads gauges every replica reports from the shared store with max, never sum, across instances", () => {
-    const storeGauges = ["spend_today_usd", "tasks_in_flight", "reservations_unknown", "spend_cap_usd"];
+  it("reads gauges every replica reports alike (store, config, calendar) with max, never sum, across instances", () => {
+    const storeGauges = [
+      "spend_today_usd",
+      "spend_month_usd",
+      "tasks_in_flight",
+      "reservations_unknown",
+      "spend_cap_usd",
+      "spend_month_cap_usd",
+      "spend_month_elapsed_ratio",
+    ];
     for (const p of panels) {
       for (const t of p.targets ?? []) {
         for (const gauge of storeGauges) {

@@ -1,18 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { localDay, startOfDayMs } from "../../src/limits/days.js";
-import { MonthProgress, monthDays } from "../../src/telemetry/monthProgress.js";
+import { firstOfNextMonth, localDay, startOfDayMs } from "../../src/limits/days.js";
+import { MonthProgress } from "../../src/telemetry/monthProgress.js";
 
 const HOUR_MS = 3_600_000;
 const SECOND_MS = 1_000;
-const calendar = { localDay, startOfDayMs };
-
-describe("calendar months of a tenant-local day", () => {
-  it("run from the first of the month to the first of the next, across a year end", () => {
-    expect(monthDays("2026-12-31")).toEqual({ first: "2026-12-01", next: "2027-01-01" });
-    expect(monthDays("2026-02-10")).toEqual({ first: "2026-02-01", next: "2026-03-01" });
-    expect(monthDays("2026-01-01")).toEqual({ first: "2026-01-01", next: "2026-02-01" });
-  });
-});
+const calendar = { localDay, startOfDayMs, firstOfNextMonth };
 
 describe("the share of a tenant's month elapsed", () => {
   it("is all but 1 at the last second of December in Asia/Tokyo, and 0 a second later (January)", () => {
