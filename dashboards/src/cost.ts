@@ -6,12 +6,19 @@ const cap = `max by (tenant) (apixo_gateway_spend_cap_usd{${TENANT}} > 0)`;
 const balance = "max by (upstream) (apixo_gateway_upstream_balance_usd)";
 const burnPerHour = "max by (upstream) (-deriv(apixo_gateway_upstream_balance_usd[1h])) * 3600";
 const orphans = `apixo_gateway_ledger_orphans_total{${TENANT}}`;
+const month = `max by (tenant) (apixo_gateway_spend_month_usd{${TENANT}})`;
+const monthCap = `max by (tenant) (apixo_gateway_spend_month_cap_usd{${TENANT}} > 0)`;
+// The alert's projection: the month so far over the share of it elapsed, floored at 0.1 (rules.yml).
+const projected = `${month} / max by (tenant) (clamp_min(apixo_gateway_spend_month_elapsed_ratio{${TENANT}}, 0.1))`;
+const byFeature = (metric: string, range: string): string =>
+  `sum by (tenant, feature) (increase(apixo_gateway_${metric}{${TENANT}}[${range}]))`;
 
 export const cost: DashboardSpec = {
   uid: "apixo-gateway-cost",
   title: "APIXO gateway / Cost and budgets",
   description:
-    "What tenants spend, how close they are to their daily caps, and how long the APIXO balance lasts.",
+    "What tenants spend and on which features, how close they are to their daily and monthly caps, and how long " +
+    "the APIXO balance lasts.",
   tags: ["apixo-gateway"],
   rows: [
     {
@@ -102,6 +109,123 @@ export const cost: DashboardSpec = {
           thresholds: [
             [2, "orange"],
             [6, "green"],
+          ],
+        },
+        {
+          kind: "timeseries",
+          title: "Spend-cap refusals/s by window",
+          width: 24,
+          description:
+            "Submits refused with 402 SPEND_CAP_EXCEEDED, by the cap that refused them: daily, monthly (the " +
+            "tenant's calendar month), model_daily (a per-model daily cap) or user_daily (one end user's daily cap, " +
+            "X-Gateway-User). Daily and monthly refusals fire the Exhausted alerts; per-model and per-user ones are " +
+            "those caps doing their job: raise modelDailyCapsUsd / userDailyCapUsd if the tenant's owner wants more.",
+          unit: "short",
+          stacked: true,
+          queries: [
+            query(
+              `sum by (tenant, window) (rate(apixo_gateway_spend_cap_rejections_total{${TENANT}}[${RATE}]))`,
+              "{{tenant}} {{window}}",
+            ),
+          ],
+        },
+      ],
+    },
+    {
+      title: "Monthly budget",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Spent this month (USD) and monthly cap by tenant",
+          description:
+            "Each tenant's net spend of its current calendar month (its time zone; refunds go back to their " +
+            "task's month), read from the limit store, next to its monthlyCapUsd (tenants without one show no cap " +
+            "line). The spend line drops to 0 when the tenant's month begins. Spend reaching the cap means 402s " +
+            "until then: raise monthlyCapUsd and reload (SIGHUP) if the tenant needs more.",
+          unit: "currencyUSD",
+          min: 0,
+          queries: [query(month, "{{tenant}} spent"), query(monthCap, "{{tenant}} cap")],
+        },
+        {
+          kind: "bargauge",
+          title: "Monthly cap utilisation by tenant",
+          description:
+            "Spent this month divided by the monthly cap (tenants without one are not shown). At 80 % and 95 % " +
+            "alerts warn; at 100 % the tenant's submits get 402 SPEND_CAP_EXCEEDED until its month ends. Tell the " +
+            "tenant's owner early, or raise monthlyCapUsd.",
+          unit: "percentunit",
+          min: 0,
+          max: 1,
+          queries: [query(`${month} / ${monthCap}`, "{{tenant}}")],
+          thresholds: [
+            [0.8, "orange"],
+            [0.95, "red"],
+          ],
+        },
+        {
+          kind: "bargauge",
+          title: "Projected month-end spend (USD) by tenant",
+          description:
+            "The month's spend so far divided by the share of the tenant's month elapsed (its average rate carried " +
+            "to the month's end), with the share floored at 10 % so the first days do not project wildly: the " +
+            "figure ApixoGatewayMonthlySpendCapProjectedExhaustion compares with the cap. A single burst projects " +
+            "high and falls back as the month goes on; compare with the cap on the panel beside it.",
+          unit: "currencyUSD",
+          min: 0,
+          queries: [query(projected, "{{tenant}}")],
+        },
+        {
+          kind: "bargauge",
+          title: "Projected month-end spend as a share of the monthly cap",
+          description:
+            "The projection on the left divided by the monthly cap (capped tenants only). Above 100 % for an hour " +
+            "fires ApixoGatewayMonthlySpendCapProjectedExhaustion: at this pace the tenant is refused before its " +
+            "month ends. Ask its owner whether to raise monthlyCapUsd or slow down (Spend by feature says what " +
+            "drives it).",
+          unit: "percentunit",
+          min: 0,
+          queries: [query(`${projected} / ${monthCap}`, "{{tenant}}")],
+          thresholds: [
+            [0.8, "orange"],
+            [1, "red"],
+          ],
+        },
+      ],
+    },
+    {
+      title: "Spend by feature",
+      panels: [
+        {
+          kind: "timeseries",
+          title: "Spend rate by feature (USD/h, net of refunds)",
+          description:
+            "Charges minus refunds per hour by the X-Gateway-Feature of the submit: the value when " +
+            "telemetry.featureLabels lists it, `other` for any unlisted value, `none` without the header. A large " +
+            "`other` means features worth listing (add them to telemetry.featureLabels and reload); end users are " +
+            "never labels: per-user spend is in `apixo-gateway usage`.",
+          unit: "currencyUSD",
+          stacked: true,
+          queries: [
+            query(
+              `(sum by (tenant, feature) (rate(apixo_gateway_feature_spend_usd_total{${TENANT}}[${RATE}])) - ` +
+                `sum by (tenant, feature) (rate(apixo_gateway_feature_refunds_usd_total{${TENANT}}[${RATE}]))) * 3600`,
+              "{{tenant}} {{feature}}",
+            ),
+          ],
+        },
+        {
+          kind: "bargauge",
+          title: "Net spend by feature over the time range (USD)",
+          description:
+            "What each feature cost over the dashboard's time range (charges minus refunds; per tenant these add up " +
+            "to spend_usd_total minus refunds_usd_total). Pick a month as the range to compare features against a " +
+            "tenant's monthly cap; the usage rollups by feature (`apixo-gateway usage`, admin API) give exact monthly figures.",
+          unit: "currencyUSD",
+          queries: [
+            query(
+              `${byFeature("feature_spend_usd_total", "$__range")} - ${byFeature("feature_refunds_usd_total", "$__range")}`,
+              "{{tenant}} {{feature}}",
+            ),
           ],
         },
       ],
