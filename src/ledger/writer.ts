@@ -181,6 +181,8 @@ export class LedgerWriter {
             failCode: write.settle.failCode,
             refundedMicros: result.refundedMicros,
             costTimeMs: write.report.costTimeMs,
+            // The refund goes back to the feature its charge was counted under (feature_refunds_usd_total).
+            feature: result.task?.feature,
           });
         }
         return result;

@@ -81,6 +81,8 @@ export function deny(ctx: RequestContext, denial: Denial, operation: string): Ga
   setRateHeaders(ctx, denial.rate);
   const tenant = ctx.policy?.tenant;
   ctx.facts.decisions.push(denial.kind === "spend_cap" ? "spend_cap" : denial.kind);
+  // Which cap refused: spend_cap_rejections_total{window} tells the monthly cap's refusals from the daily one's.
+  if (denial.kind === "spend_cap") ctx.facts.capWindow = denial.window;
   return denialError(denial, tenant?.id ?? "unknown", operation, tenant?.timeZone ?? "UTC");
 }
 

@@ -237,6 +237,7 @@ async function settle(
     upstream: reservation.facts.upstream,
     model: submit.model,
     costMicros: submit.costMicros,
+    feature: reservation.facts.attribution.feature,
   });
   // The decision is named by its kind; the amount is the record's costUsd (audit line, span attribute).
   ctx.facts.decisions.push("charged");
