@@ -19,16 +19,19 @@ let gw: RunningGateway;
 
 const random = (): string => randomBytes(6).toString("hex");
 
-/** One round of hostile traffic: every value that could become a label is new and random. */
+/** One round of hostile traffic: every value that could become a label is new and random (users, features too). */
 async function randomTraffic(markers: string[]): Promise<void> {
   for (let i = 0; i < 8; i++) {
     const model = `model-${random()}`;
     const failCode = `FAIL_${random()}`;
     const taskId = `task-${random()}`;
     const fakeKey = `agw_${random()}`;
-    markers.push(model, failCode, taskId, fakeKey);
-    await submit(gw, keys.acme, model);
-    await submit(gw, keys.beta, model);
+    // X-Gateway-User is never a label; an X-Gateway-Feature not in telemetry.featureLabels is `other`.
+    const attribution = { "x-gateway-user": `user-${random()}`, "x-gateway-feature": `feature-${random()}` };
+    markers.push(model, failCode, taskId, fakeKey, ...Object.values(attribution));
+    await submit(gw, keys.acme, model, undefined, attribution);
+    await submit(gw, keys.beta, model, undefined, attribution);
+    await submit(gw, keys.beta, "nano-banana", undefined, attribution);
     await submit(gw, fakeKey, model, "x", { "x-request-id": `req-${random()}` });
     await poll(gw, keys.acme, model, taskId);
     await poll(gw, keys.beta, "nano-banana", taskId);
@@ -61,7 +64,7 @@ afterAll(async () => {
 });
 
 describe("metric cardinality", () => {
-  it("does not grow with random models, tenants, keys, task ids and fail codes", async () => {
+  it("does not grow with random models, tenants, keys, task ids, fail codes, end users and features", async () => {
     const markers: string[] = [];
     await randomTraffic(markers);
     const first = seriesOf(await scrape(gw));

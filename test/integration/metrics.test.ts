@@ -48,6 +48,8 @@ const CONTRACT: Record<string, string[]> = {
   ledger_journal_depth: [],
   ledger_journal_dropped_total: [],
   ledger_orphans_total: ["tenant"],
+  spend_month_usd: ["tenant"],
+  spend_month_cap_usd: ["tenant"],
 };
 
 const CONTRACT_TYPES: Record<string, string> = {
@@ -59,6 +61,8 @@ const CONTRACT_TYPES: Record<string, string> = {
   upstream_circuit_state: "gauge",
   reservations_unknown: "gauge",
   ledger_journal_depth: "gauge",
+  spend_month_usd: "gauge",
+  spend_month_cap_usd: "gauge",
 };
 
 function typeOf(name: string): string {
