@@ -17,7 +17,8 @@ import { startRedisServer, type RedisServer } from "../helpers/redisServer.js";
 /**
  * The stack of docker-compose.yml with native binaries: redis-server, the simulator, the gateway and the Debian
  * `prometheus` with the repo's rules (evaluated every second). Traffic covers successes, failed tasks, upstream
- * faults, rate-limit and spend-cap rejections, a tenant near its cap and a store outage; then every dashboard
+ * faults, rate-limit and spend-cap rejections (daily and monthly), a tenant near its caps, spend by feature and a
+ * store outage; then every dashboard
  * query and every alert expression goes through Prometheus' HTTP API: it must parse, select only series and
  * labels Prometheus has, return data where the traffic made some, and the alerts the traffic provoked must fire
  * while those it did not stay quiet.
@@ -99,8 +100,9 @@ async function call(
   path: string,
   tenant: string | undefined,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown }> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
   if (tenant !== undefined) headers.authorization = `Bearer ${keys[tenant] ?? tenant}`;
   const res = await fetch(`${gateway!.url}${path}`, {
     method: body === undefined ? "GET" : "POST",
@@ -121,8 +123,14 @@ async function submit(
   tenant: string | undefined,
   model: string,
   prompt = "a lighthouse at dusk",
+  headers: Record<string, string> = {},
 ): Promise<number> {
-  const { status, json } = await call(`/api/v1/generateTask/${model}`, tenant, { input: { prompt } });
+  const { status, json } = await call(
+    `/api/v1/generateTask/${model}`,
+    tenant,
+    { input: { prompt } },
+    headers,
+  );
   if (status === 200) {
     const taskId = (json as { data: { taskId: string } }).data.taskId;
     // pendingMs/processingMs are 0: the task has ended by the time it is read.
@@ -202,16 +210,22 @@ async function untilFiring(alertname: string, tenant?: string): Promise<void> {
 /** What the store outage showed while Redis was down (asserted in the tests below). */
 const outage = {
   spendTodayOfNear: [] as string[],
+  spendMonthOfNear: [] as string[],
   ageSeconds: 0,
   nearAlert: undefined as string | undefined,
+  nearMonthlyAlert: undefined as string | undefined,
 };
 
 async function driveTraffic(configPath: string): Promise<void> {
-  // Successes, and tasks that end failed (refunded) with the fail codes the alerts watch.
+  // Successes, and tasks that end failed (refunded) with the fail codes the alerts watch; by feature (listed,
+  // unlisted, none) and end user.
+  const search = { "x-gateway-feature": "search", "x-gateway-user": "stack-user-1" };
   for (const model of ["nano-banana", "flux2", "nano-banana", "midjourney"]) {
-    expect(await submit("acme", model)).toBe(200);
+    expect(await submit("acme", model, undefined, search)).toBe(200);
   }
-  expect(await submit("acme", "nano-banana", "sim:violation please")).toBe(200);
+  expect(
+    await submit("acme", "nano-banana", "sim:violation please", { "x-gateway-feature": "unlisted" }),
+  ).toBe(200);
   expect(await submit("acme", "flux2", "sim:timeout please")).toBe(200);
   expect((await call("/api/v1/apikeys/current-balance", "acme")).status).toBe(200);
   // Health probes: the orchestrator's, never in the request metrics.
@@ -242,6 +256,10 @@ async function driveTraffic(configPath: string): Promise<void> {
   expect(cappedStatuses).toContain(200);
   expect(cappedStatuses).toContain(402);
   for (let i = 0; i < 3; i++) expect(await submit("near", "nano-banana")).toBe(200);
+  // Monthly cap: `monthly` can afford two nano-banana tasks this month (its day has room); the third is a 402.
+  const monthlyStatuses: number[] = [];
+  for (let i = 0; i < 3; i++) monthlyStatuses.push(await submit("monthly", "nano-banana"));
+  expect(monthlyStatuses).toEqual([200, 200, 402]);
 
   // A good reload, then a bad one (the old config stays).
   expect(await gateway!.reload()).toBe(true);
@@ -252,14 +270,18 @@ async function driveTraffic(configPath: string): Promise<void> {
 
   // The store outage, once the spend-cap alert fires: it must hold through it (the gauges keep their values).
   await untilFiring("ApixoGatewaySpendCapAt80Percent", "near");
+  await untilFiring("ApixoGatewayMonthlySpendCapAt80Percent", "near");
   await redis!.stop();
   for (let i = 0; i < 8; i++) expect(await submit("acme", "nano-banana")).toBe(503);
   await sleep(3_000);
   const spend = await promQuery('apixo_gateway_spend_today_usd{tenant="near"}');
   outage.spendTodayOfNear = spend.data.result.map((r) => r.value[1]);
+  const month = await promQuery('apixo_gateway_spend_month_usd{tenant="near"}');
+  outage.spendMonthOfNear = month.data.result.map((r) => r.value[1]);
   const age = await promQuery("max(apixo_gateway_budget_read_age_seconds)");
   outage.ageSeconds = Number(age.data.result[0]?.value[1] ?? 0);
   outage.nearAlert = await firing("ApixoGatewaySpendCapAt80Percent", "near");
+  outage.nearMonthlyAlert = await firing("ApixoGatewayMonthlySpendCapAt80Percent", "near");
   await untilFiring("ApixoGatewayStoreErrors");
   await redis!.restart();
   await until("the gateway to be ready again", 15_000, async () => {
@@ -284,12 +306,13 @@ beforeAll(async () => {
     redisUrl: redis.url,
     config: {
       server: { metricsPort: await freePort(), metricsHost: "127.0.0.1" },
-      telemetry: { balancePollSeconds: 1 },
+      telemetry: { balancePollSeconds: 1, featureLabels: ["search"] },
     },
     tenants: [
       { id: "acme", dailyCapUsd: 100 },
       { id: "capped", dailyCapUsd: 0.07 },
-      { id: "near", dailyCapUsd: 0.1 },
+      { id: "near", dailyCapUsd: 0.1, monthlyCapUsd: 0.1 },
+      { id: "monthly", dailyCapUsd: 100, monthlyCapUsd: 0.07 },
       {
         id: "tiny",
         allowedModels: ["nano-banana"],
@@ -398,14 +421,19 @@ describe("the monitoring stack (native binaries)", () => {
     await untilFiring("ApixoGatewaySpendCapExhausted", "capped");
     await untilFiring("ApixoGatewayConfigReloadFailed");
     await untilFiring("ApixoGatewayRateLimitHitsHigh", "tiny");
+    await untilFiring("ApixoGatewayMonthlySpendCapExhausted", "monthly");
+    // Refused by its monthly cap only: the daily cap's exhaustion stays quiet for it.
+    expect(await firing("ApixoGatewaySpendCapExhausted", "monthly")).toBeUndefined();
     // Seen during the outage (driveTraffic): 8 refused submits were enough.
     expect(await firing("ApixoGatewayStoreErrors")).toBeDefined();
   }, 90_000);
 
-  it("holds the spend-cap alert and the budget gauges through a store outage", () => {
+  it("holds the spend-cap alerts and the budget gauges (day and month) through a store outage", () => {
     expect(outage.spendTodayOfNear.map(Number)).toEqual([0.09]);
+    expect(outage.spendMonthOfNear.map(Number)).toEqual([0.09]);
     expect(outage.ageSeconds).toBeGreaterThan(1);
     expect(outage.nearAlert).toBe("firing");
+    expect(outage.nearMonthlyAlert).toBe("firing");
   });
 
   // ApixoGatewayHighOverhead is not on this list: the submits refused during the store outage waited for the
