@@ -24,8 +24,8 @@ describe("the PromQL checker", () => {
   });
 
   it("reports a series the gateway does not export", () => {
-    expect(check("sum(apixo_gateway_spend_month_usd)").problems).toEqual([
-      expect.stringContaining("apixo_gateway_spend_month_usd is not a series the gateway exports"),
+    expect(check("sum(apixo_gateway_spend_year_usd)").problems).toEqual([
+      expect.stringContaining("apixo_gateway_spend_year_usd is not a series the gateway exports"),
     ]);
     // A histogram has no bare series, and a counter has no _bucket.
     expect(check("apixo_gateway_store_duration_seconds").problems).toHaveLength(1);
