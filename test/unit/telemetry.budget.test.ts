@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
+import { newContext } from "../../src/routes/context.js";
 import type { RequestRecord } from "../../src/telemetry/events.js";
 import { createLogger } from "../../src/telemetry/logger.js";
 import { createMetrics, type GatewayMetrics } from "../../src/telemetry/metrics.js";
@@ -104,8 +105,15 @@ function valueOf(
   return scraped.get(name)?.find(same)?.value;
 }
 
+/** A submit's record as the routes make it (newContext's facts), with what a test changes. */
 function record(overrides: Partial<RequestRecord>): RequestRecord {
+  const snapshot = buildSnapshot(parseConfig(CONFIG, {}), 0);
+  const { facts } = newContext({ requestId: "req-1", method: "POST", startedMs: 0, snapshot });
   return {
+    ...facts,
+    operation: "submit",
+    tenant: "acme",
+    model: "nano-banana",
     requestId: "req-1",
     traceId: undefined,
     method: "POST",
@@ -113,24 +121,6 @@ function record(overrides: Partial<RequestRecord>): RequestRecord {
     probe: false,
     status: 200,
     durationMs: 10,
-    operation: "submit",
-    tenant: "acme",
-    model: "nano-banana",
-    taskId: undefined,
-    upstreamMs: 5,
-    waitMs: 0,
-    upstream: "main",
-    keyLabel: undefined,
-    endUser: undefined,
-    feature: undefined,
-    cacheStatus: undefined,
-    retries: 0,
-    costMicros: undefined,
-    refundedMicros: undefined,
-    taskState: undefined,
-    failCode: undefined,
-    errorType: undefined,
-    decisions: [],
     ...overrides,
   };
 }
