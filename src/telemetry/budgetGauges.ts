@@ -148,7 +148,13 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
       age.set((await reader.read()).ageSeconds);
     },
   });
-  const configGauge = (metric: string, help: string, value: (t: ViewTenant) => number | null): void => {
+  // Computed from the configuration (and the clock) at scrape time, the same on every replica.
+  const viewGauge = (
+    metric: string,
+    help: string,
+    value: (t: ViewTenant) => number | null,
+    combine?: (values: readonly number[]) => number,
+  ): void => {
     const gauge: Gauge = new Gauge({
       name: name(metric),
       help,
@@ -161,35 +167,28 @@ export function registerBudgetGauges(options: BudgetGaugeOptions): void {
           const v = value(tenant);
           if (v !== null) values.push([tenant.id, v]);
         }
-        setAll(gauge, tenantLabel, values);
+        setAll(gauge, tenantLabel, values, combine);
       },
     });
   };
-  configGauge(
+  viewGauge(
     "spend_cap_usd",
     "The tenant's daily spend cap in USD (no series for uncapped tenants).",
     (t) => t.dailyCapUsd,
   );
-  configGauge(
+  viewGauge(
     "spend_month_cap_usd",
     "The tenant's monthly spend cap in USD (no series for tenants without one).",
     (t) => t.monthlyCapUsd,
   );
-  const elapsed: Gauge = new Gauge({
-    name: name("spend_month_elapsed_ratio"),
-    help: "Share of the tenant's current calendar month (its time zone) elapsed, 0 to 1: spend_month_usd divided by it projects the month-end spend.",
-    labelNames: ["tenant"],
-    registers,
-    collect: () => {
-      elapsed.reset();
-      const values = options
-        .view()
-        .tenants.map((t): [string, number] => [t.id, options.monthElapsed(t.timeZone)]);
-      // Summed ratios mean nothing: the tenants' sum is projected by the least elapsed month (the highest
-      // projection; zones are at most a day apart).
-      setAll(elapsed, tenantLabel, values, (ratios) => Math.min(...ratios));
-    },
-  });
+  viewGauge(
+    "spend_month_elapsed_ratio",
+    "Share of the tenant's current calendar month (its time zone) elapsed, 0 to 1: spend_month_usd divided by it projects the month-end spend.",
+    (t) => options.monthElapsed(t.timeZone),
+    // Summed ratios mean nothing: the tenants' summed spend is projected by the least elapsed month (the
+    // highest projection; zones are at most a day apart).
+    (ratios) => Math.min(...ratios),
+  );
 }
 
 type ViewTenant = MetricsView["tenants"][number];
