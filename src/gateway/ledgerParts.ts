@@ -4,7 +4,8 @@ import { Journal } from "../ledger/journal.js";
 import { OrphanSweeper, orphanAfterMs } from "../ledger/sweeper.js";
 import { LedgerWriter } from "../ledger/writer.js";
 import type { Governor } from "../limits/governor.js";
-import type { GovernanceStore } from "../limits/store.js";
+import { localDay } from "../limits/days.js";
+import { monthOf, type GovernanceStore } from "../limits/store.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 
@@ -49,6 +50,10 @@ export function buildLedger(
     store,
     events,
     logger,
+    reconcile: async (tenant) => {
+      const timeZone = deps.current().tenants.find((t) => t.id === tenant)?.timeZone ?? "UTC";
+      await store.reconcileMonth(tenant, monthOf(localDay(timeZone, clock.now())));
+    },
     settings: () => {
       const c = deps.current();
       return {

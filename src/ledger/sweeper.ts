@@ -6,6 +6,11 @@ export interface OrphanSweeperDeps {
   readonly store: Pick<Ledger, "markOrphans">;
   readonly events: GatewayEvents;
   readonly logger: Logger;
+  /**
+   * Run once per tenant and process, at the first pass the store answers (reconcileMonth: month totals that
+   * predate the version keeping them). Passes retry a tenant whose reconcile failed.
+   */
+  readonly reconcile?: (tenant: string) => Promise<void>;
   /** Read at each pass, so a reload's tenants and settings apply at once. */
   readonly settings: () => {
     readonly tenants: readonly string[];
@@ -31,17 +36,21 @@ export function orphanAfterMs(upstreamTimeoutMs: number): number {
 export class OrphanSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private readonly reconciled = new Set<string>();
 
   constructor(private readonly deps: OrphanSweeperDeps) {}
 
   start(): void {
     const { intervalMs } = this.deps.settings();
     if (intervalMs <= 0) return;
-    this.timer = setInterval(() => {
+    const pass = () => {
       this.running ??= this.sweep().finally(() => {
         this.running = undefined;
       });
-    }, intervalMs);
+    };
+    // The first pass at once: a month total from an earlier version is reconciled before it is relied on.
+    if (this.deps.reconcile !== undefined) pass();
+    this.timer = setInterval(pass, intervalMs);
     this.timer.unref();
   }
 
@@ -56,6 +65,10 @@ export class OrphanSweeper {
     let total = 0;
     for (const tenant of tenants) {
       try {
+        if (this.deps.reconcile !== undefined && !this.reconciled.has(tenant)) {
+          await this.deps.reconcile(tenant);
+          this.reconciled.add(tenant);
+        }
         const marked = await this.deps.store.markOrphans(tenant, orphanAfterMs);
         if (marked.length === 0) continue;
         total += marked.length;

@@ -84,6 +84,13 @@ export function firstOfNextMonth(day: string): string {
   return new Date(Date.UTC(y ?? 1970, m ?? 1, 1)).toISOString().slice(0, 10);
 }
 
+/** Every day of a month ("YYYY-MM"), "YYYY-MM-01" first. */
+export function daysOfMonth(month: string): string[] {
+  const days: string[] = [];
+  for (let day = `${month}-01`; day.startsWith(month); day = addDays(day, 1)) days.push(day);
+  return days;
+}
+
 /** When a cap counted on `day` starts afresh: the next day's start, or the next month's for a monthly cap. */
 export function capResetMs(timeZone: string, window: CapWindow, day: string): number {
   return startOfDayMs(timeZone, window === "monthly" ? firstOfNextMonth(day) : addDays(day, 1));

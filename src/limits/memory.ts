@@ -22,8 +22,9 @@ import type {
   UsageRollup,
 } from "./store.js";
 import { monthOf } from "./store.js";
+import { daysOfMonth } from "./days.js";
 import { rollupsFrom, usageField } from "./caps.js";
-import { DAY_TTL_MS, MemoryState, attributionOf, type Ledger } from "./memoryState.js";
+import { DAY_TTL_MS, MONTH_TTL_MS, MemoryState, attributionOf, type Ledger } from "./memoryState.js";
 import { admitSubmit } from "./memorySubmit.js";
 
 /** The default bound on records held (ledger records, idempotency records, reservations). */
@@ -273,6 +274,14 @@ export class MemoryStore implements GovernanceStore {
       refundedMicros: this.s.counters.get(k.refund(day)) ?? 0,
       byModel: Object.fromEntries(this.s.models.get(k.spendByModel(day)) ?? []),
     }));
+  }
+
+  async reconcileMonth(tenantId: string, month: string): Promise<number> {
+    await Promise.resolve();
+    const k = this.s.keys(tenantId);
+    const total = daysOfMonth(month).reduce((sum, day) => sum + (this.s.counters.get(k.spend(day)) ?? 0), 0);
+    this.s.addCounter(k.spend(month), total - (this.s.counters.get(k.spend(month)) ?? 0), MONTH_TTL_MS);
+    return total;
   }
 
   async usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]> {

@@ -33,7 +33,7 @@ export function attributionOf(record: {
 }
 
 export const DAY_TTL_MS = DAY_KEY_TTL_SEC * 1000;
-const MONTH_TTL_MS = MONTH_KEY_TTL_SEC * 1000;
+export const MONTH_TTL_MS = MONTH_KEY_TTL_SEC * 1000;
 
 /**
  * The in-memory store's state and the helpers its operations share (MemoryStore, memory.ts): the same keys and

@@ -5,6 +5,7 @@ import { LEDGER_WRITES, runAcknowledged, scriptCommand, type ReplicaAcks } from 
 import { CallCache, type AccountOf } from "./callCache.js";
 import { DAY_KEY_TTL_SEC, type TenantKeys } from "./keys.js";
 import { monthOf } from "./store.js";
+import { daysOfMonth } from "./days.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
 import { submitCall } from "./lua/submit.js";
 import { recordCall, releaseCall, settleCall, unknownCall } from "./lua/ledgerCalls.js";
@@ -226,6 +227,12 @@ export class RedisStore implements GovernanceStore {
       for (const day of days) pipeline.get(k.spend(day)).get(k.refund(day)).hgetall(k.spendByModel(day));
       return daySpendsFrom(days, (await pipeline.exec()) ?? []);
     });
+  }
+
+  async reconcileMonth(tenantId: string, month: string): Promise<number> {
+    const k = this.keys(tenantId);
+    const keys = [k.spend(month), ...daysOfMonth(month).map((day) => k.spend(day))];
+    return num(await this.run("agwReconcileMonth", keys, []), 0);
   }
 
   async usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]> {

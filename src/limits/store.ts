@@ -437,6 +437,12 @@ export interface Ledger {
   getTask(tenantId: string, taskId: string): Promise<TaskRecord | null>;
   reservations(tenantId: string): Promise<readonly ReservationRecord[]>;
   spendOfDays(tenantId: string, days: readonly string[]): Promise<readonly DaySpend[]>;
+  /**
+   * Sets a month's spend to the sum of its days' spend, atomically, and returns it. Month totals are kept since
+   * the version that added monthly caps; days charged before it are counted in by this. Always correct while
+   * every replica runs a version that keeps month totals (the days hold every charge either way).
+   */
+  reconcileMonth(tenantId: string, month: string): Promise<number>;
   /** Spend by user and feature of each period: days ("YYYY-MM-DD") or months ("YYYY-MM"). */
   usage(tenantId: string, periods: readonly string[]): Promise<readonly UsageRollup[]>;
   /** The day's and its month's spend, and `user`'s spend of the day when given. */

@@ -57,7 +57,7 @@ async function start(
 }
 
 describe("the operator's allowed paths (http-proxy-middleware)", () => {
-  it("streams body and answer through with the upstream key, and none of the client's credentials or cookies", async () => {
+  it("streams body and answer through with the upstream key, and none of the client's credentials, cookies or attribution headers", async () => {
     const { url, key, seen } = await start((_req, res) =>
       res.writeHead(201, { "x-up": "1", "set-cookie": "a=b", "x-request-id": "apixo-id" }).end("streamed"),
     );
@@ -68,6 +68,8 @@ describe("the operator's allowed paths (http-proxy-middleware)", () => {
         "accept-encoding": "gzip",
         "x-custom": "kept",
         "x-request-id": "client-req-1",
+        "x-gateway-user": "ann",
+        "x-gateway-feature": "search",
       },
       body: "client bytes",
       method: "POST",
@@ -77,6 +79,8 @@ describe("the operator's allowed paths (http-proxy-middleware)", () => {
     expect(upstream?.body.toString()).toBe("client bytes");
     expect(upstream?.headers.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
     expect(upstream?.headers.cookie).toBeUndefined();
+    expect(upstream?.headers["x-gateway-user"]).toBeUndefined();
+    expect(upstream?.headers["x-gateway-feature"]).toBeUndefined();
     expect(upstream?.headers["accept-encoding"]).toBe("gzip");
     expect(upstream?.headers["x-custom"]).toBe("kept");
     expect(upstream?.headers["x-request-id"]).toBe("client-req-1");

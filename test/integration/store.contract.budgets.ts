@@ -231,4 +231,29 @@ export function registerBudgetCases(ctx: () => ContractContext): void {
     const [reservation] = await store.reservations("acme");
     expect(reservation).toMatchObject({ user: "bob", feature: undefined });
   });
+
+  it("gives back a zero-cost reservation (a model charged $0) with its count, like any other", async () => {
+    const { store, submit, days } = ctx();
+    const free = submit({ costMicros: 0, attribution: { user: "ann" } });
+    expect((await store.admitSubmit(free)).kind).toBe("admitted");
+    const released = await store.releaseReservation({
+      tenantId: "acme",
+      reservationId: free.reservationId,
+      days: [days.today],
+    });
+    expect(released.released).toBe(true);
+    expect(await store.reservations("acme")).toEqual([]);
+    const [rollup] = await store.usage("acme", [days.today]);
+    expect(rollup?.byUser).toEqual({});
+    expect((await store.snapshot("acme", days.today)).inFlight).toBe(0);
+  });
+
+  it("reconciles a month's total with the sum of its days", async () => {
+    const { store, submitTask, days } = ctx();
+    await submitTask({ costMicros: 1200 });
+    await submitTask({ costMicros: 800, days: { ...days } });
+    const month = days.today.slice(0, 7);
+    expect(await store.reconcileMonth("acme", month)).toBe(2000);
+    expect((await store.snapshot("acme", days.today)).monthSpentMicros).toBe(2000);
+  });
 }

@@ -1,3 +1,4 @@
+import { LUA_RECONCILE_MONTH } from "./spend.js";
 import { LUA_ADMIT_SUBMIT } from "./submit.js";
 import {
   LUA_ADMIT_SIMPLE,
@@ -25,6 +26,7 @@ export const SCRIPTS = {
   agwSettle: LUA_SETTLE,
   agwSweep: LUA_SWEEP,
   agwAudit: LUA_AUDIT,
+  agwReconcileMonth: LUA_RECONCILE_MONTH,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -26,6 +26,14 @@ export function attributionArgs(attribution: Attribution): [string, string] {
   return [attribution.user ?? "", attribution.feature ?? ""];
 }
 
+/** reconcileMonth: KEYS[1] the month's spend, then each of its days'; sets the month to their sum. */
+export const LUA_RECONCILE_MONTH = `
+local total = 0
+for i = 2, #KEYS do total = total + tonumber(redis.call('GET', KEYS[i]) or '0') end
+redis.call('SET', KEYS[1], string.format('%.0f', total), 'EX', ${MONTH_KEY_TTL_SEC})
+return { string.format('%.0f', total) }
+`;
+
 /** Lua for the above; needs LUA_COMMON's add_model and int. */
 export const LUA_SPEND = `
 local DAY_TTL, MONTH_TTL = ${DAY_KEY_TTL_SEC}, ${MONTH_KEY_TTL_SEC}
@@ -41,9 +49,13 @@ end
 -- A charge (delta > 0, count 1), a give-back (delta < 0, count -1) or a refund (delta < 0, count 0: the task
 -- happened) in the day block starting at KEYS[d]. Returns the day's new spend.
 local function add_spend(d, delta, count, model, user, feature)
+  -- Normalised: a give-back of a zero cost arrives as '-0', which INCRBY refuses.
+  local amount = tonumber(delta)
+  if amount == 0 then amount = 0 end
+  delta = int(amount)
   local total = redis.call('INCRBY', KEYS[d], delta)
   redis.call('EXPIRE', KEYS[d], DAY_TTL)
-  if tonumber(delta) ~= 0 then
+  if amount ~= 0 then
     add_model(KEYS[d + 1], model, delta)
     redis.call('EXPIRE', KEYS[d + 1], DAY_TTL)
   end
