@@ -28,7 +28,7 @@ export interface LedgerRoutesDeps {
 type TenantRequest<P = object> = Request<{ id: string } & P>;
 
 /** One query value given at most once, or undefined. */
-function single(raw: unknown, name: string): string | undefined {
+export function single(raw: unknown, name: string): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "string") {
     throw new GatewayError("INVALID_REQUEST", `Query parameter '${name}' may be given once.`);

@@ -7,8 +7,22 @@ import type { Snapshot } from "../tenants/snapshot.js";
 import { chooseRequestId } from "../routes/context.js";
 import { StoreUnavailable, type GovernanceStore } from "../limits/store.js";
 import type { Logger } from "../telemetry/logger.js";
-import { createLedgerRoutes } from "./ledgerRoutes.js";
-import { MAX_HISTORY_DAYS, findTenant, listTenantUsage, taskRecord, tenantHistory } from "./usage.js";
+import { createLedgerRoutes, single } from "./ledgerRoutes.js";
+import {
+  MAX_HISTORY_DAYS,
+  PERIOD_FORMAT,
+  ROLLUP_DIMENSIONS,
+  findTenant,
+  isPeriodName,
+  listTenantUsage,
+  taskRecord,
+  tenantHistory,
+  tenantRollup,
+  type PeriodChoice,
+  type PeriodKind,
+  type RollupDimension,
+  type UsageDeps,
+} from "./usage.js";
 
 export interface AdminRouterDeps {
   readonly store: GovernanceStore;
@@ -58,6 +72,51 @@ function parseDays(raw: unknown): number {
   return days;
 }
 
+const PERIOD_KINDS: readonly PeriodKind[] = ["day", "month"];
+
+function oneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+/**
+ * `day=YYYY-MM-DD`, `month=YYYY-MM`, or `period=day|month` for the tenant's current one (default: this month);
+ * at most one of the three, so a query never names two periods.
+ */
+function parsePeriod(query: Request["query"]): PeriodChoice {
+  const named = PERIOD_KINDS.flatMap((kind) => {
+    const value = single(query[kind], kind);
+    return value === undefined ? [] : [{ kind, name: value }];
+  });
+  const current = single(query.period, "period");
+  if (named.length + (current === undefined ? 0 : 1) > 1) {
+    throw new GatewayError("INVALID_REQUEST", "Give at most one of 'day', 'month' and 'period'.");
+  }
+  const [choice] = named;
+  if (choice !== undefined) {
+    if (!isPeriodName(choice.kind, choice.name)) {
+      throw new GatewayError(
+        "INVALID_REQUEST",
+        `Query parameter '${choice.kind}' must be a calendar ${choice.kind}, ${PERIOD_FORMAT[choice.kind]}.`,
+      );
+    }
+    return choice;
+  }
+  if (current === undefined) return { kind: "month" };
+  if (!oneOf(PERIOD_KINDS, current)) {
+    throw new GatewayError("INVALID_REQUEST", "Query parameter 'period' must be 'day' or 'month'.");
+  }
+  return { kind: current };
+}
+
+function parseBy(raw: unknown): RollupDimension | undefined {
+  const by = single(raw, "by");
+  if (by === undefined || oneOf(ROLLUP_DIMENSIONS, by)) return by;
+  throw new GatewayError(
+    "INVALID_REQUEST",
+    "Query parameter 'by' must be 'user' or 'feature' (default: both).",
+  );
+}
+
 function unknownTenant(tenantId: string): GatewayError {
   return new GatewayError("NOT_FOUND", `No tenant '${tenantId}' in the current configuration.`);
 }
@@ -72,6 +131,8 @@ export function createAdminRouter(deps: AdminRouterDeps): express.Router {
   const router = express.Router();
   const requestIds = new WeakMap<Request, string>();
   const requestIdOf = (req: Request): string => requestIds.get(req) ?? chooseRequestId(undefined);
+  // The config is read per request: a reload applies to the next one.
+  const usageDeps = (): UsageDeps => ({ store: deps.store, snapshot: deps.snapshot(), clock: deps.clock });
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = chooseRequestId(req.headers["x-request-id"]);
@@ -106,30 +167,32 @@ export function createAdminRouter(deps: AdminRouterDeps): express.Router {
   });
 
   router.get("/tenants", async (_req: Request, res: Response) => {
-    const snapshot = deps.snapshot();
-    const tenants = await listTenantUsage({ store: deps.store, snapshot, clock: deps.clock });
+    const tenants = await listTenantUsage(usageDeps());
     res.json({ asOf: new Date(deps.clock.now()).toISOString(), tenants });
   });
 
   router.get("/tenants/:id/usage", async (req: Request<{ id: string }>, res: Response) => {
     const days = parseDays(req.query.days);
-    const snapshot = deps.snapshot();
-    const history = await tenantHistory(
-      { store: deps.store, snapshot, clock: deps.clock },
-      req.params.id,
-      days,
-    );
+    const history = await tenantHistory(usageDeps(), req.params.id, days);
     if (history === null) throw unknownTenant(req.params.id);
     res.json(history);
+  });
+
+  router.get("/tenants/:id/rollup", async (req: Request<{ id: string }>, res: Response) => {
+    const choice = parsePeriod(req.query);
+    const by = parseBy(req.query.by);
+    const rollup = await tenantRollup(usageDeps(), req.params.id, choice, by);
+    if (rollup === null) throw unknownTenant(req.params.id);
+    res.json(rollup);
   });
 
   router.get(
     "/tenants/:id/tasks/:taskId",
     async (req: Request<{ id: string; taskId: string }>, res: Response) => {
       const { id, taskId } = req.params;
-      const snapshot = deps.snapshot();
-      if (findTenant(snapshot, id) === undefined) throw unknownTenant(id);
-      const task = await taskRecord({ store: deps.store, snapshot, clock: deps.clock }, id, taskId);
+      const view = usageDeps();
+      if (findTenant(view.snapshot, id) === undefined) throw unknownTenant(id);
+      const task = await taskRecord(view, id, taskId);
       if (task === null)
         throw new GatewayError("NOT_FOUND", `Tenant '${id}' has no task '${taskId}' in the ledger.`);
       res.json(task);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { ROLLUP_DIMENSIONS } from "../admin/usage.js";
 import { GATEWAY_VERSION } from "../version.js";
 import { configCheckCommand } from "./configCheck.js";
 import { demoCommand } from "./demo.js";
@@ -7,8 +8,17 @@ import { keysCreateCommand, parseTenantId } from "./keys.js";
 import { registerLedgerCommands } from "./ledger.js";
 import { serveCommand } from "./serve.js";
 import { simulateCommand } from "./simulate.js";
-import { parseDays, usageCommand } from "./usage.js";
+import {
+  fail,
+  parseDays,
+  periodParser,
+  usageCommand,
+  usageFormat,
+  usageQuery,
+  type UsageFlags,
+} from "./usage.js";
 import { adminUsageCommand } from "./usageAdmin.js";
+import { USAGE_FORMATS } from "./usageOutput.js";
 
 function port(value: string): number {
   const n = Number(value);
@@ -98,22 +108,49 @@ config
 
 program
   .command("usage")
-  .description("show spend from the gateway's Redis store: today per tenant, or one tenant by day")
+  .description(
+    "show spend from the gateway's Redis store: today and this month per tenant, one tenant by day, " +
+      "or one tenant's spend by user or feature",
+  )
   .option("-c, --config <file>", "configuration file (default: $APIXO_GATEWAY_CONFIG)")
-  .option("-t, --tenant <id>", "one tenant's spend for the last --days days, by model")
+  .option("-t, --tenant <id>", "one tenant's spend for the last --days days, by model (or by --by)")
   .option("-d, --days <n>", "days of history with --tenant (1-90)", parseDays, 7)
-  .option("--json", "print JSON instead of a table", false)
+  .addOption(
+    new Option(
+      "--by <dimension>",
+      "with --tenant: spend by end user (X-Gateway-User) or feature (X-Gateway-Feature)",
+    )
+      .choices(ROLLUP_DIMENSIONS)
+      .conflicts("days"),
+  )
+  .addOption(
+    new Option("--day [YYYY-MM-DD]", "with --by: that tenant-local day (no value: today)")
+      .argParser(periodParser("day"))
+      .conflicts("month"),
+  )
+  .option(
+    "--month [YYYY-MM]",
+    "with --by: that tenant-local month (no value, and the default: this month)",
+    periodParser("month"),
+  )
+  .addOption(new Option("--format <format>", "output format").choices(USAGE_FORMATS).default("table"))
+  .addOption(new Option("--json", "the same as --format json").conflicts("format"))
   .option(
     "--admin-url <url>",
     "read a running gateway's admin API instead of Redis (token from $APIXO_GATEWAY_ADMIN_TOKEN), e.g. the demo's",
   )
-  .action(
-    async (opts: { config?: string; tenant?: string; days: number; json: boolean; adminUrl?: string }) => {
-      const { adminUrl, ...store } = opts;
-      process.exitCode =
-        adminUrl === undefined ? await usageCommand(store) : await adminUsageCommand({ ...store, adminUrl });
-    },
-  );
+  .action(async (opts: UsageFlags & { config?: string; adminUrl?: string }) => {
+    const query = usageQuery(opts);
+    if (typeof query === "string") {
+      process.exitCode = fail(query);
+      return;
+    }
+    const options = { query, format: usageFormat(opts) };
+    process.exitCode =
+      opts.adminUrl === undefined
+        ? await usageCommand({ ...options, ...(opts.config === undefined ? {} : { config: opts.config }) })
+        : await adminUsageCommand({ ...options, adminUrl: opts.adminUrl });
+  });
 
 registerLedgerCommands(program);
 

@@ -1,24 +1,53 @@
 import { InvalidArgumentError } from "commander";
 import {
   MAX_HISTORY_DAYS,
+  PERIOD_FORMAT,
+  isPeriodName,
   listTenantUsage,
   tenantHistory,
-  type TenantHistory,
-  type TenantUsageRow,
+  tenantRollup,
+  type PeriodChoice,
+  type PeriodKind,
+  type RollupDimension,
+  type UsageDeps,
 } from "../admin/usage.js";
-import { formatUsd, usdToMicros } from "../apixo/prices.js";
 import { systemClock } from "../clock.js";
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { buildSnapshot } from "../tenants/snapshot.js";
 import { createToolStore } from "../gateway/storeFactory.js";
 import type { GovernanceStore } from "../limits/store.js";
+import { renderUsage, type UsageFormat, type UsageView } from "./usageOutput.js";
+
+// ledgerOutput.ts lays its tables out with the same function.
+export { renderTable } from "./usageOutput.js";
+
+/** Which report: every tenant's today and month, one tenant's days by model, or one tenant's spenders. */
+export type UsageQuery =
+  | { readonly kind: "tenants" }
+  | { readonly kind: "history"; readonly tenant: string; readonly days: number }
+  | {
+      readonly kind: "rollup";
+      readonly tenant: string;
+      readonly by: RollupDimension;
+      readonly period: PeriodChoice;
+    };
+
+/** The command's flags as commander parsed them; `true` is `--day` / `--month` given without a value. */
+export interface UsageFlags {
+  readonly tenant?: string;
+  readonly days: number;
+  readonly by?: RollupDimension;
+  readonly day?: string | true;
+  readonly month?: string | true;
+  readonly format: UsageFormat;
+  readonly json?: boolean;
+}
 
 export interface UsageOptions {
   readonly config?: string;
-  readonly tenant?: string;
-  readonly days: number;
-  readonly json: boolean;
+  readonly query: UsageQuery;
+  readonly format: UsageFormat;
 }
 
 /** Extra time the CLI gives Redis to accept commands: its client fails fast instead of queueing. */
@@ -31,6 +60,45 @@ export function parseDays(value: string): number {
     throw new InvalidArgumentError(`must be a whole number from 1 to ${MAX_HISTORY_DAYS}`);
   }
   return days;
+}
+
+/** Commander parser for `--day <YYYY-MM-DD>` / `--month <YYYY-MM>`: a real calendar day or month. */
+export function periodParser(kind: PeriodKind): (value: string) => string {
+  return (value) => {
+    if (!isPeriodName(kind, value)) {
+      throw new InvalidArgumentError(`must be a calendar ${kind}, ${PERIOD_FORMAT[kind]}`);
+    }
+    return value;
+  };
+}
+
+/**
+ * The report the flags ask for, or the sentence saying why they do not fit together (commander checks each
+ * flag alone and the exclusive pairs; this checks what needs what).
+ */
+export function usageQuery(flags: UsageFlags): UsageQuery | string {
+  const { tenant, by, day, month } = flags;
+  if (by === undefined) {
+    if (day !== undefined || month !== undefined) return "--day and --month choose the period of --by";
+    return tenant === undefined ? { kind: "tenants" } : { kind: "history", tenant, days: flags.days };
+  }
+  if (tenant === undefined) return "--by needs --tenant <id>";
+  const period: PeriodChoice =
+    day !== undefined
+      ? { kind: "day", ...(day === true ? {} : { name: day }) }
+      : { kind: "month", ...(month === undefined || month === true ? {} : { name: month }) };
+  return { kind: "rollup", tenant, by, period };
+}
+
+/** `--json` is kept as the short way to say `--format json`. */
+export function usageFormat(flags: Pick<UsageFlags, "format" | "json">): UsageFormat {
+  return flags.json === true ? "json" : flags.format;
+}
+
+/** The report on stdout; returns the exit code. */
+export function printUsage(view: UsageView, format: UsageFormat): number {
+  process.stdout.write(`${renderUsage(view, format)}\n`);
+  return 0;
 }
 
 /** The command's error line on stderr; returns the exit code. */
@@ -62,83 +130,38 @@ export async function waitForStore(store: GovernanceStore, timeoutMs: number): P
   }
 }
 
-function usd(value: number): string {
-  return formatUsd(usdToMicros(value));
+/** The tenant a query names, if any. */
+export function tenantOf(query: UsageQuery): string | undefined {
+  return query.kind === "tenants" ? undefined : query.tenant;
 }
 
-/** Columns padded to their widest cell; numeric columns right-aligned so amounts line up. */
-export function renderTable(
-  headers: readonly string[],
-  rows: readonly (readonly string[])[],
-  rightAligned: ReadonlySet<number> = new Set(),
-): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((cell, i) => {
-        const width = widths[i] ?? cell.length;
-        return rightAligned.has(i) ? cell.padStart(width) : cell.padEnd(width);
-      })
-      .join("  ")
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join("\n");
-}
-
-export function tenantsTable(rows: readonly TenantUsageRow[]): string {
-  return renderTable(
-    ["TENANT", "NAME", "ENABLED", "DAY", "SPENT", "CAP", "REMAINING", "IN-FLIGHT"],
-    rows.map((r) => [
-      r.tenantId,
-      r.name,
-      r.enabled ? "yes" : "no",
-      r.day,
-      usd(r.spentUsd),
-      r.capUsd === null ? "none" : usd(r.capUsd),
-      r.remainingUsd === null ? "-" : usd(r.remainingUsd),
-      String(r.inFlight),
-    ]),
-    new Set([4, 5, 6, 7]),
-  );
-}
-
-export function historyTable(history: TenantHistory): string {
-  const title = `Tenant ${history.tenantId} (time zone ${history.timeZone}), last ${history.days.length} day(s)`;
-  const table = renderTable(
-    ["DAY", "SPENT", "REFUNDED", "BY MODEL"],
-    [
-      ...history.days.map((d) => [
-        d.day,
-        usd(d.spentUsd),
-        usd(d.refundedUsd),
-        Object.entries(d.byModel)
-          .map(([model, value]) => `${model} ${usd(value)}`)
-          .join(", "),
-      ]),
-      ["TOTAL", usd(history.totalSpentUsd), usd(history.totalRefundedUsd), ""],
-    ],
-    new Set([1, 2]),
-  );
-  return `${title}\n${table}`;
+/** The report of `query` from the store; null for a tenant the configuration does not name. */
+async function viewOf(deps: UsageDeps, query: UsageQuery): Promise<UsageView | null> {
+  switch (query.kind) {
+    case "tenants":
+      return { kind: "tenants", tenants: await listTenantUsage(deps) };
+    case "history": {
+      const history = await tenantHistory(deps, query.tenant, query.days);
+      return history === null ? null : { kind: "history", history };
+    }
+    case "rollup": {
+      const rollup = await tenantRollup(deps, query.tenant, query.period, query.by);
+      return rollup === null ? null : { kind: "rollup", rollup };
+    }
+  }
 }
 
 async function report(store: GovernanceStore, config: GatewayConfig, options: UsageOptions): Promise<number> {
   const deps = { store, snapshot: buildSnapshot(config, systemClock.now()), clock: systemClock };
-  if (options.tenant === undefined) {
-    const tenants = await listTenantUsage(deps);
-    process.stdout.write(
-      options.json ? `${JSON.stringify({ tenants }, null, 2)}\n` : `${tenantsTable(tenants)}\n`,
-    );
-    return 0;
-  }
-  const history = await tenantHistory(deps, options.tenant, options.days);
-  if (history === null) return unknownTenant(config, options.tenant);
-  process.stdout.write(options.json ? `${JSON.stringify(history, null, 2)}\n` : `${historyTable(history)}\n`);
-  return 0;
+  const view = await viewOf(deps, options.query);
+  if (view === null) return unknownTenant(config, tenantOf(options.query) ?? "");
+  return printUsage(view, options.format);
 }
 
 /**
- * Spend from the store the gateway uses (Redis), read-only. Without --tenant: every tenant's today; with it:
- * that tenant's last --days days by model. Returns the exit code.
+ * Spend from the store the gateway uses (Redis), read-only. Without --tenant: every tenant's today and month;
+ * with it: that tenant's last --days days by model, or with --by its spend of a day or month by user or
+ * feature. Returns the exit code.
  */
 export async function usageCommand(options: UsageOptions): Promise<number> {
   const configPath = options.config ?? process.env.APIXO_GATEWAY_CONFIG;
@@ -153,8 +176,9 @@ export async function usageCommand(options: UsageOptions): Promise<number> {
     return fail(err.message);
   }
   if (config.store.kind === "memory") return fail(MEMORY_STORE_MESSAGE);
-  if (options.tenant !== undefined && !config.tenants.some((t) => t.id === options.tenant)) {
-    return unknownTenant(config, options.tenant);
+  const tenant = tenantOf(options.query);
+  if (tenant !== undefined && !config.tenants.some((t) => t.id === tenant)) {
+    return unknownTenant(config, tenant);
   }
   // Connection trouble is reported once as the command's error, not as a stream of log lines on stdout.
   const store = await createToolStore(config);

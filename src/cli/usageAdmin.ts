@@ -1,12 +1,34 @@
-import type { TenantHistory, TenantUsageRow } from "../admin/usage.js";
-import { fail, historyTable, tenantsTable } from "./usage.js";
+import type { TenantHistory, TenantRollup, TenantUsageRow } from "../admin/usage.js";
+import { fail, printUsage, type UsageQuery } from "./usage.js";
+import type { UsageFormat, UsageView } from "./usageOutput.js";
 
 export interface AdminUsageOptions {
   /** The running gateway's metrics/admin base URL, e.g. http://localhost:9464. */
   readonly adminUrl: string;
-  readonly tenant?: string;
-  readonly days: number;
-  readonly json: boolean;
+  readonly query: UsageQuery;
+  readonly format: UsageFormat;
+}
+
+/** The admin API path answering `query` (docs/admin.md). */
+export function adminPathOf(query: UsageQuery): string {
+  if (query.kind === "tenants") return "/admin/tenants";
+  const tenant = `/admin/tenants/${encodeURIComponent(query.tenant)}`;
+  if (query.kind === "history") return `${tenant}/usage?days=${String(query.days)}`;
+  const { kind, name } = query.period;
+  const period = name === undefined ? `period=${kind}` : `${kind}=${name}`;
+  return `${tenant}/rollup?by=${query.by}&${period}`;
+}
+
+/** The admin API's answer as the view it is (the gateway and this command are one version). */
+function viewOf(query: UsageQuery, body: unknown): UsageView {
+  switch (query.kind) {
+    case "tenants":
+      return { kind: "tenants", tenants: (body as { tenants: TenantUsageRow[] }).tenants };
+    case "history":
+      return { kind: "history", history: body as TenantHistory };
+    case "rollup":
+      return { kind: "rollup", rollup: body as TenantRollup };
+  }
 }
 
 /**
@@ -19,13 +41,11 @@ export async function adminUsageCommand(options: AdminUsageOptions): Promise<num
   if (token === undefined || token === "")
     return fail("set APIXO_GATEWAY_ADMIN_TOKEN to the gateway's admin.token");
   const base = options.adminUrl.replace(/\/+$/, "");
-  const path =
-    options.tenant === undefined
-      ? "/admin/tenants"
-      : `/admin/tenants/${encodeURIComponent(options.tenant)}/usage?days=${String(options.days)}`;
   let res: Response;
   try {
-    res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    res = await fetch(`${base}${adminPathOf(options.query)}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
   } catch (err) {
     return fail(`cannot reach the admin API at ${base}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -36,14 +56,5 @@ export async function adminUsageCommand(options: AdminUsageOptions): Promise<num
       `the admin API answered ${String(res.status)}: ${typeof message === "string" ? message : "no message"}`,
     );
   }
-  if (options.tenant === undefined) {
-    const { tenants } = body as { tenants: TenantUsageRow[] };
-    process.stdout.write(
-      options.json ? `${JSON.stringify({ tenants }, null, 2)}\n` : `${tenantsTable(tenants)}\n`,
-    );
-    return 0;
-  }
-  const history = body as TenantHistory;
-  process.stdout.write(options.json ? `${JSON.stringify(history, null, 2)}\n` : `${historyTable(history)}\n`);
-  return 0;
+  return printUsage(viewOf(options.query, body), options.format);
 }

@@ -7,17 +7,22 @@ import type { ErrorEnvelope } from "../../src/errors/catalog.js";
 import { MemoryStore } from "../../src/limits/memory.js";
 import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
-import type { GovernanceStore } from "../../src/limits/store.js";
+import type { Attribution, DayWindow, GovernanceStore } from "../../src/limits/store.js";
 import { buildSnapshot, type Snapshot } from "../../src/tenants/snapshot.js";
 
 /** supertest types every body as `any`: name what each answer is instead. */
 export const envelope = (res: { body: unknown }) => res.body as ErrorEnvelope;
 
+const HOUR_MS = 3_600_000;
+
 export const TOKEN = "admin-token-0123456789abcdef";
 
 export const hash = (key: string) => `sha256:${createHash("sha256").update(key).digest("hex")}`;
 
-export function configYaml(adminToken: string | undefined): string {
+/** Extra YAML lines (e.g. `monthlyCapUsd: 5`) for a tenant of the fixture's config. */
+export type TenantExtras = Partial<Record<"acme" | "globex", string>>;
+
+export function configYaml(adminToken: string | undefined, extras: TenantExtras = {}): string {
   return `
 upstream:
   keys:
@@ -30,16 +35,22 @@ tenants:
     keys: [{ hash: "${hash("acme-key")}" }]
     upstreamKey: main
     dailyCapUsd: 10
+    ${extras.acme ?? ""}
   - id: globex
     enabled: false
     timeZone: Asia/Tokyo
     keys: [{ hash: "${hash("globex-key")}" }]
     upstreamKey: main
+    ${extras.globex ?? ""}
 `;
 }
 
 export function snapshotOf(adminToken: string | undefined): Snapshot {
-  return buildSnapshot(parseConfig(configYaml(adminToken), {}), 0);
+  return snapshotWith(adminToken, {});
+}
+
+export function snapshotWith(adminToken: string | undefined, extras: TenantExtras): Snapshot {
+  return buildSnapshot(parseConfig(configYaml(adminToken, extras), {}), 0);
 }
 
 export interface StoreCase {
@@ -58,3 +69,63 @@ export const storeCases: readonly StoreCase[] = [
     },
   },
 ];
+
+/**
+ * A window whose "today" is the named day and whose bounds surround the store's real now, so a store picks that
+ * day whatever its own clock says: seeds any day, past or present, through the public API only.
+ */
+export function windowFor(day: string): DayWindow {
+  const now = Date.now();
+  const [y, m, d] = day.split("-").map(Number);
+  const name = (delta: number) => new Date(Date.UTC(y!, m! - 1, d! + delta)).toISOString().slice(0, 10);
+  return {
+    yesterday: name(-1),
+    today: day,
+    tomorrow: name(1),
+    startTodayMs: now - 6 * HOUR_MS,
+    startTomorrowMs: now + 6 * HOUR_MS,
+  };
+}
+
+export async function seedTask(
+  store: GovernanceStore,
+  tenantId: string,
+  day: string,
+  taskId: string,
+  model: string,
+  costMicros: number,
+  outcome: "pending" | "success" | "failed",
+  attribution: Attribution = {},
+): Promise<void> {
+  const reservationId = randomUUID();
+  const decision = await store.admitSubmit({
+    tenantId,
+    model,
+    buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
+    maxInFlight: null,
+    caps: [],
+    attribution,
+    costMicros,
+    days: windowFor(day),
+    reservationId,
+    taskMaxAgeMs: HOUR_MS,
+    upstream: "main",
+  });
+  if (decision.kind !== "admitted") throw new Error(`seed: expected admitted, got ${decision.kind}`);
+  if (decision.day !== day) throw new Error(`seed: admitted on ${decision.day}, not ${day}`);
+  await store.recordTask({
+    tenantId,
+    taskId,
+    model,
+    costMicros,
+    attribution,
+    day,
+    reservationId,
+    upstream: "main",
+    ttlSec: 3600,
+  });
+  if (outcome === "success") await store.settleTask({ tenantId, taskId, state: "success", refund: true });
+  if (outcome === "failed") {
+    await store.settleTask({ tenantId, taskId, state: "failed", failCode: "CONTENT_POLICY", refund: true });
+  }
+}

@@ -1,78 +1,16 @@
-import { randomUUID } from "node:crypto";
 import express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminTokenMatches, createAdminRouter } from "../../src/admin/router.js";
 import { ManualClock } from "../../src/clock.js";
-import type { DayWindow, GovernanceStore } from "../../src/limits/store.js";
+import type { GovernanceStore } from "../../src/limits/store.js";
 import type { TaskView, TenantHistory, TenantUsageRow } from "../../src/admin/usage.js";
-import { TOKEN, envelope, snapshotOf, storeCases } from "../helpers/adminFixture.js";
-
-const HOUR_MS = 3_600_000;
+import { TOKEN, envelope, seedTask, snapshotOf, snapshotWith, storeCases } from "../helpers/adminFixture.js";
 
 /** supertest types every body as `any`: name what each answer is instead. */
 const history = (res: { body: unknown }) => res.body as TenantHistory;
 const tenantList = (res: { body: unknown }) => res.body as { asOf: string; tenants: TenantUsageRow[] };
 const task = (res: { body: unknown }) => res.body as TaskView;
-
-/**
- * A window whose "today" is the named day and whose bounds surround the store's real now, so a store picks that
- * day whatever its own clock says: seeds any day, past or present, through the public API only.
- */
-function windowFor(day: string): DayWindow {
-  const now = Date.now();
-  const [y, m, d] = day.split("-").map(Number);
-  const name = (delta: number) => new Date(Date.UTC(y!, m! - 1, d! + delta)).toISOString().slice(0, 10);
-  return {
-    yesterday: name(-1),
-    today: day,
-    tomorrow: name(1),
-    startTodayMs: now - 6 * HOUR_MS,
-    startTomorrowMs: now + 6 * HOUR_MS,
-  };
-}
-
-async function seedTask(
-  store: GovernanceStore,
-  tenantId: string,
-  day: string,
-  taskId: string,
-  model: string,
-  costMicros: number,
-  outcome: "pending" | "success" | "failed",
-): Promise<void> {
-  const reservationId = randomUUID();
-  const decision = await store.admitSubmit({
-    tenantId,
-    model,
-    buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
-    maxInFlight: null,
-    caps: [],
-    attribution: {},
-    costMicros,
-    days: windowFor(day),
-    reservationId,
-    taskMaxAgeMs: HOUR_MS,
-    upstream: "main",
-  });
-  if (decision.kind !== "admitted") throw new Error(`seed: expected admitted, got ${decision.kind}`);
-  expect(decision.day).toBe(day);
-  await store.recordTask({
-    tenantId,
-    taskId,
-    model,
-    costMicros,
-    attribution: {},
-    day,
-    reservationId,
-    upstream: "main",
-    ttlSec: 3600,
-  });
-  if (outcome === "success") await store.settleTask({ tenantId, taskId, state: "success", refund: true });
-  if (outcome === "failed") {
-    await store.settleTask({ tenantId, taskId, state: "failed", failCode: "CONTENT_POLICY", refund: true });
-  }
-}
 
 /**
  * acme (UTC, cap $10): 03-10 t1 flux2 1.50 pending, t2 veo-3-1 2.00 success, t3 flux2 0.50 failed (refunded);
@@ -161,6 +99,10 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
           spentUsd: 3.5,
           capUsd: 10,
           remainingUsd: 6.5,
+          month: "2026-03",
+          monthSpentUsd: 4.75,
+          monthlyCapUsd: null,
+          monthRemainingUsd: null,
           inFlight: 1,
         },
         {
@@ -172,9 +114,27 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
           spentUsd: 0.8,
           capUsd: null,
           remainingUsd: null,
+          month: "2026-03",
+          monthSpentUsd: 0.9,
+          monthlyCapUsd: null,
+          monthRemainingUsd: null,
           inFlight: 1,
         },
       ]);
+    });
+
+    it("counts a monthly cap's remaining budget from the month's spend, never below 0", async () => {
+      const before = snapshot;
+      try {
+        snapshot = snapshotWith(TOKEN, { acme: "monthlyCapUsd: 5", globex: "monthlyCapUsd: 0.5" });
+        const [acme, globex] = tenantList(
+          await request(app).get("/admin/tenants").set(auth).expect(200),
+        ).tenants;
+        expect(acme).toMatchObject({ monthSpentUsd: 4.75, monthlyCapUsd: 5, monthRemainingUsd: 0.25 });
+        expect(globex).toMatchObject({ monthSpentUsd: 0.9, monthlyCapUsd: 0.5, monthRemainingUsd: 0 });
+      } finally {
+        snapshot = before;
+      }
     });
   });
 
