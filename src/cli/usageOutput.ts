@@ -56,10 +56,22 @@ function csvField(value: string): string {
 
 type CsvCell = string | number | boolean | null;
 
-/** A CSV document: a header line and one line per row; `null` is an empty field, numbers as JSON writes them. */
+/**
+ * A text cell a spreadsheet would run as a formula (OWASP "CSV injection": a leading =, +, -, @, tab or CR) gets
+ * a leading apostrophe: names come from clients (X-Gateway-User), and opening the file must not run them.
+ */
+function inert(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+/**
+ * A CSV document: a header line and one line per row; `null` is an empty field, numbers as JSON writes them,
+ * text made inert for spreadsheets.
+ */
 export function toCsv(header: readonly string[], rows: readonly (readonly CsvCell[])[]): string {
-  const line = (cells: readonly CsvCell[]) =>
-    cells.map((cell) => csvField(cell === null ? "" : String(cell))).join(",");
+  const cell = (value: CsvCell) =>
+    value === null ? "" : typeof value === "string" ? inert(value) : String(value);
+  const line = (cells: readonly CsvCell[]) => cells.map((value) => csvField(cell(value))).join(",");
   return [line(header), ...rows.map(line)].join("\n");
 }
 

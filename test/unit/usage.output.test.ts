@@ -6,7 +6,7 @@ import { renderUsage, toCsv } from "../../src/cli/usageOutput.js";
 import { parseCsv } from "../helpers/csv.js";
 
 /** Names a client may send in X-Gateway-User (visible ASCII): CSV's own delimiters among them. */
-const AWKWARD = ['o\'brien,"ops"', '"', ",", "a,b,c", '""x""', "=SUM(A1)"];
+const AWKWARD = ['o\'brien,"ops"', '"', ",", "a,b,c", '""x""', "x=1,y"];
 
 const rollup: TenantRollup = {
   tenantId: "acme",
@@ -101,6 +101,12 @@ describe("usage --format csv", () => {
       ["acme", "2026-03-09", "0.25", "0", "0.25", "0"],
       ["acme", "2026-03-10", "3.5", "0.5", "1.5", "2"],
     ]);
+  });
+
+  it("makes a name a spreadsheet would run as a formula inert with a leading apostrophe, and leaves numbers alone", () => {
+    const formulas = ["=SUM(A1)", "+1", "-2+3", "@cmd", "\tx"];
+    const csv = toCsv(["name", "n"], [...formulas.map((name) => [name, -1.5] as const)]);
+    expect(parseCsv(csv).slice(1)).toEqual(formulas.map((name) => [`'${name}`, "-1.5"]));
   });
 
   it("quotes a field with a line break", () => {
