@@ -265,6 +265,12 @@ describe("npm run demo", () => {
     const tables = await run("bash", ["-c", usageCli ?? "false"], { cwd: REPO });
     expect(tables.stdout).toMatch(/^Tenant demo \(time zone UTC\), last 7 day\(s\)$/m);
     expect(tables.stdout).toMatch(/^TOTAL\s+\$0\.03/m);
+    // Who spent it: the printed submit named its end user and feature (X-Gateway-User, X-Gateway-Feature).
+    const byUser = /^\s+(APIXO_GATEWAY_ADMIN_TOKEN=\S+ .* --by user --format csv)$/m.exec(text)?.[1];
+    const csv = await run("bash", ["-c", byUser ?? "false"], { cwd: REPO });
+    expect(csv.stdout.split("\n")).toContain(
+      `demo,${new Date().toISOString().slice(0, 7)},user,ann@example.com,0.03,1`,
+    );
   }, 30_000);
 
   it("puts metrics and admin on the asked port, or the next free one, and says so", async () => {
