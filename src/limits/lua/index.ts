@@ -1,9 +1,9 @@
+import { LUA_AUDIT } from "./audit.js";
 import { LUA_RECONCILE_MONTH } from "./spend.js";
 import { LUA_ADMIT_SUBMIT } from "./submit.js";
 import {
   LUA_ADMIT_SIMPLE,
   LUA_ADMIT_STATUS,
-  LUA_AUDIT,
   LUA_GET_TASK,
   LUA_MARK_ORPHANS,
   LUA_MARK_UNKNOWN,
