@@ -70,6 +70,8 @@ beforeAll(async () => {
       { id: "peruser", timeZone: TOKYO, userDailyCapUsd: 0.06, dailyCapUsd: 1 },
       // One nano-banana task a day.
       { id: "permodel", timeZone: TOKYO, modelDailyCapsUsd: { "nano-banana": 0.03 } },
+      // No caps: attribution only.
+      { id: "plain", timeZone: TOKYO },
     ],
   });
 });
@@ -118,6 +120,23 @@ describe("attribution headers", () => {
     });
     const sent = submitsSeen().at(-1);
     expect(Object.keys(sent?.headers ?? {}).filter((name) => name.startsWith("x-gateway"))).toEqual([]);
+  });
+});
+
+describe("attribution of a settled task", () => {
+  it("names the task's end user and feature on the audit line of the poll that settles it", async () => {
+    const sent = await submit("plain", { "x-gateway-user": "dora", "x-gateway-feature": "search" });
+    const taskId = String((sent.body.data as { taskId?: string } | undefined)?.taskId);
+    const response = await fetch(`${h.url}/api/v1/statusTask/nano-banana?taskId=${taskId}`, {
+      headers: { ...h.auth("plain"), "x-request-id": "budgets-settling-poll" },
+    });
+    expect(await response.text()).toContain('"state":"success"');
+    expect(await auditLine("budgets-settling-poll")).toMatchObject({
+      taskId,
+      user: "dora",
+      feature: "search",
+      decisions: expect.arrayContaining(["settled"]) as unknown,
+    });
   });
 });
 
