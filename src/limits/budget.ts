@@ -8,7 +8,12 @@
  * in its time zone; `model_daily` is the day's spend on the request's model; `user_daily` the day's spend of
  * the end user named by the request's X-Gateway-User (never applied to a request without one).
  */
-export type CapWindow = "daily" | "monthly" | "model_daily" | "user_daily";
+export const CAP_WINDOWS = ["daily", "monthly", "model_daily", "user_daily"] as const;
+export type CapWindow = (typeof CAP_WINDOWS)[number];
+
+export function isCapWindow(value: string): value is CapWindow {
+  return (CAP_WINDOWS as readonly string[]).includes(value);
+}
 
 export interface CapSpec {
   readonly window: CapWindow;

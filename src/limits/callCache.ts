@@ -1,7 +1,8 @@
 import { accountCall } from "./lua/account.js";
 import { bucketCall } from "./lua/common.js";
+import { capArgs, daySpendKeys } from "./lua/spend.js";
 import { tenantKeys, type TenantKeys } from "./keys.js";
-import type { AccountLimits, BucketSpec } from "./store.js";
+import type { AccountLimits, BucketSpec, CapSpec, DayWindow } from "./store.js";
 
 export interface ScriptArgs {
   readonly keys: readonly string[];
@@ -18,6 +19,8 @@ interface TenantEntry {
   readonly keys: TenantKeys;
   /** By the policy's bucket list, which the config snapshot builds once per tenant and reload. */
   readonly buckets: WeakMap<readonly BucketSpec[], ScriptArgs>;
+  /** By the day window, which DayWindowCache reuses until the day ends. */
+  readonly days: WeakMap<DayWindow, readonly string[]>;
 }
 
 /**
@@ -28,6 +31,7 @@ interface TenantEntry {
 export class CallCache {
   private readonly tenants = new Map<string, TenantEntry>();
   private readonly accounts = new WeakMap<AccountLimits, ScriptArgs>();
+  private readonly caps = new WeakMap<readonly CapSpec[], readonly string[]>();
 
   constructor(
     private readonly prefix: string,
@@ -46,6 +50,27 @@ export class CallCache {
       entry.buckets.set(specs, call);
     }
     return call;
+  }
+
+  /** The day blocks (lua/spend.ts) of yesterday, today and tomorrow: the admission's fifteen spend keys. */
+  dayBlocks(tenantId: string, days: DayWindow): readonly string[] {
+    const entry = this.entry(tenantId);
+    let keys = entry.days.get(days);
+    if (keys === undefined) {
+      keys = [days.yesterday, days.today, days.tomorrow].flatMap((day) => daySpendKeys(entry.keys, day));
+      entry.days.set(days, keys);
+    }
+    return keys;
+  }
+
+  /** By the policy's caps list, built once per tenant, model and reload (tenants/policy.ts). */
+  capArgs(caps: readonly CapSpec[]): readonly string[] {
+    let args = this.caps.get(caps);
+    if (args === undefined) {
+      args = capArgs(caps);
+      this.caps.set(caps, args);
+    }
+    return args;
   }
 
   account(limits: AccountLimits | undefined): ScriptArgs {
@@ -68,7 +93,12 @@ export class CallCache {
       throw new Error(`tenant ${JSON.stringify(tenantId)} has no upstream account in the configuration`);
     }
     if (entry?.account !== account) {
-      entry = { account, keys: tenantKeys(this.prefix, tenantId, account), buckets: new WeakMap() };
+      entry = {
+        account,
+        keys: tenantKeys(this.prefix, tenantId, account),
+        buckets: new WeakMap(),
+        days: new WeakMap(),
+      };
       this.tenants.set(tenantId, entry);
     }
     return entry;

@@ -5,20 +5,26 @@ import type { CapWindow, DayWindow } from "./store.js";
  * instant whose local date is that day, which is not always local midnight (DST gaps at 00:00 exist).
  */
 
+const FIELDS = {
+  date: { calendar: "gregory", numberingSystem: "latn", year: "numeric", month: "2-digit", day: "2-digit" },
+  clock: {
+    hourCycle: "h23",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    timeZoneName: "longOffset",
+  },
+} as const satisfies Record<string, Intl.DateTimeFormatOptions>;
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let formatter = formatters.get(timeZone);
+/** One formatter per zone and kind: building one costs far more than formatting with it. */
+function formatterFor(timeZone: string, kind: keyof typeof FIELDS = "date"): Intl.DateTimeFormat {
+  const key = `${kind}|${timeZone}`;
+  let formatter = formatters.get(key);
   if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      calendar: "gregory",
-      numberingSystem: "latn",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-    });
-    formatters.set(timeZone, formatter);
+    formatter = new Intl.DateTimeFormat("en-US", { timeZone, ...FIELDS[kind] });
+    formatters.set(key, formatter);
   }
   return formatter;
 }
@@ -42,14 +48,7 @@ export function localDay(timeZone: string, atMs: number): string {
  */
 export function localIso(timeZone: string, atMs: number): string {
   const day = localDay(timeZone, atMs);
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    timeZoneName: "longOffset",
-  }).formatToParts(atMs);
+  const parts = formatterFor(timeZone, "clock").formatToParts(atMs);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "00";
   const offset = get("timeZoneName").replace("GMT", "");
   return `${day}T${get("hour")}:${get("minute")}:${get("second")}${offset === "" ? "Z" : offset}`;
@@ -91,9 +90,20 @@ export function daysOfMonth(month: string): string[] {
   return days;
 }
 
+const resets = new Map<string, number>();
+
 /** When a cap counted on `day` starts afresh: the next day's start, or the next month's for a monthly cap. */
 export function capResetMs(timeZone: string, window: CapWindow, day: string): number {
-  return startOfDayMs(timeZone, window === "monthly" ? firstOfNextMonth(day) : addDays(day, 1));
+  const next = window === "monthly" ? firstOfNextMonth(day) : addDays(day, 1);
+  // Remembered: a burst of 402s asks for the same few instants, and each costs a search of ~50 Intl calls.
+  const key = `${timeZone}|${next}`;
+  let startMs = resets.get(key);
+  if (startMs === undefined) {
+    if (resets.size >= 1000) resets.clear();
+    startMs = startOfDayMs(timeZone, next);
+    resets.set(key, startMs);
+  }
+  return startMs;
 }
 
 export function dayWindow(timeZone: string, nowMs: number): DayWindow {

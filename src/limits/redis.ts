@@ -118,8 +118,12 @@ export class RedisStore implements GovernanceStore {
 
   async admitSubmit(request: SubmitRequest): Promise<SubmitDecision> {
     const { tenantId } = request;
-    const buckets = this.calls.buckets(tenantId, request.buckets);
-    const call = submitCall(this.keys(tenantId), request, buckets, this.calls.account(request.account));
+    const call = submitCall(this.keys(tenantId), request, {
+      buckets: this.calls.buckets(tenantId, request.buckets),
+      account: this.calls.account(request.account),
+      dayBlocks: this.calls.dayBlocks(tenantId, request.days),
+      capArgs: this.calls.capArgs(request.caps),
+    });
     const r = await this.run("agwAdmitSubmit", call.keys, call.args);
     return accountDenialFrom(r, request.account?.upstream ?? "") ?? submitDecisionFrom(r);
   }

@@ -84,27 +84,33 @@ export function auditFrom(tenantId: string, day: string, ids: readonly string[],
   };
 }
 
+/** A pipeline's replies in groups of `size`, one group per item asked for; a failed command throws. */
+function groupsOf(results: readonly [Error | null, unknown][], size: number, count: number): unknown[][] {
+  return Array.from({ length: count }, (_, i) =>
+    results.slice(i * size, i * size + size).map(([err, value]) => {
+      if (err !== null) throw err;
+      return value;
+    }),
+  );
+}
+
+/** A hash reply's entries (none for an empty or absent hash). */
+function entriesOf(hash: unknown): [string, string][] {
+  if (typeof hash !== "object" || hash === null) return [];
+  return Object.entries(hash).map(([field, value]) => [field, String(value)]);
+}
+
 /** The days' spend from a pipeline of GET spend, GET refund, HGETALL spend-by-model per day, in that order. */
 export function daySpendsFrom(
   days: readonly string[],
   results: readonly [Error | null, unknown][],
 ): readonly DaySpend[] {
-  return days.map((day, i) => {
-    const [spent, refunded, byModel] = results.slice(i * 3, i * 3 + 3).map(([err, value]) => {
-      if (err !== null) throw err;
-      return value;
-    });
-    const models: Record<string, number> = {};
-    if (typeof byModel === "object" && byModel !== null) {
-      for (const [model, micros] of Object.entries(byModel)) models[model] = Number(micros);
-    }
-    return {
-      day,
-      spentMicros: Number(spent ?? 0),
-      refundedMicros: Number(refunded ?? 0),
-      byModel: models,
-    };
-  });
+  return groupsOf(results, 3, days.length).map(([spent, refunded, byModel], i) => ({
+    day: days[i] ?? "",
+    spentMicros: Number(spent ?? 0),
+    refundedMicros: Number(refunded ?? 0),
+    byModel: Object.fromEntries(entriesOf(byModel).map(([model, micros]) => [model, Number(micros)])),
+  }));
 }
 
 /** Usage rollups from a pipeline of GET spend, HGETALL usage per period, in that order. */
@@ -112,16 +118,9 @@ export function usageFrom(
   periods: readonly string[],
   results: readonly [Error | null, unknown][],
 ): readonly UsageRollup[] {
-  return periods.map((period, i) => {
-    const [spent, hash] = results.slice(i * 2, i * 2 + 2).map(([err, value]) => {
-      if (err !== null) throw err;
-      return value;
-    });
-    const fields = typeof hash === "object" && hash !== null ? Object.entries(hash) : [];
-    return {
-      period,
-      spentMicros: Number(spent ?? 0),
-      ...rollupsFrom(fields.map(([f, v]) => [f, String(v)])),
-    };
-  });
+  return groupsOf(results, 2, periods.length).map(([spent, hash], i) => ({
+    period: periods[i] ?? "",
+    spentMicros: Number(spent ?? 0),
+    ...rollupsFrom(entriesOf(hash)),
+  }));
 }

@@ -1,5 +1,5 @@
+import { isCapWindow, type CapWindow } from "./budget.js";
 import type {
-  CapWindow,
   ExpiredTask,
   LedgerState,
   RateInfo,
@@ -36,12 +36,10 @@ export function optionalNum(reply: Reply, index: number): number | null {
   return str(reply, index) === "" ? null : num(reply, index);
 }
 
-const WINDOWS: readonly string[] = ["daily", "monthly", "model_daily", "user_daily"] satisfies CapWindow[];
-
 export function capWindowAt(reply: Reply, index: number): CapWindow {
   const value = str(reply, index);
-  if (!WINDOWS.includes(value)) throw new Error(`script reply: unknown cap window ${value}`);
-  return value as CapWindow; // checked against WINDOWS just above
+  if (!isCapWindow(value)) throw new Error(`script reply: unknown cap window ${value}`);
+  return value;
 }
 
 export function rateAt(reply: Reply, index: number): RateInfo {

@@ -38,12 +38,11 @@ return { string.format('%.0f', total) }
 export const LUA_SPEND = `
 local DAY_TTL, MONTH_TTL = ${DAY_KEY_TTL_SEC}, ${MONTH_KEY_TTL_SEC}
 
-local function add_usage(key, tag, name, delta, count, ttl)
+local function add_usage(key, tag, name, delta, count)
   if name == '' then return end
   local spent = redis.call('HINCRBY', key, tag .. ':' .. name, delta)
   local n = redis.call('HINCRBY', key, tag .. '#:' .. name, count)
   if spent == 0 and n == 0 then redis.call('HDEL', key, tag .. ':' .. name, tag .. '#:' .. name) end
-  redis.call('EXPIRE', key, ttl)
 end
 
 -- A charge (delta > 0, count 1), a give-back (delta < 0, count -1) or a refund (delta < 0, count 0: the task
@@ -61,9 +60,12 @@ local function add_spend(d, delta, count, model, user, feature)
   end
   redis.call('INCRBY', KEYS[d + 3], delta)
   redis.call('EXPIRE', KEYS[d + 3], MONTH_TTL)
-  for _, period in ipairs({ { KEYS[d + 2], DAY_TTL }, { KEYS[d + 4], MONTH_TTL } }) do
-    add_usage(period[1], 'u', user, delta, count, period[2])
-    add_usage(period[1], 'f', feature, delta, count, period[2])
+  if user ~= '' or feature ~= '' then
+    for _, period in ipairs({ { KEYS[d + 2], DAY_TTL }, { KEYS[d + 4], MONTH_TTL } }) do
+      add_usage(period[1], 'u', user, delta, count)
+      add_usage(period[1], 'f', feature, delta, count)
+      redis.call('EXPIRE', period[1], period[2])
+    end
   end
   return total
 end

@@ -5,7 +5,7 @@ import { LUA_ACCOUNT } from "./account.js";
 import { LUA_COMMON } from "./common.js";
 import { layout } from "./layout.js";
 import { LUA_RESERVATIONS } from "./reservations.js";
-import { LUA_SPEND, attributionArgs, capArgs, daySpendKeys } from "./spend.js";
+import { LUA_SPEND, attributionArgs } from "./spend.js";
 
 const KEYS = layout("K", [
   "inflight",
@@ -172,18 +172,25 @@ function optional(value: number | null): string {
   return value === null ? "" : String(value);
 }
 
+/** The parts of an admission's call that change only with the config or the day (CallCache). */
+export interface SubmitParts {
+  readonly buckets: ScriptArgs;
+  readonly account: ScriptArgs;
+  /** Yesterday's, today's and tomorrow's day blocks, in layout order. */
+  readonly dayBlocks: readonly string[];
+  readonly capArgs: readonly string[];
+}
+
 export function submitCall(
   k: TenantKeys,
   request: SubmitRequest,
-  b: ScriptArgs,
-  account: ScriptArgs,
+  parts: SubmitParts,
 ): { keys: string[]; args: string[] } {
   const { days, idempotency } = request;
-  const [y, t, tm] = [days.yesterday, days.today, days.tomorrow].map((day) => daySpendKeys(k, day));
+  const { buckets: b, account } = parts;
   const keys = [k.inflight, k.inflightModels, k.reservations, k.tombstone(request.reservationId)];
   // The named day blocks, in layout order (KEYS.encode would need each of the fifteen by name).
-  keys.push(...(y ?? []), ...(t ?? []), ...(tm ?? []));
-  keys.push(...b.keys, ...account.keys);
+  keys.push(...parts.dayBlocks, ...b.keys, ...account.keys);
   if (idempotency !== undefined) keys.push(k.idem(idempotency.key));
   const [user, feature] = attributionArgs(request.attribution);
   const args = ARGS.encode({
@@ -206,6 +213,6 @@ export function submitCall(
     user,
     feature,
   });
-  args.push(...b.args, ...account.args, ...capArgs(request.caps));
+  args.push(...b.args, ...account.args, ...parts.capArgs);
   return { keys, args };
 }
