@@ -3,7 +3,8 @@ import { singleRedis, type RedisTopology } from "../../src/config/redis.js";
 import { checkLedger, type LedgerCheck } from "../../src/ledger/check.js";
 import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady, type RedisConnection } from "../../src/limits/redisClient.js";
-import type { ReservationRecord, TenantSnapshot } from "../../src/limits/store.js";
+import { daysOfMonth } from "../../src/limits/days.js";
+import { monthOf, type ReservationRecord, type TenantSnapshot } from "../../src/limits/store.js";
 import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { generateGatewayKey, hashGatewayKey } from "../../src/tenants/keys.js";
 import { startServeProcesses, type CliProcess } from "./cli.js";
@@ -73,13 +74,25 @@ export class LedgerProbe {
     return this.store.reservations(tenantId);
   }
 
-  /** The ledger check of every day around now; the problems of all of them. */
+  /**
+   * The ledger check of every day around now, and that each of their months' totals is the sum of its days
+   * (every fate moves a charge in the day and the month together); the problems of all of them.
+   */
   async problems(tenantId: string): Promise<string[]> {
     const checks: LedgerCheck[] = [];
     for (const day of days()) {
       checks.push(checkLedger(tenantId, await this.store.audit(tenantId, day), { orphanAfterMs: 60_000 }));
     }
-    return checks.flatMap((c) => [...c.problems]);
+    const problems = checks.flatMap((c) => [...c.problems]);
+    for (const month of new Set(days().map(monthOf))) {
+      const [total] = await this.store.usage(tenantId, [month]);
+      const ofDays = await this.store.spendOfDays(tenantId, daysOfMonth(month));
+      const sum = ofDays.reduce((s, d) => s + d.spentMicros, 0);
+      if (total?.spentMicros !== sum) {
+        problems.push(`month ${month} totals ${total?.spentMicros ?? "nothing"}, its days ${sum}`);
+      }
+    }
+    return problems;
   }
 
   async close(): Promise<void> {

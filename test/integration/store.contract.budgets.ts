@@ -256,4 +256,33 @@ export function registerBudgetCases(ctx: () => ContractContext): void {
     expect(await store.reconcileMonth("acme", month)).toBe(2000);
     expect((await store.snapshot("acme", days.today)).monthSpentMicros).toBe(2000);
   });
+
+  it("tells a replay of an Idempotency-Key the smallest budget left, and charges it nothing", async () => {
+    const { store, submit, days } = ctx();
+    const caps: CapSpec[] = [monthly(10 * COST), { window: "daily", capMicros: 4 * COST }];
+    const idempotency = { key: "budget-replay", ttlSec: 60 };
+    const first = submit({ caps, idempotency });
+    expect(await store.admitSubmit(first)).toMatchObject({ kind: "admitted", remainingMicros: 3 * COST });
+    await store.recordTask({
+      tenantId: "acme",
+      taskId: "t-replayed",
+      model: first.model,
+      costMicros: COST,
+      day: days.today,
+      reservationId: first.reservationId,
+      upstream: "main",
+      ttlSec: 3600,
+      attribution: {},
+      idempotency: {
+        ...idempotency,
+        answer: { status: 200, contentType: "application/json", body: Buffer.from("{}") },
+      },
+    });
+    expect(await store.admitSubmit(submit({ caps, idempotency }))).toMatchObject({
+      kind: "replay",
+      remainingMicros: 3 * COST,
+      spentMicros: COST,
+    });
+    expect((await store.snapshot("acme", days.today)).monthSpentMicros).toBe(COST);
+  });
 }
