@@ -1,6 +1,6 @@
 import { formatUsd, usdToMicros } from "../apixo/prices.js";
 import type { LedgerCheckView, ReleaseOutcome, ReservationView } from "../ledger/operations.js";
-import { renderTable } from "./usage.js";
+import { renderTable } from "./usageOutput.js";
 
 /** The text `apixo-gateway ledger` prints; JSON output is the views themselves. */
 

@@ -19,9 +19,6 @@ import { createToolStore } from "../gateway/storeFactory.js";
 import type { GovernanceStore } from "../limits/store.js";
 import { renderUsage, type UsageFormat, type UsageView } from "./usageOutput.js";
 
-// ledgerOutput.ts lays its tables out with the same function.
-export { renderTable } from "./usageOutput.js";
-
 /** Which report: every tenant's today and month, one tenant's days by model, or one tenant's spenders. */
 export type UsageQuery =
   | { readonly kind: "tenants" }

@@ -1,7 +1,9 @@
 /** What the admin API tests share: the admin token, the two tenants' config, and both stores to run over. */
 import { createHash, randomUUID } from "node:crypto";
+import express from "express";
 import { inject } from "vitest";
-import { systemClock } from "../../src/clock.js";
+import { createAdminRouter } from "../../src/admin/router.js";
+import { ManualClock, systemClock } from "../../src/clock.js";
 import { parseConfig } from "../../src/config/load.js";
 import type { ErrorEnvelope } from "../../src/errors/catalog.js";
 import { MemoryStore } from "../../src/limits/memory.js";
@@ -9,6 +11,7 @@ import { RedisStore } from "../../src/limits/redis.js";
 import { createRedisClient, waitForRedisReady } from "../../src/limits/redisClient.js";
 import type { Attribution, DayWindow, GovernanceStore } from "../../src/limits/store.js";
 import { buildSnapshot, type Snapshot } from "../../src/tenants/snapshot.js";
+import { submitOf } from "./ledgerSeed.js";
 
 /** supertest types every body as `any`: name what each answer is instead. */
 export const envelope = (res: { body: unknown }) => res.body as ErrorEnvelope;
@@ -45,11 +48,7 @@ tenants:
 `;
 }
 
-export function snapshotOf(adminToken: string | undefined): Snapshot {
-  return snapshotWith(adminToken, {});
-}
-
-export function snapshotWith(adminToken: string | undefined, extras: TenantExtras): Snapshot {
+export function snapshotOf(adminToken: string | undefined, extras: TenantExtras = {}): Snapshot {
   return buildSnapshot(parseConfig(configYaml(adminToken, extras), {}), 0);
 }
 
@@ -97,20 +96,9 @@ export async function seedTask(
   outcome: "pending" | "success" | "failed",
   attribution: Attribution = {},
 ): Promise<void> {
-  const reservationId = randomUUID();
-  const decision = await store.admitSubmit({
-    tenantId,
-    model,
-    buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
-    maxInFlight: null,
-    caps: [],
-    attribution,
-    costMicros,
-    days: windowFor(day),
-    reservationId,
-    taskMaxAgeMs: HOUR_MS,
-    upstream: "main",
-  });
+  const submit = submitOf(tenantId, { model, costMicros, attribution, days: windowFor(day) });
+  const { reservationId } = submit;
+  const decision = await store.admitSubmit(submit);
   if (decision.kind !== "admitted") throw new Error(`seed: expected admitted, got ${decision.kind}`);
   if (decision.day !== day) throw new Error(`seed: admitted on ${decision.day}, not ${day}`);
   await store.recordTask({
@@ -128,4 +116,20 @@ export async function seedTask(
   if (outcome === "failed") {
     await store.settleTask({ tenantId, taskId, state: "failed", failCode: "CONTENT_POLICY", refund: true });
   }
+}
+
+/** The seeded admin tests' clock: 2026-03-10T20:00Z, which is already 2026-03-11 in globex's Tokyo. */
+export const ADMIN_NOW_MS = Date.parse("2026-03-10T20:00:00Z");
+
+/** A store of `storeCase` seeded by `seed`, and the admin router over it on /admin with its clock at ADMIN_NOW_MS. */
+export async function openAdminApp(
+  storeCase: StoreCase,
+  seed: (store: GovernanceStore) => Promise<void>,
+  snapshot: () => Snapshot,
+): Promise<{ store: GovernanceStore; app: express.Express }> {
+  const store = await storeCase.open();
+  await seed(store);
+  const app = express();
+  app.use("/admin", createAdminRouter({ store, snapshot, clock: new ManualClock(ADMIN_NOW_MS) }));
+  return { store, app };
 }

@@ -1,11 +1,9 @@
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAdminRouter } from "../../src/admin/router.js";
 import type { TenantRollup } from "../../src/admin/usage.js";
-import { ManualClock } from "../../src/clock.js";
 import type { GovernanceStore } from "../../src/limits/store.js";
-import { TOKEN, envelope, seedTask, snapshotOf, storeCases } from "../helpers/adminFixture.js";
+import { TOKEN, envelope, openAdminApp, seedTask, snapshotOf, storeCases } from "../helpers/adminFixture.js";
 
 const rollupOf = (res: { body: unknown }) => res.body as TenantRollup;
 
@@ -43,15 +41,11 @@ describe.each(storeCases)("admin API rollups by user and feature over the $name 
   let store: GovernanceStore;
   let app: express.Express;
   const snapshot = snapshotOf(TOKEN);
-  const clock = new ManualClock(Date.parse("2026-03-10T20:00:00Z"));
   const auth = { Authorization: `Bearer ${TOKEN}` };
   const get = (path: string) => request(app).get(path).set(auth);
 
   beforeAll(async () => {
-    store = await storeCase.open();
-    await seed(store);
-    app = express();
-    app.use("/admin", createAdminRouter({ store, snapshot: () => snapshot, clock }));
+    ({ store, app } = await openAdminApp(storeCase, seed, () => snapshot));
   });
 
   afterAll(async () => {

@@ -1,11 +1,10 @@
-import express from "express";
+import type express from "express";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminTokenMatches, createAdminRouter } from "../../src/admin/router.js";
-import { ManualClock } from "../../src/clock.js";
+import { adminTokenMatches } from "../../src/admin/router.js";
 import type { GovernanceStore } from "../../src/limits/store.js";
 import type { TaskView, TenantHistory, TenantUsageRow } from "../../src/admin/usage.js";
-import { TOKEN, envelope, seedTask, snapshotOf, snapshotWith, storeCases } from "../helpers/adminFixture.js";
+import { TOKEN, envelope, openAdminApp, seedTask, snapshotOf, storeCases } from "../helpers/adminFixture.js";
 
 /** supertest types every body as `any`: name what each answer is instead. */
 const history = (res: { body: unknown }) => res.body as TenantHistory;
@@ -31,14 +30,10 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
   let store: GovernanceStore;
   let app: express.Express;
   let snapshot = snapshotOf(TOKEN);
-  const clock = new ManualClock(Date.parse("2026-03-10T20:00:00Z"));
   const auth = { Authorization: `Bearer ${TOKEN}` };
 
   beforeAll(async () => {
-    store = await storeCase.open();
-    await seed(store);
-    app = express();
-    app.use("/admin", createAdminRouter({ store, snapshot: () => snapshot, clock }));
+    ({ store, app } = await openAdminApp(storeCase, seed, () => snapshot));
   });
 
   afterAll(async () => {
@@ -126,7 +121,7 @@ describe.each(storeCases)("admin API over the $name store", (storeCase) => {
     it("counts a monthly cap's remaining budget from the month's spend, never below 0", async () => {
       const before = snapshot;
       try {
-        snapshot = snapshotWith(TOKEN, { acme: "monthlyCapUsd: 5", globex: "monthlyCapUsd: 0.5" });
+        snapshot = snapshotOf(TOKEN, { acme: "monthlyCapUsd: 5", globex: "monthlyCapUsd: 0.5" });
         const [acme, globex] = tenantList(
           await request(app).get("/admin/tenants").set(auth).expect(200),
         ).tenants;

@@ -7,6 +7,7 @@ import { MemoryStore } from "../../src/limits/memory.js";
 import type { Attribution } from "../../src/limits/store.js";
 import { hashGatewayKey } from "../../src/tenants/keys.js";
 import { buildSnapshot } from "../../src/tenants/snapshot.js";
+import { seedOpen, seedReleased, seedTask, seedUnknown, submitOf } from "../helpers/ledgerSeed.js";
 
 const DAY_MS = 86_400_000;
 /** 2026-03-31T15:30Z: still March 31 in UTC, already April 1 in Tokyo. */
@@ -30,7 +31,6 @@ function setup(startMs = NOW) {
     ],
   });
   const deps: UsageDeps = { store, snapshot: buildSnapshot(config, NOW), clock };
-  let seq = 0;
 
   /**
    * One submit as the route makes it, at the clock's instant in the tenant's zone: admitted with its
@@ -43,45 +43,11 @@ function setup(startMs = NOW) {
     tenantId = "acme",
     timeZone = "UTC",
   ): Promise<void> => {
-    const n = ++seq;
-    const days = dayWindow(timeZone, clock.now());
-    const decision = await store.admitSubmit({
-      tenantId,
-      model: "flux2",
-      buckets: [],
-      maxInFlight: null,
-      caps: [],
-      attribution,
-      costMicros,
-      days,
-      reservationId: `r${n}`,
-      taskMaxAgeMs: 3_600_000,
-      upstream: "main",
-    });
-    if (decision.kind !== "admitted") throw new Error(`seed: ${decision.kind}`);
-    if (outcome === "open") return;
-    if (outcome === "unknown") {
-      const charge = { day: decision.day, model: "flux2", costMicros, upstream: "main", attribution };
-      await store.markUnknown({ tenantId, reservationId: `r${n}`, reason: "timeout", charge });
-      return;
-    }
-    if (outcome === "released") {
-      await store.releaseReservation({ tenantId, reservationId: `r${n}`, days: [decision.day] });
-      return;
-    }
-    await store.recordTask({
-      tenantId,
-      taskId: `t${n}`,
-      model: "flux2",
-      costMicros,
-      attribution,
-      day: decision.day,
-      reservationId: `r${n}`,
-      upstream: "main",
-      ttlSec: 3600,
-    });
-    if (outcome !== "pending")
-      await store.settleTask({ tenantId, taskId: `t${n}`, state: outcome, refund: true });
+    const request = submitOf(tenantId, { costMicros, attribution, days: dayWindow(timeZone, clock.now()) });
+    if (outcome === "open") await seedOpen(store, request);
+    else if (outcome === "unknown") await seedUnknown(store, request);
+    else if (outcome === "released") await seedReleased(store, request);
+    else await seedTask(store, request, outcome);
   };
   return { clock, store, deps, spend };
 }
