@@ -17,7 +17,7 @@ export function submitOf(tenantId: string, over: Partial<SubmitRequest> = {}): S
     buckets: [{ name: "submit", ratePerSec: 100, burst: 1000 }],
     maxInFlight: null,
     caps: [],
-    attribution: request.attribution,
+    attribution: {},
     costMicros: 100_000,
     days: dayWindow("UTC", Date.now()),
     reservationId: randomUUID(),
