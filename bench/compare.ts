@@ -4,24 +4,33 @@
  *
  *   npm run bench -- --compare [--pin] [--rounds 4] [--rate 500] [--high-rate 1000] [--duration 15]
  *     [--saturation 10] [--mix submit|poll] [--upstream nginx|simulator] [--subjects a,b,...]
+ *     [--baseline <rev>] [--profile] [--node-args "<flags>"]
  *
  * With --pin the subject runs alone on CPU 1 (taskset) and everything else (this process, which is the
  * open-loop load generator, the upstream, Redis, the trace sink) on CPU 0, so the subject's CPU per request
  * and its saturation are its own. `--mix submit`: POST generateTask with a 283-byte body, tasks left in flight
  * (the issue's table); `--mix poll`: the submit-and-poll mix with tasks that finish (bench/mix.ts), on the
  * simulator, so status polls and the settle path are measured the same way.
+ *
+ * `--baseline <rev>` adds "baseline redis" and "baseline memory": that commit's gateway, interleaved with this
+ * checkout's in the same rounds, so a change is measured before and after against the same floors. `--profile`
+ * runs every gateway subject with --cpu-prof and prints each one's self time by package and function (over its
+ * last round's whole life: warm-up, both rates and saturation). `--node-args` adds node flags to this
+ * checkout's gateway subjects only, so with `--baseline HEAD` it measures a flag against its absence.
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startGatewayProcess, UPSTREAM_KEY } from "./gateway.js";
 import { Client, closedLoop, openLoop, type LoadResult } from "./load.js";
 import { Mix, SubmitOnly, TASK_MS, type RequestSource } from "./mix.js";
 import { nginxInstalled, startFixedUpstream, startNginxProxy } from "./nginx.js";
+import { formatProfile, newestProfile, summariseProfile } from "./profile.js";
 import {
+  buildBaseline,
   buildGateway,
-  cpuMicros,
+  cpuSplit,
   freePort,
   loadAverage,
   RESULTS_DIR,
@@ -47,8 +56,14 @@ const { values: opts } = parseArgs({
     mix: { type: "string", default: "submit" },
     upstream: { type: "string" },
     subjects: { type: "string" },
+    baseline: { type: "string" },
+    profile: { type: "boolean", default: false },
+    "node-args": { type: "string" },
   },
 });
+
+/** Where `--profile` has each gateway subject write its .cpuprofile (one directory per subject). */
+const PROF_DIR = resolve(RESULTS_DIR, "prof");
 
 const rate = Number(opts.rate);
 const highRate = Number(opts["high-rate"]);
@@ -102,10 +117,14 @@ async function script(
   return { proc, url: `http://127.0.0.1:${port}`, authorization: "Bearer floor" };
 }
 
-function subjects(redisUrl: string, otlpEndpoint: string): Subject[] {
+function subjects(redisUrl: string, otlpEndpoint: string, baselineJs: string | undefined): Subject[] {
   const gateway =
-    (name: string, store: "redis" | "memory", tracing: boolean) =>
+    (name: string, store: "redis" | "memory", tracing: boolean, mainJs?: string) =>
     async (upstreamUrl: string): Promise<Running> => {
+      const nodeArgs = [
+        ...(opts.profile ? ["--cpu-prof", "--cpu-prof-dir", resolve(PROF_DIR, name)] : []),
+        ...(mainJs === undefined ? (opts["node-args"]?.split(" ").filter((a) => a !== "") ?? []) : []),
+      ];
       const g = await startGatewayProcess({
         name,
         simulatorUrl: upstreamUrl,
@@ -114,6 +133,8 @@ function subjects(redisUrl: string, otlpEndpoint: string): Subject[] {
         tenants: 1,
         logFile: resolve(RESULTS_DIR, `${name}.audit.log`),
         ...(tracing ? { otlpEndpoint } : {}),
+        ...(mainJs === undefined ? {} : { mainJs }),
+        nodeArgs,
       });
       return { proc: g.proc, url: g.url, authorization: `Bearer ${g.key}` };
     };
@@ -127,6 +148,12 @@ function subjects(redisUrl: string, otlpEndpoint: string): Subject[] {
     { name: "gateway redis", start: gateway("gw-redis", "redis", false) },
     { name: "gateway redis+tracing", start: gateway("gw-redis-tracing", "redis", true) },
     { name: "gateway memory", start: gateway("gw-memory", "memory", false) },
+    ...(baselineJs === undefined
+      ? []
+      : [
+          { name: "baseline redis", start: gateway("base-redis", "redis", false, baselineJs) },
+          { name: "baseline memory", start: gateway("base-memory", "memory", false, baselineJs) },
+        ]),
   ];
   const wanted = opts.subjects?.split(",").map((s) => s.trim());
   return all.filter(
@@ -137,6 +164,8 @@ function subjects(redisUrl: string, otlpEndpoint: string): Subject[] {
 
 interface Sample {
   readonly cpuUsPerReq: number;
+  /** The part of it spent in the kernel (syscalls: sockets, the log's writes). */
+  readonly systemUsPerReq: number;
   readonly p99AtRateMs: number;
   readonly keepsUp: boolean;
   readonly p99AtHighMs: number | undefined;
@@ -162,15 +191,19 @@ async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => Req
   );
   try {
     await openLoop(client, rate, Number(opts.warmup));
-    const before = cpuMicros(running.proc.pid);
+    const before = cpuSplit(running.proc.pid);
     const fixed = await openLoop(client, rate, duration);
-    const cpuUsPerReq = Math.round((cpuMicros(running.proc.pid) - before) / Math.max(1, fixed.requests));
+    const after = cpuSplit(running.proc.pid);
+    const perReq = (us: number): number => Math.round(us / Math.max(1, fixed.requests));
+    const systemUsPerReq = perReq(after.systemUs - before.systemUs);
+    const cpuUsPerReq = perReq(after.userUs - before.userUs) + systemUsPerReq;
     const atRate = keptUp(fixed, duration);
     // A subject that cannot keep up with `rate` is not driven at twice it (its backlog would take minutes).
     const high = atRate ? await openLoop(client, highRate, duration) : undefined;
     const saturation = await closedLoop(client, Number(opts.concurrency), Number(opts.saturation));
     return {
       cpuUsPerReq,
+      systemUsPerReq,
       p99AtRateMs: ms(fixed.latency.getValueAtPercentile(99)),
       keepsUp: high !== undefined && keptUp(high, duration),
       p99AtHighMs: high === undefined ? undefined : ms(high.latency.getValueAtPercentile(99)),
@@ -200,8 +233,8 @@ const spread = (values: readonly number[]): string => `${Math.min(...values)}-${
 function table(results: Map<string, Sample[]>): string {
   const floor = median((results.get("node floor") ?? []).map((s) => s.cpuUsPerReq));
   const lines = [
-    `| subject | CPU us/req at ${rate}/s (median, spread) | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | errors |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| subject | CPU us/req at ${rate}/s (median, spread) | of it in the kernel | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | errors |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const [name, samples] of results) {
     const cpu = samples.map((s) => s.cpuUsPerReq);
@@ -209,10 +242,22 @@ function table(results: Map<string, Sample[]>): string {
     const high = samples.flatMap((s) => (s.p99AtHighMs === undefined ? [] : [s.p99AtHighMs]));
     const ratio = floor > 0 ? `${(median(cpu) / floor).toFixed(2)}x` : "-";
     lines.push(
-      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
+      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${median(samples.map((s) => s.systemUsPerReq))} | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
     );
   }
   return lines.join("\n");
+}
+
+/** Each profiled subject's last round, summarised (and kept as JSON beside the run's). */
+function printProfiles(stamp: string): void {
+  if (!existsSync(PROF_DIR)) return;
+  for (const name of readdirSync(PROF_DIR).sort()) {
+    const file = newestProfile(resolve(PROF_DIR, name));
+    if (file === undefined) continue;
+    const summary = summariseProfile(file);
+    writeFileSync(resolve(RESULTS_DIR, `${stamp}-${name}-profile.json`), JSON.stringify(summary, null, 2));
+    process.stdout.write(`\n## ${name}\n${formatProfile(summary)}\n`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -221,6 +266,8 @@ async function main(): Promise<void> {
   const loadBefore = loadAverage();
   process.stdout.write("building the gateway (bench/results/dist)...\n");
   buildGateway();
+  const baselineJs = opts.baseline === undefined ? undefined : buildBaseline(opts.baseline);
+  if (opts.profile) rmSync(PROF_DIR, { recursive: true, force: true });
   const owned: Proc[] = [];
   const sink = await startTraceSink();
   try {
@@ -232,7 +279,7 @@ async function main(): Promise<void> {
     owned.push(upstream.proc);
     pin(upstream.proc.pid, OTHERS_CPU);
     const mix = opts.mix === "poll" ? () => new Mix() : () => new SubmitOnly();
-    const list = subjects(redis.url, sink.url);
+    const list = subjects(redis.url, sink.url, baselineJs);
     const results = new Map<string, Sample[]>(list.map((s) => [s.name, []]));
     const rounds = Number(opts.rounds);
     for (let round = 0; round < rounds; round++) {
@@ -263,8 +310,9 @@ async function main(): Promise<void> {
       ),
     );
     process.stdout.write(
-      `\nupstream: ${upstreamName}; mix: ${opts.mix}; pinned: ${opts.pin}; load average before ${loadBefore}, after ${loadAverage()}\n\n${table(results)}\n\nJSON: ${file}\n`,
+      `\nupstream: ${upstreamName}; mix: ${opts.mix}; pinned: ${opts.pin}; load average before ${loadBefore}, after ${loadAverage()}${opts.baseline === undefined ? "" : `; baseline: ${opts.baseline}`}\n\n${table(results)}\n\nJSON: ${file}\n`,
     );
+    if (opts.profile) printProfiles(stamp);
   } finally {
     for (const p of owned.reverse()) await p.stop();
     await sink.close();

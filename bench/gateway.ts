@@ -24,6 +24,8 @@ export interface GatewaySpec {
   /** The audit log (stdout) goes here. */
   readonly logFile: string;
   readonly nodeArgs?: readonly string[];
+  /** The build to run (default: this checkout's, bench/results/dist); `--compare --baseline` runs another. */
+  readonly mainJs?: string;
 }
 
 /** A process the bench measures: its CPU and memory, and its heap when it serves metrics. */
@@ -53,7 +55,8 @@ export async function startGatewayProcess(spec: GatewaySpec): Promise<Gateway> {
       limits: LIMITS,
     };
   });
-  const config = configSchema.parse({
+  // Written as given, without the defaults parsing would add: a --baseline build's schema may not know them.
+  const config = {
     server: { port, metricsPort },
     upstream: {
       baseUrl: spec.simulatorUrl,
@@ -67,13 +70,14 @@ export async function startGatewayProcess(spec: GatewaySpec): Promise<Gateway> {
         : { kind: "redis", redisUrl: spec.redisUrl, keyPrefix: `bench-${spec.name}-${Date.now()}` },
     logging: { level: "info" },
     tenants,
-  });
+  };
+  configSchema.parse(config);
   const file = resolve(RESULTS_DIR, `${spec.name}.config.yaml`);
   writeFileSync(file, stringify(config));
   const proc = await spawnProc({
     name: spec.name,
     command: process.execPath,
-    args: [...(spec.nodeArgs ?? []), MAIN_JS, "serve", "--config", file],
+    args: [...(spec.nodeArgs ?? []), spec.mainJs ?? MAIN_JS, "serve", "--config", file],
     port,
     stdoutFile: spec.logFile,
     env: {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, openSync, closeSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.js";
@@ -22,16 +22,41 @@ export const MAIN_JS = resolve(BUILD_DIR, "cli/main.js");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
-/** Compiles src/ with tsconfig.build.json into bench/results/dist (not dist/, which others may be using). */
-export function buildGateway(): void {
-  const tsc = resolve(ROOT, "node_modules/typescript/bin/tsc");
-  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", BUILD_DIR], {
+/**
+ * Another commit's gateway, built beside this one (`--compare --baseline <rev>`: before and after in one run).
+ * Its sources come from `git archive`; it compiles and runs against this checkout's node_modules, which Node
+ * and tsc find by walking up from bench/results. Returns its cli/main.js.
+ */
+export function buildBaseline(rev: string): string {
+  const sha = spawnSync("git", ["rev-parse", "--short", rev], { cwd: ROOT, encoding: "utf8" });
+  if (sha.status !== 0) throw new Error(`--baseline: not a revision: ${rev}`);
+  const root = resolve(RESULTS_DIR, "baseline", sha.stdout.trim());
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  const files = ["src", "package.json", "tsconfig.json", "tsconfig.build.json"];
+  const archive = spawnSync("git", ["archive", "--format=tar", rev, ...files], {
     cwd: ROOT,
+    maxBuffer: 1 << 28,
+  });
+  if (archive.status !== 0) throw new Error(`git archive failed: ${archive.stderr.toString()}`);
+  const untar = spawnSync("tar", ["-x", "-C", root], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr.toString()}`);
+  buildGateway(root, resolve(root, "dist"));
+  return resolve(root, "dist/cli/main.js");
+}
+
+/** Compiles src/ with tsconfig.build.json into bench/results/dist (not dist/, which others may be using). */
+export function buildGateway(root = ROOT, buildDir = BUILD_DIR): void {
+  const tsc = resolve(ROOT, "node_modules/typescript/bin/tsc");
+  const result = spawnSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--outDir", buildDir], {
+    cwd: root,
     encoding: "utf8",
   });
-  if (!existsSync(MAIN_JS)) throw new Error(`build failed:\n${result.stdout}${result.stderr}`);
+  if (!existsSync(resolve(buildDir, "cli/main.js")))
+    throw new Error(`build failed:\n${result.stdout}${result.stderr}`);
   // The build reads its version from the package.json beside it (src/version.ts), as in dist/ and the image.
-  copyFileSync(resolve(ROOT, "package.json"), resolve(RESULTS_DIR, "package.json"));
+  const beside = resolve(buildDir, "../package.json");
+  if (beside !== resolve(root, "package.json")) copyFileSync(resolve(root, "package.json"), beside);
   if (result.status !== 0) {
     process.stderr.write(
       `warning: tsc reported errors (files emitted anyway):\n${result.stdout.slice(0, 2000)}\n`,
@@ -140,12 +165,16 @@ export async function startSimulator(
 
 /** CPU time (user + system) of a process so far, in microseconds, from /proc/<pid>/stat. */
 export function cpuMicros(pid: number): number {
+  const { userUs, systemUs } = cpuSplit(pid);
+  return userUs + systemUs;
+}
+
+/** A process's CPU time so far (all threads), in user space and in the kernel (syscalls, network stack). */
+export function cpuSplit(pid: number): { readonly userUs: number; readonly systemUs: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name (which may contain spaces) start at index 2 (state).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return ((utime + stime) * 1e6) / CLK_TCK;
+  return { userUs: (Number(fields[11]) * 1e6) / CLK_TCK, systemUs: (Number(fields[12]) * 1e6) / CLK_TCK };
 }
 
 /** Current and peak resident set size in bytes, from /proc/<pid>/status. */

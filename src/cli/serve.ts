@@ -1,7 +1,7 @@
 import { ConfigError, loadConfigFile } from "../config/load.js";
 import { StoreMisconfigured } from "../limits/redisProbe.js";
 import { startGateway, type RunningGateway } from "../gateway/gateway.js";
-import { createLogger, logLevelFrom } from "../telemetry/logger.js";
+import { bufferedAuditOutput, createLogger, logLevelFrom } from "../telemetry/logger.js";
 import { startTracing } from "../telemetry/tracing.js";
 import { busyPortMessage } from "./busyPort.js";
 
@@ -23,7 +23,14 @@ export async function serveCommand(configPath: string | undefined): Promise<void
   }
   // Off (and the SDK not even loaded) unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
   const tracing = await startTracing();
-  const logger = createLogger(logLevelFrom(process.env, config.logging.level));
+  const level = logLevelFrom(process.env, config.logging.level);
+  const logger = createLogger(level);
+  const audit = bufferedAuditOutput({
+    bytes: config.logging.auditBufferBytes,
+    flushMs: config.logging.auditFlushMs,
+  });
+  // Every way out that runs JavaScript passes here (process.exit after draining, an uncaught exception).
+  process.on("exit", () => audit?.flushSync());
   // Handlers go in before the gateway starts: a signal that arrives once the port is open must never hit
   // Node's default action (SIGHUP would kill the process).
   const running: { gateway?: RunningGateway } = {};
@@ -56,7 +63,13 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     stop("SIGINT");
   });
   try {
-    running.gateway = await startGateway({ config, configPath, logger, tracer: tracing.tracer });
+    running.gateway = await startGateway({
+      config,
+      configPath,
+      logger,
+      ...(audit === undefined ? {} : { auditLogger: createLogger(level, audit.destination) }),
+      tracer: tracing.tracer,
+    });
   } catch (err) {
     const busy = busyPortMessage(err, (suggestion, port) => {
       const field = port === config.server.metricsPort ? "server.metricsPort" : "server.port";

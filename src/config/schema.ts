@@ -198,6 +198,13 @@ export const configSchema = z.strictObject({
   logging: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      /**
+       * Audit lines are gathered and written to stdout in blocks of this many bytes (0: one write per line).
+       * Read at start; a crash that skips the exit handlers (SIGKILL, OOM kill) loses what the buffer held.
+       */
+      auditBufferBytes: z.number().int().min(0).max(1_000_000).default(8192),
+      /** The longest an audit line waits in the buffer before it is written. */
+      auditFlushMs: z.number().int().min(10).max(60_000).default(1000),
     })
     .prefault({}),
   telemetry: z

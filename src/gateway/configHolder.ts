@@ -75,6 +75,8 @@ function restartOnlyChanges(before: GatewayConfig, after: GatewayConfig): string
     changed.push("server.port");
   if (before.server.metricsPort !== after.server.metricsPort) changed.push("server.metricsPort");
   if (!same(before.store, after.store)) changed.push("store");
+  // The loggers and the audit buffer are built once, at start (cli/serve.ts).
+  if (!same(before.logging, after.logging)) changed.push("logging");
   const withoutKeys = (u: GatewayConfig["upstream"]) => ({ ...u, keys: [] });
   if (!same(withoutKeys(before.upstream), withoutKeys(after.upstream)))
     changed.push("upstream (except keys)");

@@ -35,6 +35,8 @@ export interface GatewayOptions {
   /** The file to re-read on reload (SIGHUP). */
   readonly configPath?: string;
   readonly logger: Logger;
+  /** Where the audit lines go (serve: stdout, buffered); `logger` by default. */
+  readonly auditLogger?: Logger;
   readonly clock?: Clock;
   /** Defaults to the store the config names. */
   readonly store?: GovernanceStore;
@@ -93,7 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const events = combineEvents(
-    auditLog(logger),
+    auditLog(logger, options.auditLogger ?? logger),
     metrics.events,
     ...(options.events === undefined ? [] : [options.events]),
   );

@@ -5,12 +5,15 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 const usd = (micros: number | undefined): number | undefined =>
   micros === undefined ? undefined : micros / 1e6;
 
-/** One JSON line per request: the trail for debugging and cost attribution. */
-export function auditLog(logger: Logger): GatewayEvents {
+/**
+ * One JSON line per request: the trail for debugging and cost attribution. Audit lines go to `auditLogger`
+ * (the buffered stdout in `serve`, logger.ts bufferedAuditOutput), everything else to `logger`.
+ */
+export function auditLog(logger: Logger, auditLogger: Logger = logger): GatewayEvents {
   // The fields below are ids, labels and numbers (the model and task ids as the client named them): no header,
   // body or key, so this line skips the redaction pass, which re-parsed its paths on every request (the largest
   // allocation on the request path in a profile). test/integration/auditlog.test.ts pins the field list.
-  const audit = logger.child({ log: "audit" }, { redact: [] });
+  const audit = auditLogger.child({ log: "audit" }, { redact: [] });
   return {
     ...noEvents,
     requestFinished(r) {

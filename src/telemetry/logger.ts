@@ -34,3 +34,41 @@ export function logLevelFrom(env: NodeJS.ProcessEnv, configured: string): string
   const fromEnv = env.LOG_LEVEL?.trim().toLowerCase();
   return fromEnv !== undefined && LEVELS.has(fromEnv) ? fromEnv : configured;
 }
+
+export interface AuditBuffer {
+  /** Bytes gathered before one write(2); 0 writes every line as it is logged. */
+  readonly bytes: number;
+  /** The longest a line waits in the buffer. */
+  readonly flushMs: number;
+}
+
+/** Standard output for the audit lines, written in blocks of `bytes`, and what empties it before exit. */
+export interface AuditOutput {
+  readonly destination: DestinationStream;
+  flushSync(): void;
+}
+
+/**
+ * The audit line is one synchronous write(2) per request with pino's default stdout: in a CPU profile of the
+ * gateway at 500 req/s it was the largest single cost (docs/benchmarks.md, "The audit log"). pino's own
+ * destination (sonic-boom) can gather lines and write them as one block, still synchronously, and flush on a
+ * timer: only the configuration is ours. Lines are whole in every block, so they interleave with the
+ * operational log's (written at once) at line boundaries. Undefined when buffering is off.
+ */
+export function bufferedAuditOutput(buffer: AuditBuffer, fd = 1): AuditOutput | undefined {
+  if (buffer.bytes <= 0) return undefined;
+  const stream = pino.destination({
+    dest: fd,
+    sync: true,
+    minLength: buffer.bytes,
+    // sonic-boom wants its largest single write above the buffer (16 KiB by default).
+    maxWrite: Math.max(16_384, 2 * buffer.bytes),
+    periodicFlush: buffer.flushMs,
+  });
+  return {
+    destination: stream,
+    flushSync: () => {
+      stream.flushSync();
+    },
+  };
+}
