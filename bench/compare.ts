@@ -196,7 +196,7 @@ async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => Req
     const after = cpuSplit(running.proc.pid);
     const perReq = (us: number): number => Math.round(us / Math.max(1, fixed.requests));
     const systemUsPerReq = perReq(after.systemUs - before.systemUs);
-    const cpuUsPerReq = perReq(after.userUs - before.userUs) + systemUsPerReq;
+    const cpuUsPerReq = perReq(after.userUs + after.systemUs - before.userUs - before.systemUs);
     const atRate = keptUp(fixed, duration);
     // A subject that cannot keep up with `rate` is not driven at twice it (its backlog would take minutes).
     const high = atRate ? await openLoop(client, highRate, duration) : undefined;

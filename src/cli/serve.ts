@@ -30,7 +30,7 @@ export async function serveCommand(configPath: string | undefined): Promise<void
     flushMs: config.logging.auditFlushMs,
   });
   // Every way out that runs JavaScript passes here (process.exit after draining, an uncaught exception).
-  process.on("exit", () => audit?.flushSync());
+  if (audit !== undefined) process.on("exit", () => audit.flushSync());
   // Handlers go in before the gateway starts: a signal that arrives once the port is open must never hit
   // Node's default action (SIGHUP would kill the process).
   const running: { gateway?: RunningGateway } = {};
@@ -67,7 +67,7 @@ export async function serveCommand(configPath: string | undefined): Promise<void
       config,
       configPath,
       logger,
-      ...(audit === undefined ? {} : { auditLogger: createLogger(level, audit.destination) }),
+      ...(audit === undefined ? {} : { auditLogger: createLogger(level, audit) }),
       tracer: tracing.tracer,
     });
   } catch (err) {

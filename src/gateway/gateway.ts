@@ -95,7 +95,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
   });
   const events = combineEvents(
-    auditLog(logger, options.auditLogger ?? logger),
+    auditLog(logger, options.auditLogger),
     metrics.events,
     ...(options.events === undefined ? [] : [options.events]),
   );

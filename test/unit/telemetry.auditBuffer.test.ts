@@ -32,7 +32,7 @@ describe("the audit log's buffer", () => {
     // A timer far beyond the test: only the block size or flushSync can write.
     const output = bufferedAuditOutput({ bytes: 1024, flushMs: 60_000 }, file.fd);
     if (output === undefined) throw new Error("buffering is on");
-    const audit = createLogger("info", output.destination);
+    const audit = createLogger("info", output);
     for (let i = 0; i < 3; i++) audit.info({ n: i }, "short");
     expect(file.read()).toEqual([]);
     for (let i = 3; i < 20; i++) audit.info({ n: i, pad: "x".repeat(60) }, "longer");
