@@ -30,7 +30,10 @@ import { formatProfile, newestProfile, summariseProfile } from "./profile.js";
 import {
   buildBaseline,
   buildGateway,
+  cpuMicros,
   cpuSplit,
+  mainThreadUs,
+  redisScriptCalls,
   freePort,
   loadAverage,
   RESULTS_DIR,
@@ -166,6 +169,13 @@ interface Sample {
   readonly cpuUsPerReq: number;
   /** The part of it spent in the kernel (syscalls: sockets, the log's writes). */
   readonly systemUsPerReq: number;
+  /** The part of it on the main thread (JavaScript, the event loop's syscalls); the rest is V8's helpers. */
+  readonly mainUsPerReq: number;
+  /** Store scripts Redis ran per request, at `rate` and at saturation (0 for subjects without Redis). */
+  readonly scriptsPerReq: number;
+  readonly scriptsPerReqSaturated: number;
+  /** Redis's own CPU per request at `rate` (the shared resource replicas scale on). */
+  readonly redisUsPerReq: number;
   readonly p99AtRateMs: number;
   readonly keepsUp: boolean;
   readonly p99AtHighMs: number | undefined;
@@ -182,7 +192,12 @@ function keptUp(result: LoadResult, seconds: number): boolean {
 
 const ms = (us: number): number => Math.round(us / 10) / 100;
 
-async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => RequestSource): Promise<Sample> {
+async function measureOnce(
+  subject: Subject,
+  upstreamUrl: string,
+  redis: { readonly port: number; readonly pid: number },
+  mix: () => RequestSource,
+): Promise<Sample> {
   const running = await subject.start(upstreamUrl);
   pin(running.proc.pid, SUBJECT_CPU);
   const client = new Client(
@@ -191,19 +206,35 @@ async function measureOnce(subject: Subject, upstreamUrl: string, mix: () => Req
   );
   try {
     await openLoop(client, rate, Number(opts.warmup));
+    const scriptsBefore = await redisScriptCalls(redis.port);
+    const redisBefore = cpuMicros(redis.pid);
     const before = cpuSplit(running.proc.pid);
+    const mainBefore = mainThreadUs(running.proc.pid);
     const fixed = await openLoop(client, rate, duration);
+    const redisUsPerReq = Math.round((cpuMicros(redis.pid) - redisBefore) / Math.max(1, fixed.requests));
+    const scriptsPerReq =
+      ((await redisScriptCalls(redis.port)) - scriptsBefore) / Math.max(1, fixed.requests);
     const after = cpuSplit(running.proc.pid);
+    const mainUsPerReq = Math.round(
+      (mainThreadUs(running.proc.pid) - mainBefore) / Math.max(1, fixed.requests),
+    );
     const perReq = (us: number): number => Math.round(us / Math.max(1, fixed.requests));
     const systemUsPerReq = perReq(after.systemUs - before.systemUs);
     const cpuUsPerReq = perReq(after.userUs + after.systemUs - before.userUs - before.systemUs);
     const atRate = keptUp(fixed, duration);
     // A subject that cannot keep up with `rate` is not driven at twice it (its backlog would take minutes).
     const high = atRate ? await openLoop(client, highRate, duration) : undefined;
+    const scriptsBeforeSaturation = await redisScriptCalls(redis.port);
     const saturation = await closedLoop(client, Number(opts.concurrency), Number(opts.saturation));
+    const scriptsPerReqSaturated =
+      ((await redisScriptCalls(redis.port)) - scriptsBeforeSaturation) / Math.max(1, saturation.requests);
     return {
       cpuUsPerReq,
       systemUsPerReq,
+      mainUsPerReq,
+      scriptsPerReq: Math.round(scriptsPerReq * 100) / 100,
+      scriptsPerReqSaturated: Math.round(scriptsPerReqSaturated * 100) / 100,
+      redisUsPerReq,
       p99AtRateMs: ms(fixed.latency.getValueAtPercentile(99)),
       keepsUp: high !== undefined && keptUp(high, duration),
       p99AtHighMs: high === undefined ? undefined : ms(high.latency.getValueAtPercentile(99)),
@@ -233,8 +264,8 @@ const spread = (values: readonly number[]): string => `${Math.min(...values)}-${
 function table(results: Map<string, Sample[]>): string {
   const floor = median((results.get("node floor") ?? []).map((s) => s.cpuUsPerReq));
   const lines = [
-    `| subject | CPU us/req at ${rate}/s (median, spread) | of it in the kernel | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | errors |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| subject | CPU us/req at ${rate}/s (median, spread) | of it in the kernel | of it on the main thread | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | store scripts per request at ${rate}/s / saturated | Redis CPU us/req at ${rate}/s | errors |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const [name, samples] of results) {
     const cpu = samples.map((s) => s.cpuUsPerReq);
@@ -242,7 +273,7 @@ function table(results: Map<string, Sample[]>): string {
     const high = samples.flatMap((s) => (s.p99AtHighMs === undefined ? [] : [s.p99AtHighMs]));
     const ratio = floor > 0 ? `${(median(cpu) / floor).toFixed(2)}x` : "-";
     lines.push(
-      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${median(samples.map((s) => s.systemUsPerReq))} | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
+      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${median(samples.map((s) => s.systemUsPerReq))} | ${median(samples.map((s) => s.mainUsPerReq))} | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${median(samples.map((s) => s.scriptsPerReq))} / ${median(samples.map((s) => s.scriptsPerReqSaturated))} | ${median(samples.map((s) => s.redisUsPerReq))} | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
     );
   }
   return lines.join("\n");
@@ -287,7 +318,12 @@ async function main(): Promise<void> {
       const order = list.map((_, i) => list[(i + round) % list.length]!);
       for (const subject of order) {
         process.stdout.write(`round ${round + 1}/${rounds}: ${subject.name}... `);
-        const sample = await measureOnce(subject, upstream.url, mix);
+        const sample = await measureOnce(
+          subject,
+          upstream.url,
+          { port: redis.port, pid: redis.proc.pid },
+          mix,
+        );
         results.get(subject.name)?.push(sample);
         process.stdout.write(`${JSON.stringify(sample)}\n`);
       }

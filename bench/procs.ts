@@ -171,7 +171,20 @@ export function cpuMicros(pid: number): number {
 
 /** A process's CPU time so far (all threads), in user space and in the kernel (syscalls, network stack). */
 export function cpuSplit(pid: number): { readonly userUs: number; readonly systemUs: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return statCpu(`/proc/${pid}/stat`);
+}
+
+/**
+ * The main thread's CPU time so far (user + kernel): JavaScript and the event loop's syscalls. The rest of a
+ * process's CPU is V8's helper threads (parallel and concurrent GC, the optimising compiler) and libuv's pool.
+ */
+export function mainThreadUs(pid: number): number {
+  const { userUs, systemUs } = statCpu(`/proc/${pid}/task/${pid}/stat`);
+  return userUs + systemUs;
+}
+
+function statCpu(path: string): { readonly userUs: number; readonly systemUs: number } {
+  const stat = readFileSync(path, "utf8");
   // Fields after the command name (which may contain spaces) start at index 2 (state).
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { userUs: (Number(fields[11]) * 1e6) / CLK_TCK, systemUs: (Number(fields[12]) * 1e6) / CLK_TCK };

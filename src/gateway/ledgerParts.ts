@@ -41,7 +41,7 @@ export function buildLedger(
     events,
     clock,
     logger,
-    observe: (operation, call) => governor.observe(operation, call),
+    observe: (operation, call, traceparents) => governor.observe(operation, call, traceparents),
     sleep: (ms) => clock.sleep(ms),
   });
   // A journal kept on disk by an earlier run of this process is applied as soon as the store answers.

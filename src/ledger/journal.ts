@@ -41,6 +41,11 @@ export class Journal {
     this.options.onChange?.(this.entries.length, dropped);
   }
 
+  /** True when the journal is kept in a file: what it accepted survives a crash of the process. */
+  get durable(): boolean {
+    return this.fd !== undefined;
+  }
+
   get size(): number {
     return this.entries.length;
   }

@@ -1,5 +1,12 @@
+import { AsyncResource } from "node:async_hooks";
 import type { Clock } from "../clock.js";
-import { StoreUnavailable, type Ledger, type ReleaseResult, type SettleResult } from "../limits/store.js";
+import {
+  StoreUnavailable,
+  type Ledger,
+  type NewTask,
+  type ReleaseResult,
+  type SettleResult,
+} from "../limits/store.js";
 import type { GatewayEvents } from "../telemetry/events.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { Journal } from "./journal.js";
@@ -11,8 +18,12 @@ export interface LedgerWriterDeps {
   readonly events: GatewayEvents;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Times and counts each store call (the governor's instrumentation). */
-  readonly observe: <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+  /** Times and counts each store call (the governor's instrumentation); a batch's span links its submits'. */
+  readonly observe: <T>(
+    operation: string,
+    call: () => Promise<T>,
+    traceparents?: readonly (string | undefined)[],
+  ) => Promise<T>;
   /** Waits between replay attempts while the store is down; injectable so a test clock can drive it. */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -28,16 +39,38 @@ const realSleep = (ms: number): Promise<void> =>
     setTimeout(resolve, ms).unref();
   });
 
+type RecordWrite = Extract<LedgerWrite, { kind: "record" }>;
+
 /**
  * Every ledger write goes through here: applied to the store at once when it can be, else kept in the
  * journal and applied in order when the store is back. While the journal holds anything, new writes queue
  * behind it, so writes about one task (record, then settle) reach the store in the order they were made.
  * A task APIXO accepted during an outage is therefore never lost: it becomes pollable and charged once the
  * store returns (the journal's bounds and what a crash loses are in journal.ts).
+ *
+ * Records (APIXO accepted a task) of one event-loop turn go to the store together at the turn's end: one round
+ * trip per cluster slot instead of one per task. By default the submit is answered once its record is sent,
+ * not once the store has applied it: the record is sent before the answer is written, so a poll the answer
+ * makes possible reaches the store after it (on this replica: the same connection, in order). The submit
+ * waits until the record is applied (or journaled) instead with a journal file, so a crash of the process
+ * still loses nothing the answer promised (journal.ts), and with a store that does not answer on send
+ * (replica acknowledgements: `Ledger.answersOnSend`). A record the store cannot take goes to the journal as
+ * any write.
  */
 export class LedgerWriter {
   private draining: Promise<void> | undefined;
   private stopped = false;
+  /** Records of this turn, and what lets their submits go on. */
+  private batch: { readonly write: RecordWrite; readonly done: () => void }[] = [];
+  /** Batches sent and not yet answered: shutdown waits for them. */
+  private readonly inFlight = new Set<Promise<void>>();
+  /**
+   * Sends the batch outside any request's async context: the store span of a batch belongs to no one
+   * request's trace (it carries the records of several); it is linked to each submit's span instead.
+   */
+  private readonly sendBatch = AsyncResource.bind(() => {
+    this.flushBatch();
+  });
 
   constructor(private readonly deps: LedgerWriterDeps) {}
 
@@ -45,8 +78,24 @@ export class LedgerWriter {
     return this.deps.journal.size;
   }
 
-  record(write: Extract<LedgerWrite, { kind: "record" }>): Promise<Written<{ readonly recorded: boolean }>> {
-    return this.write(write) as Promise<Written<{ readonly recorded: boolean }>>;
+  /**
+   * Resolves once the record is sent to the store with this turn's others (with a journal file, or a store
+   * that does not answer on send: once the store applied it), or kept in the journal.
+   */
+  record(write: RecordWrite): Promise<void> {
+    if (this.deps.journal.size > 0) {
+      this.keep(write);
+      return Promise.resolve();
+    }
+    return new Promise<void>((done) => {
+      if (this.batch.push({ write, done }) === 1) setImmediate(this.sendBatch);
+    });
+  }
+
+  /** Resolves once every record sent so far is applied, or kept in the journal. */
+  async idle(): Promise<void> {
+    this.flushBatch();
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   release(write: Extract<LedgerWrite, { kind: "release" }>): Promise<Written<ReleaseResult>> {
@@ -68,6 +117,8 @@ export class LedgerWriter {
 
   /** Tries to apply what the journal holds before shutdown, for at most `timeoutMs`. */
   async flush(timeoutMs: number): Promise<void> {
+    // Each batch ends within the store's silence timeout: applied, or in the journal.
+    await this.idle();
     this.kick();
     const deadline = this.deps.clock.monotonicMs() + timeoutMs;
     while (this.deps.journal.size > 0 && this.deps.clock.monotonicMs() < deadline) {
@@ -84,20 +135,72 @@ export class LedgerWriter {
     try {
       return { applied: true, result: await this.apply(write) };
     } catch (err) {
-      if (err instanceof StoreUnavailable) this.keep(write);
-      else {
-        // A write the store refuses as wrong is a bug; the client's answer must still go out.
-        this.deps.journal.countDropped();
-        this.deps.logger.error(
-          {
-            event: "ledger_write_refused",
-            kind: write.kind,
-            err: err instanceof Error ? err.message : String(err),
-          },
-          "ledger write refused by the store; dropped",
-        );
-      }
+      this.failed([write], err);
       return { applied: false };
+    }
+  }
+
+  /** Sends this turn's records as one store call and tells their submits; the answer is handled here. */
+  private flushBatch(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    const writes = batch.map((entry) => entry.write);
+    const sending = this.applyRecords(writes).catch((err: unknown) => {
+      // Only the journal's own file write can throw here (a full disk): the records are lost, and said so.
+      writes.forEach(() => {
+        this.deps.journal.countDropped();
+      });
+      this.deps.logger.error(
+        { event: "ledger_write_lost", kind: "record", count: writes.length, err: String(err) },
+        "ledger records could be neither applied nor journaled; dropped",
+      );
+    });
+    this.inFlight.add(sending);
+    const done = (): void => {
+      for (const entry of batch) entry.done();
+    };
+    void sending.finally(() => this.inFlight.delete(sending));
+    if (this.deps.journal.durable || !this.deps.store.answersOnSend) void sending.finally(done);
+    else done();
+  }
+
+  private async applyRecords(writes: readonly RecordWrite[]): Promise<void> {
+    // A write of this turn failed while the batch waited: the records queue behind it, in order.
+    if (this.deps.journal.size > 0) {
+      for (const write of writes) this.keep(write);
+      return;
+    }
+    const tasks: NewTask[] = writes.map((write) => write.task);
+    try {
+      await this.deps.observe(
+        "record_task",
+        () => this.deps.store.recordTasks(tasks),
+        tasks.map((task) => task.traceparent),
+      );
+    } catch (err) {
+      // Some may have been applied (another slot's call answered): applying them again records nothing twice.
+      this.failed(writes, err);
+    }
+  }
+
+  /** The store could not take the writes: kept for later; or it refused them as wrong (a bug): dropped. */
+  private failed(writes: readonly LedgerWrite[], err: unknown): void {
+    for (const write of writes) {
+      if (err instanceof StoreUnavailable) {
+        this.keep(write);
+        continue;
+      }
+      // A write the store refuses as wrong is a bug; the client's answer must still go out.
+      this.deps.journal.countDropped();
+      this.deps.logger.error(
+        {
+          event: "ledger_write_refused",
+          kind: write.kind,
+          err: err instanceof Error ? err.message : String(err),
+        },
+        "ledger write refused by the store; dropped",
+      );
     }
   }
 

@@ -68,11 +68,19 @@ export class Governor {
     }
   }
 
-  /** Times and counts one store call (metrics and a span), for every caller of the store. */
-  async observe<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  /**
+   * Times and counts one store call (metrics and a span), for every caller of the store. A call made for
+   * several requests (a batch of task records) is its own span, linked to each submit's (`traceparents`).
+   */
+  async observe<T>(
+    operation: string,
+    call: () => Promise<T>,
+    traceparents: readonly (string | undefined)[] = [],
+  ): Promise<T> {
     const started = this.deps.clock.monotonicMs();
     const { tracer } = this.deps;
     const span = tracer.store(operation, this.deps.storeSystem ?? "redis");
+    for (const traceparent of traceparents) tracer.link(span, traceparent, "submit");
     let ok = false;
     try {
       const result = await tracer.run(span, call);

@@ -59,6 +59,13 @@ export function accountTag(prefix: string, upstream: string): string {
   return `${prefix}:{acct:${upstream}}:`;
 }
 
+/** The part of a key Redis Cluster hashes (`{...}`): keys with the same tag are in one slot. */
+export function hashTag(key: string): string {
+  const open = key.indexOf("{");
+  const close = key.indexOf("}", open + 1);
+  return open === -1 || close === -1 ? key : key.slice(open + 1, close);
+}
+
 export function inflightReservation(reservationId: string): string {
   return `r:${reservationId}`;
 }

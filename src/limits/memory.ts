@@ -45,6 +45,8 @@ export interface MemoryStoreOptions {
  * and every record leaves at its TTL (src/limits/ttlMap.ts), as the Redis keys do.
  */
 export class MemoryStore implements GovernanceStore {
+  /** Calls run in the order they are made, in this process. */
+  readonly answersOnSend = true;
   private readonly s: MemoryState;
   private readonly maxRecords: number;
 
@@ -89,6 +91,12 @@ export class MemoryStore implements GovernanceStore {
         this.s.idem.delete(k.idem(request.idempotencyKey));
     }
     return { released: true, reservation };
+  }
+
+  async recordTasks(tasks: readonly NewTask[]): Promise<readonly { readonly recorded: boolean }[]> {
+    const results = [];
+    for (const task of tasks) results.push(await this.recordTask(task));
+    return results;
   }
 
   async recordTask(task: NewTask): Promise<{ readonly recorded: boolean }> {

@@ -3,7 +3,7 @@ import type { RedisConnection } from "./redisClient.js";
 import { probeRedis } from "./redisProbe.js";
 import { LEDGER_WRITES, runAcknowledged, scriptCommand, type ReplicaAcks } from "./redisAcks.js";
 import { CallCache, type AccountOf } from "./callCache.js";
-import { DAY_KEY_TTL_SEC, type TenantKeys } from "./keys.js";
+import { DAY_KEY_TTL_SEC, hashTag, type TenantKeys } from "./keys.js";
 import { monthOf } from "./store.js";
 import { daysOfMonth } from "./days.js";
 import { SCRIPTS, type ScriptName } from "./lua/index.js";
@@ -79,6 +79,7 @@ export class RedisStore implements GovernanceStore {
   private readonly guard: SilenceGuard;
   private readonly topology: RedisTopology["topology"];
   private readonly replicaAcks: ReplicaAcks | undefined;
+  readonly answersOnSend: boolean;
 
   constructor(options: RedisStoreOptions) {
     this.redis = options.redis;
@@ -86,6 +87,8 @@ export class RedisStore implements GovernanceStore {
     this.ownsClient = options.ownsClient ?? true;
     this.topology = options.topology ?? "single";
     this.replicaAcks = (options.replicaAcks?.count ?? 0) > 0 ? options.replicaAcks : undefined;
+    // Without acknowledgements a script call is one EVALSHA, written to the connection at once.
+    this.answersOnSend = this.replicaAcks === undefined;
     this.calls = new CallCache(options.prefix, options.accountOf);
     this.guard = new SilenceGuard(options.redis, {
       silenceMs: options.silenceMs ?? DEFAULT_SILENCE_MS,
@@ -139,9 +142,35 @@ export class RedisStore implements GovernanceStore {
   }
 
   async recordTask(task: NewTask): Promise<{ readonly recorded: boolean }> {
-    const { keys, args } = recordCall(this.keys(task.tenantId), task);
-    const r = await this.run("agwRecordTask", keys, args);
-    return { recorded: num(r, 0) === 1 };
+    const [result] = await this.recordTasks([task]);
+    return result ?? { recorded: false };
+  }
+
+  /** One script call per cluster slot (tenants of one upstream account share one), sent together. */
+  async recordTasks(tasks: readonly NewTask[]): Promise<readonly { readonly recorded: boolean }[]> {
+    const bySlot = new Map<string, { keys: string[]; args: string[]; at: number[] }>();
+    tasks.forEach((task, index) => {
+      const k = this.keys(task.tenantId);
+      const { keys, args } = recordCall(k, task);
+      const slot = hashTag(k.inflight);
+      const call = bySlot.get(slot);
+      if (call === undefined) bySlot.set(slot, { keys, args, at: [index] });
+      else {
+        call.keys.push(...keys);
+        call.args.push(...args);
+        call.at.push(index);
+      }
+    });
+    const results: { readonly recorded: boolean }[] = tasks.map(() => ({ recorded: false }));
+    await Promise.all(
+      [...bySlot.values()].map(async (call) => {
+        const r = await this.run("agwRecordTask", call.keys, call.args);
+        call.at.forEach((index, i) => {
+          results[index] = { recorded: num(r, i) === 1 };
+        });
+      }),
+    );
+    return results;
   }
 
   async markUnknown(outcome: UnknownOutcome): Promise<void> {

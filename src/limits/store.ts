@@ -223,6 +223,19 @@ export interface Ledger {
    * reservation in the store (fail-open), the task is charged to `task.day` here. Once per task id.
    */
   recordTask(task: NewTask): Promise<{ readonly recorded: boolean }>;
+  /**
+   * recordTask for several tasks (the records of one event-loop turn), in as few round trips as the store
+   * can (one per cluster slot on Redis); results in the order given. A StoreUnavailable may leave some applied:
+   * applying them again records nothing twice.
+   */
+  recordTasks(tasks: readonly NewTask[]): Promise<readonly { readonly recorded: boolean }[]>;
+  /**
+   * True when a call's command is on its way once the call returns, later calls of this process reach the store
+   * after it, and nothing more is owed before the gateway acts on it: a submit may then be answered once its
+   * record is sent (ledger/writer.ts). False with replica acknowledgements: the write must reach the replicas
+   * first, and it goes in a pipeline the client may hold back while it checks its scripts are loaded.
+   */
+  readonly answersOnSend: boolean;
   /** The request never reached APIXO, or APIXO refused it: charge, slot and idempotency hold go back. */
   releaseReservation(request: ReleaseRequest): Promise<ReleaseResult>;
   /** The outcome is unknown: the reservation stays charged, marked so, listed, and releasable by an operator. */

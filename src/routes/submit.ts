@@ -213,8 +213,9 @@ async function settle(
   ctx.facts.taskId = outcome.taskId;
   const { governance } = ctx.snapshot.config;
   const { idempotencyKey } = submit;
-  // Applied at once, or kept in the ledger journal while the store is down (fail-open) and applied when it
-  // returns: either way the task becomes pollable and charged once.
+  // Sent to the store with the other records of this event-loop turn before the answer goes out (not waited
+  // for), or kept in the ledger journal while the store is down (fail-open) and applied when it returns:
+  // either way the task becomes pollable and charged once (ledger/writer.ts).
   const traceparent = deps.tracer.traceparent(ctx.span);
   await reservation.charge({
     taskId: outcome.taskId,

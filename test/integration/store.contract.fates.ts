@@ -56,6 +56,37 @@ export function registerFateCases(ctx: () => ContractContext): void {
     expect(await store.reservations("acme")).toEqual([]);
   });
 
+  it("records a batch of tasks across accounts once each, and tells which were new, in the order given", async () => {
+    const { store, submit, days, spendToday } = ctx();
+    // acme and initech are in different upstream accounts: on a cluster, two slots and two script calls.
+    const acme = submit({ costMicros: 300 });
+    const initech = submit({ tenantId: "initech", costMicros: 500 });
+    expect((await store.admitSubmit(acme)).kind).toBe("admitted");
+    expect((await store.admitSubmit(initech)).kind).toBe("admitted");
+    const recordedBefore = taskOf(submit({ costMicros: 50 }), days.today);
+    await store.recordTask(recordedBefore);
+    const failOpen = taskOf(submit({ costMicros: 700 }), days.today);
+    const batch = [taskOf(acme, days.today), taskOf(initech, days.today), recordedBefore, failOpen];
+    expect(await store.recordTasks(batch)).toEqual([
+      { recorded: true },
+      { recorded: true },
+      { recorded: false },
+      { recorded: true },
+    ]);
+    // Again, as a journal replays a batch that was applied before the answer was lost: nothing twice.
+    expect((await store.recordTasks(batch)).map((r) => r.recorded)).toEqual([false, false, false, false]);
+    expect(await spendToday()).toBe(300 + 50 + 700);
+    expect(await spendToday("initech")).toBe(500);
+    expect((await store.snapshot("acme", days.today)).inFlight).toBe(3);
+    expect(await store.getTask("initech", initech.reservationId)).toBeNull();
+    expect(await store.getTask("initech", batch[1]?.taskId ?? "")).toMatchObject({
+      state: "pending",
+      costMicros: 500,
+    });
+    expect(await store.reservations("acme")).toEqual([]);
+    expect(await store.reservations("initech")).toEqual([]);
+  });
+
   it("turns an admission that ran before its record into the task's charge, not a second one", async () => {
     const { store, submit, days, spendToday } = ctx();
     const request = submit({ costMicros: 900 });

@@ -36,6 +36,16 @@ async function serverSpan(requestId: string): Promise<ReadableSpan> {
   throw new Error(`no server span for ${requestId}`);
 }
 
+/** The first finished span that matches, once it has ended (a span ended after the answer may still be open). */
+async function finishedSpan(matches: (span: ReadableSpan) => boolean): Promise<ReadableSpan | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const span = exporter.getFinishedSpans().find(matches);
+    if (span !== undefined) return span;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return undefined;
+}
+
 function childrenOf(parent: ReadableSpan): ReadableSpan[] {
   return exporter
     .getFinishedSpans()
@@ -78,7 +88,7 @@ describe("tracing switch", () => {
 describe("request spans", () => {
   let submitTaskId = "";
 
-  it("gives a submit one server span by the HTTP conventions, an upstream client child and store children", async () => {
+  it("gives a submit one server span by the HTTP conventions, an upstream client child, store children and a linked record", async () => {
     const requestId = nextRequestId();
     const sent = await submit(gw, keys.acme, "nano-banana", "a quiet harbour", { "x-request-id": requestId });
     expect(sent.status).toBe(200);
@@ -132,7 +142,21 @@ describe("request spans", () => {
     expect(admit?.name).toBe("admit_submit memory");
     expect(admit?.kind).toBe(SpanKind.CLIENT);
     expect(admit?.attributes["db.system.name"]).toBe("memory");
-    expect(children.map((s) => s.attributes["db.operation.name"])).toContain("record_task");
+    expect(children.map((s) => s.attributes["db.operation.name"])).not.toContain("record_task");
+    // The task's record goes to the store with the other records of its event-loop turn, after the answer:
+    // a span of its own, linked to the submit's (and to any other submit of the batch).
+    const record = await finishedSpan(
+      (s) =>
+        s.attributes["db.operation.name"] === "record_task" &&
+        s.links.some((l) => l.context.spanId === span.spanContext().spanId),
+    );
+    expect(record?.name).toBe("record_task memory");
+    expect(record?.kind).toBe(SpanKind.CLIENT);
+    expect(record?.parentSpanContext).toBeUndefined();
+    expect(record?.links.find((l) => l.context.spanId === span.spanContext().spanId)).toMatchObject({
+      context: { traceId: span.spanContext().traceId },
+      attributes: { "apixo.link": "submit" },
+    });
 
     // W3C traceparent went upstream, in the same trace.
     const upstreamRequest = sim.stats.requests.find(

@@ -66,9 +66,12 @@ export const RECORD_ARGS = layout("A", [
 ]);
 
 /**
- * recordTask. The day block is `day`'s, used only when the store holds no reservation (the
- * admission never ran: fail-open), and then the task is charged here. `idem` is '1' when KEYS[K.idem] is set.
- * Reply: { 1 } if written, { 0 } if already recorded.
+ * recordTask, for one task or several (a batch of the records made in one event-loop turn: ledger/writer.ts).
+ * Each task is a block of KEYS (RECORD_KEYS) and a block of ARGV (RECORD_ARGS), in the same order; every key of
+ * one call must be in one cluster slot (the store groups tasks by their account's hash tag). The day block is
+ * `day`'s, used only when the store holds no reservation (the admission never ran: fail-open), and then the
+ * task is charged here. `idem` is '1' when the task's `idem` key is set.
+ * Reply: per task, 1 if written, 0 if already recorded.
  */
 export const LUA_RECORD_TASK =
   LUA_COMMON +
@@ -77,52 +80,67 @@ export const LUA_RECORD_TASK =
   RECORD_KEYS.lua +
   RECORD_ARGS.lua +
   `
-local task, inflight, models, resv = KEYS[K.task], KEYS[K.inflight], KEYS[K.models], KEYS[K.resv]
-if redis.call('EXISTS', task) == 1 then return { 0 } end
-local task_id, model, reservation = ARGV[A.taskId], ARGV[A.model], ARGV[A.reservation]
+local NK, NA = K.rest - 1, A.rest - 1
 local now = now_ms()
-local state = 'pending'
-local day, cost, user, feature = ARGV[A.day], ARGV[A.cost], ARGV[A.user], ARGV[A.feature]
-local r = resv_get(resv, reservation)
-if r then
-  -- The reservation becomes the task's charge: it is already in its day's spend, attributed as admitted.
-  day, cost, user, feature = r.day, r.cost, r.user or '', r.feature or ''
-  redis.call('HDEL', resv, reservation)
-  local admitted_at = redis.call('ZSCORE', inflight, 'r:' .. reservation)
-  if admitted_at then
-    redis.call('ZREM', inflight, 'r:' .. reservation)
-    redis.call('HDEL', models, 'r:' .. reservation)
-    redis.call('ZADD', inflight, admitted_at, 't:' .. task_id)
-    redis.call('HSET', models, 't:' .. task_id, model)
+
+-- One task from the KEYS block after kb and the ARGV block after ab.
+local function record_task(kb, ab)
+  local task, inflight, models, resv = KEYS[kb + K.task], KEYS[kb + K.inflight], KEYS[kb + K.models], KEYS[kb + K.resv]
+  if redis.call('EXISTS', task) == 1 then return 0 end
+  local task_id, model, reservation = ARGV[ab + A.taskId], ARGV[ab + A.model], ARGV[ab + A.reservation]
+  local state = 'pending'
+  local day, cost, user, feature = ARGV[ab + A.day], ARGV[ab + A.cost], ARGV[ab + A.user], ARGV[ab + A.feature]
+  local r = resv_get(resv, reservation)
+  if r then
+    -- The reservation becomes the task's charge: it is already in its day's spend, attributed as admitted.
+    day, cost, user, feature = r.day, r.cost, r.user or '', r.feature or ''
+    redis.call('HDEL', resv, reservation)
+    local admitted_at = redis.call('ZSCORE', inflight, 'r:' .. reservation)
+    if admitted_at then
+      redis.call('ZREM', inflight, 'r:' .. reservation)
+      redis.call('HDEL', models, 'r:' .. reservation)
+      redis.call('ZADD', inflight, admitted_at, 't:' .. task_id)
+      redis.call('HSET', models, 't:' .. task_id, model)
+    else
+      -- The reservation outlived the max age and its slot was already given back: record it as expired.
+      state = 'expired'
+    end
   else
-    -- The reservation outlived the max age and its slot was already given back: record it as expired.
-    state = 'expired'
+    -- No reservation: charged here, and an admission of this id that Redis runs later takes nothing.
+    add_spend(kb + K.spend, cost, 1, model, user, feature)
+    redis.call('ZADD', inflight, int(now), 't:' .. task_id)
+    redis.call('HSET', models, 't:' .. task_id, model)
+    redis.call('SET', KEYS[kb + K.tomb], 'charged', 'EX', ARGV[ab + A.tombTtlSec])
   end
-else
-  -- No reservation: charged here, and an admission of this id that Redis runs later takes nothing.
-  add_spend(K.spend, cost, 1, model, user, feature)
-  redis.call('ZADD', inflight, int(now), 't:' .. task_id)
-  redis.call('HSET', models, 't:' .. task_id, model)
-  redis.call('SET', KEYS[K.tomb], 'charged', 'EX', ARGV[A.tombTtlSec])
-end
-redis.call('HSET', task, 'taskId', task_id, 'tenantId', ARGV[A.tenantId], 'model', model, 'cost', cost, 'day', day,
-  'res', reservation, 'upstream', ARGV[A.upstream], 'submittedAt', int(now), 'state', state, 'refunded', '0',
-  'tp', ARGV[A.traceparent], 'user', user, 'feature', feature)
-redis.call('EXPIRE', task, ARGV[A.ttlSec])
-redis.call('ZADD', KEYS[K.tasks], int(now), day .. '|' .. task_id)
-redis.call('ZREMRANGEBYSCORE', KEYS[K.tasks], '-inf', int(now - tonumber(ARGV[A.ttlSec]) * 1000))
-redis.call('EXPIRE', KEYS[K.tasks], ARGV[A.ttlSec])
-if ARGV[A.idem] == '1' then
-  local idem = KEYS[K.idem]
-  local holder = redis.call('HGET', idem, 'res')
-  if not holder or holder == reservation then
-    redis.call('DEL', idem)
-    redis.call('HSET', idem, 'state', 'done', 'res', reservation, 'status', ARGV[A.status], 'ctype', ARGV[A.ctype],
-      'body', ARGV[A.body])
-    redis.call('EXPIRE', idem, ARGV[A.idemTtlSec])
+  local ttl = ARGV[ab + A.ttlSec]
+  redis.call('HSET', task, 'taskId', task_id, 'tenantId', ARGV[ab + A.tenantId], 'model', model, 'cost', cost,
+    'day', day, 'res', reservation, 'upstream', ARGV[ab + A.upstream], 'submittedAt', int(now), 'state', state,
+    'refunded', '0', 'tp', ARGV[ab + A.traceparent], 'user', user, 'feature', feature)
+  redis.call('EXPIRE', task, ttl)
+  local tasks = KEYS[kb + K.tasks]
+  redis.call('ZADD', tasks, int(now), day .. '|' .. task_id)
+  redis.call('ZREMRANGEBYSCORE', tasks, '-inf', int(now - tonumber(ttl) * 1000))
+  redis.call('EXPIRE', tasks, ttl)
+  if ARGV[ab + A.idem] == '1' then
+    local idem = KEYS[kb + K.idem]
+    local holder = redis.call('HGET', idem, 'res')
+    if not holder or holder == reservation then
+      redis.call('DEL', idem)
+      redis.call('HSET', idem, 'state', 'done', 'res', reservation, 'status', ARGV[ab + A.status],
+        'ctype', ARGV[ab + A.ctype], 'body', ARGV[ab + A.body])
+      redis.call('EXPIRE', idem, ARGV[ab + A.idemTtlSec])
+    end
   end
+  return 1
 end
-return { 1 }
+
+local n = #KEYS / NK
+if n < 1 or n ~= math.floor(n) or #ARGV ~= n * NA then
+  return redis.error_reply('ERR agwRecordTask: ' .. #KEYS .. ' keys and ' .. #ARGV .. ' args are not whole tasks')
+end
+local out = {}
+for i = 0, n - 1 do out[i + 1] = record_task(i * NK, i * NA) end
+return out
 `;
 
 export const RELEASE_KEYS = layout("K", ["inflight", "models", "resv", "tomb", "idem", "acct"]);
