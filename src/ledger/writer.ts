@@ -71,8 +71,12 @@ export class LedgerWriter {
   private readonly sendBatch = AsyncResource.bind(() => {
     this.flushBatch();
   });
+  /** A submit waits for its record's apply, not only its sending (see above). */
+  private readonly waitsForApply: boolean;
 
-  constructor(private readonly deps: LedgerWriterDeps) {}
+  constructor(private readonly deps: LedgerWriterDeps) {
+    this.waitsForApply = deps.journal.durable || !deps.store.answersOnSend;
+  }
 
   get pending(): number {
     return this.deps.journal.size;
@@ -161,7 +165,7 @@ export class LedgerWriter {
       for (const entry of batch) entry.done();
     };
     void sending.finally(() => this.inFlight.delete(sending));
-    if (this.deps.journal.durable || !this.deps.store.answersOnSend) void sending.finally(done);
+    if (this.waitsForApply) void sending.finally(done);
     else done();
   }
 

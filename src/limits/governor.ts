@@ -75,12 +75,12 @@ export class Governor {
   async observe<T>(
     operation: string,
     call: () => Promise<T>,
-    traceparents: readonly (string | undefined)[] = [],
+    traceparents?: readonly (string | undefined)[],
   ): Promise<T> {
     const started = this.deps.clock.monotonicMs();
     const { tracer } = this.deps;
     const span = tracer.store(operation, this.deps.storeSystem ?? "redis");
-    for (const traceparent of traceparents) tracer.link(span, traceparent, "submit");
+    for (const traceparent of traceparents ?? []) tracer.link(span, traceparent, "submit");
     let ok = false;
     try {
       const result = await tracer.run(span, call);

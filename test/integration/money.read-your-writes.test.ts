@@ -1,38 +1,32 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createSimulator, type Simulator } from "../../src/simulator/index.js";
 import { GENEROUS_LIMITS } from "../helpers/gatewayHarness.js";
-import { PRICE_MICROS, UPSTREAM_KEY, startMoneyStack, type MoneyStack } from "../helpers/moneyHarness.js";
+import { PRICE_MICROS, startMoneyStack, type MoneyStack } from "../helpers/moneyHarness.js";
 
 /**
  * A submit is answered once its ledger record is sent to Redis, not once Redis has applied it
  * (src/ledger/writer.ts): the record goes out before the answer, so the poll the answer makes possible, on
  * any replica, finds the task.
  */
-let simulator: Simulator;
 let stack: MoneyStack;
 
 beforeAll(async () => {
-  simulator = createSimulator({ keys: { [UPSTREAM_KEY]: 100_000 }, pendingMs: 600_000, processingMs: 0 });
-  await simulator.listen(0);
-  // APIXO refuses a fifth of submits after the gateway reserved: those reservations are released.
-  simulator.faults.add({
-    endpoint: "generateTask",
-    probability: 0.2,
-    action: { kind: "status", status: 400 },
-  });
   stack = await startMoneyStack({
     redisUrl: inject("redisUrl"),
     processes: 3,
-    simulator,
     // The account's shared rate limit off, so every answer is the ledger's, not a 429.
     config: { upstream: { protection: { account: { requestsPerMinute: null, maxInFlightTasks: null } } } },
     tenants: [{ id: "polls", limits: { ...GENEROUS_LIMITS, maxInFlight: 1_000 } }],
+  });
+  // APIXO refuses a fifth of submits after the gateway reserved: those reservations are released.
+  stack.simulator.faults.add({
+    endpoint: "generateTask",
+    probability: 0.2,
+    action: { kind: "status", status: 400 },
   });
 }, 60_000);
 
 afterAll(async () => {
   await stack.close();
-  await simulator.close();
 });
 
 describe("a task is pollable as soon as its submit is answered", () => {
