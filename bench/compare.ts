@@ -14,12 +14,12 @@
  *
  * `--baseline <rev>` adds "baseline redis" and "baseline memory": that commit's gateway, interleaved with this
  * checkout's in the same rounds, so a change is measured before and after against the same floors. `--profile`
- * runs every gateway subject with --cpu-prof and prints each one's self time by package and function (over its
+ * runs every Node.js subject (gateways, floors, express+hpm) with --cpu-prof and prints each one's self time by package and function (over its
  * last round's whole life: warm-up, both rates and saturation). `--node-args` adds node flags to this
  * checkout's gateway subjects only, so with `--baseline HEAD` it measures a flag against its absence.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { startGatewayProcess, UPSTREAM_KEY } from "./gateway.js";
@@ -31,6 +31,8 @@ import {
   buildBaseline,
   buildGateway,
   cpuMicros,
+  coreBusy,
+  coreTimes,
   cpuSplit,
   mainThreadUs,
   redisScriptCalls,
@@ -61,11 +63,12 @@ const { values: opts } = parseArgs({
     subjects: { type: "string" },
     baseline: { type: "string" },
     profile: { type: "boolean", default: false },
+    syscalls: { type: "boolean", default: false },
     "node-args": { type: "string" },
   },
 });
 
-/** Where `--profile` has each gateway subject write its .cpuprofile (one directory per subject). */
+/** Where `--profile` has each Node.js subject (the gateways, the floors, express+hpm) write its .cpuprofile (one directory per subject). */
 const PROF_DIR = resolve(RESULTS_DIR, "prof");
 
 const rate = Number(opts.rate);
@@ -104,6 +107,7 @@ async function script(
     name,
     command: process.execPath,
     args: [
+      ...(opts.profile ? ["--cpu-prof", "--cpu-prof-dir", resolve(PROF_DIR, name)] : []),
       "--import",
       "tsx",
       resolve(ROOT, file),
@@ -147,6 +151,11 @@ function subjects(redisUrl: string, otlpEndpoint: string, baselineJs: string | u
       start: async (up) => ({ ...(await startNginxProxy(up, UPSTREAM_KEY)), authorization: "Bearer floor" }),
     },
     { name: "node floor", start: (up) => script("node-floor", "bench/floorProxy.ts", up) },
+    {
+      name: "node floor+store",
+      start: (up) =>
+        script("node-floor-store", "bench/floorProxy.ts", up, ["--redis", redisUrl, "--record", "--log"]),
+    },
     { name: "express+hpm", start: (up) => script("express-hpm", "bench/expressProxy.ts", up) },
     { name: "gateway redis", start: gateway("gw-redis", "redis", false) },
     { name: "gateway redis+tracing", start: gateway("gw-redis-tracing", "redis", true) },
@@ -180,6 +189,11 @@ interface Sample {
   readonly keepsUp: boolean;
   readonly p99AtHighMs: number | undefined;
   readonly saturationRps: number;
+  /** How busy the subject's core and the other one (load generator, upstream, Redis) were at saturation. */
+  readonly subjectCoreBusy: number;
+  readonly otherCoreBusy: number;
+  /** With --syscalls: system calls per request at `rate` (strace -c), the most frequent first. */
+  readonly syscalls?: Readonly<Record<string, number>>;
   readonly errors: number;
   /** A few of them ("status 503 on submit: ..."), to say what went wrong. */
   readonly errorSamples: readonly string[];
@@ -222,10 +236,15 @@ async function measureOnce(
     const systemUsPerReq = perReq(after.systemUs - before.systemUs);
     const cpuUsPerReq = perReq(after.userUs + after.systemUs - before.userUs - before.systemUs);
     const atRate = keptUp(fixed, duration);
+    const syscalls = opts.syscalls
+      ? await countSyscalls(running.proc.pid, () => openLoop(client, rate, 4))
+      : undefined;
     // A subject that cannot keep up with `rate` is not driven at twice it (its backlog would take minutes).
     const high = atRate ? await openLoop(client, highRate, duration) : undefined;
     const scriptsBeforeSaturation = await redisScriptCalls(redis.port);
+    const coresBefore = coreTimes();
     const saturation = await closedLoop(client, Number(opts.concurrency), Number(opts.saturation));
+    const busy = coreBusy(coresBefore, coreTimes());
     const scriptsPerReqSaturated =
       ((await redisScriptCalls(redis.port)) - scriptsBeforeSaturation) / Math.max(1, saturation.requests);
     return {
@@ -239,6 +258,9 @@ async function measureOnce(
       keepsUp: high !== undefined && keptUp(high, duration),
       p99AtHighMs: high === undefined ? undefined : ms(high.latency.getValueAtPercentile(99)),
       saturationRps: Math.round(saturation.requests / (saturation.elapsedMs / 1000)),
+      ...(syscalls === undefined ? {} : { syscalls }),
+      subjectCoreBusy: Math.round((busy[SUBJECT_CPU] ?? 0) * 100),
+      otherCoreBusy: Math.round((busy[1 - SUBJECT_CPU] ?? 0) * 100),
       errors: fixed.errors + (high?.errors ?? 0) + saturation.errors,
       errorSamples: [...fixed.errorSamples, ...(high?.errorSamples ?? []), ...saturation.errorSamples].slice(
         0,
@@ -249,6 +271,39 @@ async function measureOnce(
     client.close();
     await running.proc.stop();
   }
+}
+
+/**
+ * System calls per request of a subject (all its threads) while `load` runs, counted by `strace -c -f`. Its
+ * own phase after the measured ones: tracing with ptrace slows the subject down, so no other figure is taken
+ * under it.
+ */
+async function countSyscalls(pid: number, load: () => Promise<LoadResult>): Promise<Record<string, number>> {
+  const out = resolve(RESULTS_DIR, `strace-${pid}.txt`);
+  const strace = spawn("strace", ["-c", "-f", "-p", String(pid), "-o", out], { stdio: "ignore" });
+  await new Promise((done) => setTimeout(done, 500));
+  const result = await load();
+  const exited = new Promise((done) => strace.once("exit", done));
+  strace.kill("SIGINT");
+  await exited;
+  const counts: Record<string, number> = {};
+  let total = 0;
+  // strace -c rows: % time, seconds, usecs/call, calls, [errors], syscall.
+  for (const line of readFileSync(out, "utf8").split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    const name = cols[cols.length - 1];
+    const calls = Number(cols[3]);
+    if (name === undefined || !/^[a-z_0-9]+$/.test(name) || name === "total" || !Number.isFinite(calls))
+      continue;
+    counts[name] = Math.round((calls / Math.max(1, result.requests)) * 100) / 100;
+    total += calls;
+  }
+  rmSync(out, { force: true });
+  const top = Object.entries(counts).sort((a, b) => b[1] - a[1]);
+  return {
+    total: Math.round((total / Math.max(1, result.requests)) * 100) / 100,
+    ...Object.fromEntries(top),
+  };
 }
 
 function median(values: readonly number[]): number {
@@ -264,8 +319,8 @@ const spread = (values: readonly number[]): string => `${Math.min(...values)}-${
 function table(results: Map<string, Sample[]>): string {
   const floor = median((results.get("node floor") ?? []).map((s) => s.cpuUsPerReq));
   const lines = [
-    `| subject | CPU us/req at ${rate}/s (median, spread) | of it in the kernel | of it on the main thread | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | store scripts per request at ${rate}/s / saturated | Redis CPU us/req at ${rate}/s | errors |`,
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    `| subject | CPU us/req at ${rate}/s (median, spread) | of it in the kernel | of it on the main thread | / node floor | keeps up at ${highRate}/s | p99 at ${highRate}/s ms (median) | p99 at ${rate}/s ms | saturation req/s (median, spread) | cores busy at saturation: subject / other | store scripts per request at ${rate}/s / saturated | Redis CPU us/req at ${rate}/s | errors |`,
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const [name, samples] of results) {
     const cpu = samples.map((s) => s.cpuUsPerReq);
@@ -273,7 +328,7 @@ function table(results: Map<string, Sample[]>): string {
     const high = samples.flatMap((s) => (s.p99AtHighMs === undefined ? [] : [s.p99AtHighMs]));
     const ratio = floor > 0 ? `${(median(cpu) / floor).toFixed(2)}x` : "-";
     lines.push(
-      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${median(samples.map((s) => s.systemUsPerReq))} | ${median(samples.map((s) => s.mainUsPerReq))} | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${median(samples.map((s) => s.scriptsPerReq))} / ${median(samples.map((s) => s.scriptsPerReqSaturated))} | ${median(samples.map((s) => s.redisUsPerReq))} | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
+      `| ${name} | ${median(cpu)} (${spread(cpu)}) | ${median(samples.map((s) => s.systemUsPerReq))} | ${median(samples.map((s) => s.mainUsPerReq))} | ${ratio} | ${samples.filter((s) => s.keepsUp).length} of ${samples.length} | ${high.length === 0 ? "-" : median(high)} | ${median(samples.map((s) => s.p99AtRateMs))} | ${median(sat)} (${spread(sat)}) | ${median(samples.map((s) => s.subjectCoreBusy))}% / ${median(samples.map((s) => s.otherCoreBusy))}% | ${median(samples.map((s) => s.scriptsPerReq))} / ${median(samples.map((s) => s.scriptsPerReqSaturated))} | ${median(samples.map((s) => s.redisUsPerReq))} | ${samples.reduce((n, s) => n + s.errors, 0)} |`,
     );
   }
   return lines.join("\n");

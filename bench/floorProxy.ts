@@ -1,10 +1,13 @@
 /**
  * The floor: the least a Node.js reverse proxy can do per request on this machine, to set the gateway's figures
  * against. It authenticates nothing, parses nothing, and forwards with node:http over a keep-alive pool.
- * With --redis it also makes one trivial Lua call per request, and with --log it writes one synchronous log
- * line per request: the two things every governed request of the gateway must pay for at least once.
+ * With --redis it also makes one trivial Lua call per request before forwarding, and with --log it writes one
+ * log line per request (written in 8 KiB blocks): the two things every governed request of the gateway must pay for at least once.
+ * --record adds a second trivial Lua call once the upstream has answered, sent before the answer and not
+ * waited for, as the gateway sends a submit's task record: with --redis --record --log the floor pays the
+ * syscalls and wake-ups of a governed submit (two store round trips, one log line) and does none of its work.
  *
- *   tsx bench/floorProxy.ts --port P --upstream http://127.0.0.1:Q --key K [--redis URL] [--log]
+ *   tsx bench/floorProxy.ts --port P --upstream http://127.0.0.1:Q --key K [--redis URL [--record]] [--log]
  */
 import { Agent, createServer, request, type OutgoingHttpHeaders } from "node:http";
 import { writeSync } from "node:fs";
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     key: { type: "string" },
     redis: { type: "string" },
     log: { type: "boolean", default: false },
+    record: { type: "boolean", default: false },
   },
 });
 const upstream = new URL(values.upstream ?? "");
@@ -27,6 +31,8 @@ const redis =
   values.redis === undefined ? undefined : new Redis(values.redis, { enableAutoPipelining: false });
 const SCRIPT = "return redis.call('INCR', KEYS[1])";
 const sha = redis === undefined ? "" : String(await redis.script("LOAD", SCRIPT));
+
+let logBlock = "";
 
 const server = createServer({ keepAlive: true }, (req, res) => {
   const started = process.hrtime.bigint();
@@ -42,12 +48,19 @@ const server = createServer({ keepAlive: true }, (req, res) => {
         agent,
       },
       (answer) => {
+        if (values.record && redis !== undefined)
+          redis.evalsha(sha, 1, "floor:records").catch(() => undefined);
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
         answer.once("end", () => {
           if (values.log) {
             const us = Number(process.hrtime.bigint() - started) / 1000;
-            writeSync(1, `{"level":30,"msg":"request","status":${res.statusCode},"us":${us}}\n`);
+            logBlock += `{"level":30,"msg":"request","status":${res.statusCode},"us":${us}}\n`;
+            // Written in blocks of 8 KiB, as the gateway's audit log is (logging.auditBufferBytes).
+            if (logBlock.length >= 8192) {
+              writeSync(1, logBlock);
+              logBlock = "";
+            }
           }
         });
       },

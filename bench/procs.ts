@@ -190,6 +190,30 @@ function statCpu(path: string): { readonly userUs: number; readonly systemUs: nu
   return { userUs: (Number(fields[11]) * 1e6) / CLK_TCK, systemUs: (Number(fields[12]) * 1e6) / CLK_TCK };
 }
 
+/** Busy (non-idle) and total jiffies of each CPU so far, from /proc/stat: how loaded each core was. */
+export function coreTimes(): readonly { readonly busy: number; readonly total: number }[] {
+  const cores: { busy: number; total: number }[] = [];
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    if (!/^cpu\d+ /.test(line)) continue;
+    // user nice system idle iowait irq softirq steal ...: idle and iowait are the not-busy ones.
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = ticks.reduce((sum, t) => sum + t, 0);
+    cores.push({ busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total });
+  }
+  return cores;
+}
+
+/** Each core's busy share (0-1) between two coreTimes() readings. */
+export function coreBusy(
+  before: readonly { readonly busy: number; readonly total: number }[],
+  after: readonly { readonly busy: number; readonly total: number }[],
+): number[] {
+  return after.map((a, i) => {
+    const b = before[i] ?? { busy: 0, total: 0 };
+    return (a.busy - b.busy) / Math.max(1, a.total - b.total);
+  });
+}
+
 /** Current and peak resident set size in bytes, from /proc/<pid>/status. */
 export function memory(pid: number): { rssBytes: number; peakRssBytes: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");

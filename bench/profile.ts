@@ -93,8 +93,10 @@ export function summariseProfile(file: string, topN = 25): ProfileSummary {
 }
 
 export function newestProfile(dir: string): string | undefined {
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (a loader such as tsx's
+  // runs in a worker thread of its own, with a profile of its own).
   const files = readdirSync(dir)
-    .filter((f) => f.endsWith(".cpuprofile"))
+    .filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
     .sort();
   const last = files[files.length - 1];
   return last === undefined ? undefined : join(dir, last);

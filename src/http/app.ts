@@ -97,6 +97,8 @@ export function createApp(deps: AppDeps): PublicApp {
       method: req.method ?? "GET",
       startedMs: deps.clock.monotonicMs(),
       snapshot: deps.snapshot(),
+      path,
+      probe,
     });
     contexts.set(res, ctx);
     res.setHeader("X-Request-Id", ctx.requestId);
@@ -112,17 +114,10 @@ export function createApp(deps: AppDeps): PublicApp {
     // "close" rather than "finish": a client that goes away mid-request (a submit may still be charged) gets
     // its audit line too, with nginx's 499 when no answer had started.
     res.once("close", () => {
-      const status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
-      const record = {
-        ...ctx.facts,
-        requestId: ctx.requestId,
-        traceId: deps.tracer.traceId(ctx.span),
-        method: ctx.method,
-        path,
-        probe,
-        status,
-        durationMs: deps.clock.monotonicMs() - ctx.startedMs,
-      };
+      const record = ctx.facts;
+      record.status = res.headersSent ? res.statusCode : CLIENT_CLOSED_REQUEST;
+      record.traceId = deps.tracer.traceId(ctx.span);
+      record.durationMs = deps.clock.monotonicMs() - ctx.startedMs;
       deps.events.requestFinished(record);
       deps.tracer.endRequest(ctx.span, record);
     });

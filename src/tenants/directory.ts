@@ -1,5 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
-import { createHash } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { TenantConfig } from "../config/schema.js";
 import { isWellFormedKey } from "./keys.js";
 
@@ -44,7 +43,8 @@ export class TenantDirectory {
     const match = BEARER.exec(authorization);
     const key = match?.[1];
     if (key === undefined || !isWellFormedKey(key)) return { kind: "malformed" };
-    const digest = createHash("sha256").update(key, "utf8").digest();
+    // The one-shot hash: no Hash object per request (crypto.createHash was ~1 % of a submit's CPU).
+    const digest = hash("sha256", key, "buffer");
     const entry = this.byDigest.get(digest.toString("hex"));
     if (entry === undefined || !timingSafeEqual(entry.digest, digest)) return { kind: "unknown" };
     return entry.tenant.enabled

@@ -34,8 +34,9 @@ local function read_buckets(first, n, argv_first, now)
   for i = 1, n do
     local a = argv_first + (i - 1) * 3
     local b = { key = KEYS[first + i - 1], name = ARGV[a], rate = tonumber(ARGV[a + 1]), burst = tonumber(ARGV[a + 2]) }
-    local h = redis.call('HMGET', b.key, 'tokens', 'ts')
+    local h = redis.call('HMGET', b.key, 'tokens', 'ts', 'exp')
     local tokens, ts = tonumber(h[1]), tonumber(h[2])
+    b.exp = tonumber(h[3])
     if tokens == nil or ts == nil then
       b.tokens = b.burst
     else
@@ -71,10 +72,20 @@ local function denial(list)
   return worst, retry
 end
 
+-- A bucket's key may expire once the bucket would be full again (a missing key reads as full), so its expiry
+-- is pushed out only when it falls short of that: a PEXPIRE per bucket every ttl/2 of traffic rather than on
+-- every take. 'exp' is the expiry last set (ms), which the key's real expiry never precedes.
 local function take(list, now)
   for _, b in ipairs(list) do
-    redis.call('HSET', b.key, 'tokens', string.format('%.17g', b.tokens - 1), 'ts', int(now))
-    redis.call('PEXPIRE', b.key, int(math.max(1000, math.ceil(b.burst / b.rate * 2000))))
+    local left = b.tokens - 1
+    local full_at = now + math.ceil((b.burst - left) / b.rate * 1000)
+    if b.exp ~= nil and b.exp >= full_at then
+      redis.call('HSET', b.key, 'tokens', string.format('%.17g', left), 'ts', int(now))
+    else
+      local exp = now + math.max(1000, math.ceil(b.burst / b.rate * 2000))
+      redis.call('HSET', b.key, 'tokens', string.format('%.17g', left), 'ts', int(now), 'exp', int(exp))
+      redis.call('PEXPIREAT', b.key, int(exp))
+    end
   end
 end
 

@@ -117,9 +117,11 @@ local limited = rate_limited(buckets)
 if limited then return limited end
 local rate = tightest(buckets, 0)
 
-local live = redis.call('ZCOUNT', inflight, '(' .. int(cutoff), '+inf')
-if max_in_flight and live >= max_in_flight then
-  return { 'concurrency_limited', live, max_in_flight, 1, rate[1], rate[2], rate[3] }
+if max_in_flight then
+  local live = redis.call('ZCOUNT', inflight, '(' .. int(cutoff), '+inf')
+  if live >= max_in_flight then
+    return { 'concurrency_limited', live, max_in_flight, 1, rate[1], rate[2], rate[3] }
+  end
 end
 
 local remaining, over = check_caps(caps_a, n_caps, d, cost, model, user)
